@@ -1,0 +1,3 @@
+"""qoder-tui: watch and debug Qoder Cloud Agents sessions in the terminal."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from qoder_tui.cli import main
+
+raise SystemExit(main())
