@@ -1,0 +1,390 @@
+"""An async client for the read side of the Qoder Cloud Agents API.
+
+One long-lived `httpx.AsyncClient` carries every request.  GETs are retried
+on transport errors, 408, 429 and 5xx with exponential backoff and jitter,
+honouring `Retry-After` / `retry-after-ms`, as the official SDK does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+import httpx
+
+from .. import __version__
+from .errors import (
+    ConnectionFailedError,
+    QoderError,
+    ServerError,
+    error_from_response,
+)
+from .models import Event, Page, Session, Thread, parse_event
+from .settings import Settings
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+def _seg(value: str) -> str:
+    """Percent-escape a path segment with nothing treated as safe."""
+    return quote(value, safe="")
+
+
+def retry_delay(response: httpx.Response | None, attempt: int, *, cap: float = 8.0) -> float:
+    """How long to wait before the next attempt (attempt counts from 0)."""
+    if response is not None:
+        ms = response.headers.get("retry-after-ms")
+        if ms:
+            try:
+                value = float(ms) / 1000.0
+                if value > 0:
+                    return min(value, 60.0)
+            except ValueError:
+                pass
+        ra = response.headers.get("retry-after")
+        if ra:
+            try:
+                value = float(ra)
+            except ValueError:
+                try:
+                    when = parsedate_to_datetime(ra)
+                    from datetime import UTC, datetime
+
+                    value = (when - datetime.now(UTC)).total_seconds()
+                except (TypeError, ValueError):
+                    value = 0.0
+            if value > 0:
+                return min(value, 60.0)
+    base = min(0.5 * (2**attempt), cap)
+    return base * random.uniform(0.75, 1.0)
+
+
+def should_retry(status: int, headers: httpx.Headers | None = None) -> bool:
+    if status == 409:
+        return False
+    if headers is not None:
+        forced = headers.get("x-should-retry")
+        if forced == "true":
+            return True
+        if forced == "false":
+            return False
+    return status in (408, 429) or status >= 500
+
+
+def describe_transport_error(exc: Exception, url: str) -> str:
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError):
+        return f"Cannot reach the server at {url}: connection failed ({exc or name})."
+    if isinstance(exc, httpx.TimeoutException):
+        return f"The server at {url} did not answer in time ({name})."
+    return f"The connection to {url} broke: {exc or name}."
+
+
+class QoderClient:
+    """Read-only access to sessions, threads and events."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        max_retries: int = 3,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.settings = settings
+        self.base_url = settings.base_url
+        self.max_retries = max_retries
+        self._sleep = sleep
+        token = settings.require_token()
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            headers={
+                "Authorization": f"Bearer {token.reveal()}",
+                "Accept": "application/json",
+                "User-Agent": f"qoder-tui/{__version__}",
+            },
+            timeout=timeout,
+            follow_redirects=False,
+            transport=transport,
+        )
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        return self._http
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> QoderClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        return f"QoderClient(base_url={self.base_url!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def get_json(self, path: str, *, params: Any = None, what: str = "the resource") -> Any:
+        attempt = 0
+        while True:
+            try:
+                response = await self._http.get(path, params=params)
+            except (httpx.TransportError, httpx.InvalidURL) as exc:
+                if attempt < self.max_retries and isinstance(exc, httpx.TransportError):
+                    await self._sleep(retry_delay(None, attempt))
+                    attempt += 1
+                    continue
+                raise ConnectionFailedError(describe_transport_error(exc, self.base_url)) from None
+            if response.status_code < 300:
+                try:
+                    return response.json()
+                except ValueError:
+                    raise ServerError(
+                        f"The server answered {what} with something that is not JSON "
+                        f"(content-type {response.headers.get('content-type', 'none')!r}).",
+                        status=response.status_code,
+                    ) from None
+            if should_retry(response.status_code, response.headers) and attempt < self.max_retries:
+                await self._sleep(retry_delay(response, attempt))
+                attempt += 1
+                continue
+            raise self._error(response, what)
+
+    def _error(self, response: httpx.Response, what: str) -> QoderError:
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        return error_from_response(
+            response.status_code,
+            body,
+            url=self.base_url,
+            what=what,
+            request_id=response.headers.get("x-request-id"),
+            text=None if body is not None else response.text,
+        )
+
+    @staticmethod
+    def _page(raw: Any, parse: Callable[[Any], T]) -> Page[T]:
+        if not isinstance(raw, dict):
+            raw = {"data": raw if isinstance(raw, list) else []}
+        items = raw.get("data")
+        data = [parse(item) for item in items] if isinstance(items, list) else []
+        return Page(
+            data=data,
+            first_id=raw.get("first_id") if isinstance(raw.get("first_id"), str) else None,
+            last_id=raw.get("last_id") if isinstance(raw.get("last_id"), str) else None,
+            has_more=raw.get("has_more") is True,
+            next_page=raw.get("next_page") if isinstance(raw.get("next_page"), str) else None,
+        )
+
+    # ------------------------------------------------------------------ sessions
+
+    async def list_sessions(
+        self,
+        *,
+        limit: int = 20,
+        page: str | None = None,
+        order: str | None = None,
+        statuses: Sequence[str] | None = None,
+        include_archived: bool | None = None,
+        agent_id: str | None = None,
+        created_after: str | None = None,
+        created_before: str | None = None,
+    ) -> Page[Session]:
+        params: list[tuple[str, str]] = [("limit", str(_clamp(limit)))]
+        if page:
+            params.append(("page", page))
+        if order:
+            params.append(("order", order))
+        for status in statuses or ():
+            params.append(("statuses[]", status))
+        if include_archived is not None:
+            params.append(("include_archived", "true" if include_archived else "false"))
+        if agent_id:
+            params.append(("agent_id", agent_id))
+        if created_after:
+            params.append(("created_at[gte]", created_after))
+        if created_before:
+            params.append(("created_at[lt]", created_before))
+        raw = await self.get_json("sessions", params=params, what="the session list")
+        return self._page(raw, Session.parse)
+
+    async def iter_sessions(self, *, limit: int = 50, **filters: Any) -> AsyncIterator[Session]:
+        page_token: str | None = None
+        seen_tokens: set[str] = set()
+        while True:
+            page = await self.list_sessions(limit=limit, page=page_token, **filters)
+            for session in page.data:
+                yield session
+            if not page.has_more or not page.next_page or page.next_page in seen_tokens:
+                return
+            seen_tokens.add(page.next_page)
+            page_token = page.next_page
+
+    async def get_session(self, session_id: str) -> Session:
+        raw = await self.get_json(f"sessions/{_seg(session_id)}", what=f"session {session_id}")
+        return Session.parse(raw)
+
+    # ------------------------------------------------------------------ threads
+
+    async def list_threads(
+        self, session_id: str, *, limit: int = 100, page: str | None = None
+    ) -> Page[Thread]:
+        params: list[tuple[str, str]] = [("limit", str(_clamp(limit)))]
+        if page:
+            params.append(("page", page))
+        raw = await self.get_json(
+            f"sessions/{_seg(session_id)}/threads",
+            params=params,
+            what=f"the threads of session {session_id}",
+        )
+        return self._page(raw, Thread.parse)
+
+    async def all_threads(self, session_id: str) -> list[Thread]:
+        threads: list[Thread] = []
+        page_token: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.list_threads(session_id, page=page_token)
+            threads.extend(page.data)
+            if not page.has_more or not page.next_page or page.next_page in seen:
+                return threads
+            seen.add(page.next_page)
+            page_token = page.next_page
+
+    async def get_thread(self, session_id: str, thread_id: str) -> Thread:
+        raw = await self.get_json(
+            f"sessions/{_seg(session_id)}/threads/{_seg(thread_id)}",
+            what=f"thread {thread_id} of session {session_id}",
+        )
+        return Thread.parse(raw)
+
+    # ------------------------------------------------------------------ events
+
+    @staticmethod
+    def events_path(session_id: str, thread_id: str | None) -> str:
+        if thread_id:
+            return f"sessions/{_seg(session_id)}/threads/{_seg(thread_id)}/events"
+        return f"sessions/{_seg(session_id)}/events"
+
+    @staticmethod
+    def scope_name(session_id: str, thread_id: str | None) -> str:
+        if thread_id:
+            return f"thread {thread_id} of session {session_id}"
+        return f"session {session_id}"
+
+    async def list_events(
+        self,
+        session_id: str,
+        thread_id: str | None = None,
+        *,
+        limit: int = MAX_LIMIT,
+        before_id: str | None = None,
+        after_id: str | None = None,
+        page: str | None = None,
+        order: str | None = None,
+        types: Sequence[str] | None = None,
+    ) -> Page[Event]:
+        params: list[tuple[str, str]] = [("limit", str(_clamp(limit)))]
+        if page:
+            params.append(("page", page))
+        elif before_id:
+            params.append(("before_id", before_id))
+        elif after_id:
+            params.append(("after_id", after_id))
+        if order:
+            params.append(("order", order))
+        for t in types or ():
+            params.append(("types[]", t))
+        raw = await self.get_json(
+            self.events_path(session_id, thread_id),
+            params=params,
+            what=f"the events of {self.scope_name(session_id, thread_id)}",
+        )
+        return self._page(raw, parse_event)
+
+    async def newest_events(
+        self, session_id: str, thread_id: str | None = None, *, limit: int = MAX_LIMIT
+    ) -> Page[Event]:
+        """The newest `limit` events, oldest first; `has_more` says whether older ones exist."""
+        page = await self.list_events(session_id, thread_id, limit=limit, order="desc")
+        data = page.data
+        if len(data) >= 2:
+            first, last = data[0].time, data[-1].time
+            # A server that ignores `order` answers oldest-first; keep that order then.
+            if not (first is not None and last is not None and first < last):
+                data = list(reversed(data))
+        return Page(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more,
+        )
+
+    async def older_events(
+        self,
+        session_id: str,
+        thread_id: str | None,
+        before_id: str,
+        *,
+        limit: int = MAX_LIMIT,
+    ) -> Page[Event]:
+        """The `limit` events just before `before_id`, oldest first."""
+        page = await self.list_events(session_id, thread_id, limit=limit, before_id=before_id)
+        data = page.data
+        if len(data) >= 2:
+            first, last = data[0].time, data[-1].time
+            if first is not None and last is not None and first > last:
+                data = list(reversed(data))
+        return Page(
+            data=data,
+            first_id=data[0].id if data else None,
+            last_id=data[-1].id if data else None,
+            has_more=page.has_more and bool(data),
+        )
+
+    async def walk_backward(
+        self,
+        session_id: str,
+        thread_id: str | None = None,
+        *,
+        page_size: int = MAX_LIMIT,
+        before_id: str | None = None,
+    ) -> AsyncIterator[list[Event]]:
+        """Yield pages (each oldest-first) from the newest event back to the first.
+
+        Events are deduplicated by id across pages; the walk stops on an empty
+        page, on `has_more: false`, or when the cursor stops moving.
+        """
+        seen: set[str] = set()
+        cursor = before_id
+        while True:
+            if cursor is None:
+                page = await self.newest_events(session_id, thread_id, limit=page_size)
+            else:
+                page = await self.older_events(session_id, thread_id, cursor, limit=page_size)
+            fresh = [e for e in page.data if e.id not in seen]
+            seen.update(e.id for e in fresh)
+            if fresh:
+                yield fresh
+            if not page.data or not page.has_more or not fresh:
+                return
+            next_cursor = page.data[0].id
+            if next_cursor == cursor:
+                return
+            cursor = next_cursor
+
+
+def _clamp(limit: int) -> int:
+    return max(1, min(MAX_LIMIT, int(limit)))

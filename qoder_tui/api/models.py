@@ -1,0 +1,914 @@
+"""Pydantic models for the Qoder Cloud Agents API, and the event parser.
+
+Every event, whatever dialect it arrived in (the SDK's wire format or one of
+the older documentation generations), is normalised into one internal shape
+per event kind.  The parser never raises: unknown types become
+:class:`GenericEvent`, unparseable payloads become :class:`MalformedEvent`, and
+every event keeps its raw JSON for display.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AgentMessage",
+    "AgentRef",
+    "Event",
+    "GenericEvent",
+    "MalformedEvent",
+    "ModelRequestEnd",
+    "ModelRequestStart",
+    "NoteEvent",
+    "OutcomeSpan",
+    "Page",
+    "Session",
+    "SessionError",
+    "StatusChange",
+    "StopReason",
+    "SystemMessage",
+    "Thinking",
+    "Thread",
+    "ThreadCreated",
+    "ThreadMessage",
+    "ToolConfirmation",
+    "ToolResult",
+    "ToolUse",
+    "Usage",
+    "UsageSnapshot",
+    "UserMessage",
+    "parse_event",
+    "parse_ts",
+]
+
+# --------------------------------------------------------------------------- helpers
+
+T = TypeVar("T")
+
+_TS_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2})?$"
+)
+
+
+@lru_cache(maxsize=4096)
+def parse_ts(value: str | None) -> datetime | None:
+    """Parse an RFC 3339 timestamp with 0 to 9 fractional digits; None if it isn't one."""
+    if not value or not isinstance(value, str):
+        return None
+    m = _TS_RE.match(value.strip())
+    if not m:
+        return None
+    year, month, day, hh, mm, ss, frac, tz = m.groups()
+    micro = int((frac or "0")[:6].ljust(6, "0"))
+    try:
+        dt = datetime(int(year), int(month), int(day), int(hh), int(mm), int(ss), micro)
+    except ValueError:
+        return None
+    if tz and tz not in ("Z", "z"):
+        sign = 1 if tz[0] == "+" else -1
+        digits = tz[1:].replace(":", "")
+        from datetime import timedelta, timezone
+
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        return dt.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
+    return dt.replace(tzinfo=UTC)
+
+
+def _str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, bool)):
+        return str(value)
+    return None
+
+
+def _int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(float(value))
+        except ValueError:
+            return None
+    return None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def blocks_to_text(content: Any) -> str:
+    """Flatten content (a string, or a list of content blocks) into display text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, dict):
+        content = [content]
+    if not isinstance(content, list):
+        return str(content)
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+            continue
+        if not isinstance(block, dict):
+            continue
+        btype = block.get("type")
+        if btype == "text" or (btype is None and "text" in block):
+            parts.append(str(block.get("text") or ""))
+        elif btype == "redacted":
+            parts.append("[redacted by model policy]")
+        elif btype == "image":
+            src = _dict(block.get("source"))
+            where = src.get("url") or src.get("file_id") or src.get("media_type") or "inline"
+            parts.append(f"[image: {where}]")
+        elif btype == "document":
+            src = _dict(block.get("source"))
+            title = block.get("title") or src.get("url") or src.get("file_id") or "document"
+            if src.get("type") == "text" and isinstance(src.get("data"), str):
+                parts.append(f"[document: {title}]\n{src['data']}")
+            else:
+                parts.append(f"[document: {title}]")
+        elif btype == "search_result":
+            title = block.get("title") or ""
+            source = block.get("source") or ""
+            inner = blocks_to_text(block.get("content"))
+            parts.append(f"[search result: {title} <{source}>]\n{inner}".rstrip())
+        else:
+            parts.append(f"[{btype} block]")
+    return "\n".join(parts)
+
+
+# --------------------------------------------------------------------------- resources
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class AgentRef(_Model):
+    id: str | None = None
+    type: str | None = None
+    name: str | None = None
+    version: int | None = None
+    model: Any = None
+
+    @property
+    def model_id(self) -> str | None:
+        if isinstance(self.model, str):
+            return self.model
+        if isinstance(self.model, dict):
+            return _str(self.model.get("id"))
+        return None
+
+
+class Usage(BaseModel):
+    """Token and credit usage; every field optional (the API sends subsets)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_input_tokens: int | None = None
+    cache_creation_input_tokens: int | None = None
+    credits: float | None = None
+    speed: str | None = None
+    active_seconds: float | None = None
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> Usage | None:
+        if not isinstance(raw, dict):
+            return None
+        cache_creation = _int(raw.get("cache_creation_input_tokens"))
+        cc = raw.get("cache_creation")
+        if cache_creation is None and isinstance(cc, dict):
+            parts = [_int(v) for v in cc.values()]
+            nums = [p for p in parts if p is not None]
+            cache_creation = sum(nums) if nums else None
+        credits = _float(raw.get("credits"))
+        if credits is None:
+            credits = _float(raw.get("total_credits"))
+        return cls(
+            input_tokens=_int(raw.get("input_tokens")),
+            output_tokens=_int(raw.get("output_tokens")),
+            cache_read_input_tokens=_int(raw.get("cache_read_input_tokens")),
+            cache_creation_input_tokens=cache_creation,
+            credits=credits,
+            speed=_str(raw.get("speed")),
+            active_seconds=_float(raw.get("active_seconds")),
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return sum(
+            v or 0
+            for v in (
+                self.input_tokens,
+                self.output_tokens,
+                self.cache_read_input_tokens,
+                self.cache_creation_input_tokens,
+            )
+        )
+
+    def __add__(self, other: Usage) -> Usage:
+        def add(a: Any, b: Any) -> Any:
+            if a is None:
+                return b
+            if b is None:
+                return a
+            return a + b
+
+        return Usage(
+            input_tokens=add(self.input_tokens, other.input_tokens),
+            output_tokens=add(self.output_tokens, other.output_tokens),
+            cache_read_input_tokens=add(
+                self.cache_read_input_tokens, other.cache_read_input_tokens
+            ),
+            cache_creation_input_tokens=add(
+                self.cache_creation_input_tokens, other.cache_creation_input_tokens
+            ),
+            credits=add(self.credits, other.credits),
+        )
+
+
+class StopReason(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str | None = None
+    event_ids: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def from_raw(cls, raw: Any) -> StopReason | None:
+        if isinstance(raw, str):
+            return cls(type=raw) if raw else None
+        if not isinstance(raw, dict) or not raw:
+            return None  # `{}` on a running child thread means "none"
+        ids = raw.get("event_ids")
+        return cls(
+            type=_str(raw.get("type")),
+            event_ids=[str(i) for i in ids] if isinstance(ids, list) else [],
+        )
+
+
+_SESSION_STATUS_MAP = {
+    "processing": "running",
+    "cancelled": "terminated",
+    "canceled": "terminated",
+    "canceling": "running",
+    "rescheduled": "rescheduling",
+}
+
+
+def normalise_status(status: str | None) -> str:
+    """Map every documented status spelling onto the SDK's set (open enum)."""
+    if not status:
+        return "unknown"
+    return _SESSION_STATUS_MAP.get(status, status)
+
+
+class Session(_Model):
+    id: str
+    type: str | None = None
+    title: str | None = None
+    status: str | None = None
+    agent: AgentRef | None = None
+    agent_id: str | None = None
+    environment_id: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    archived_at: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    usage: dict[str, Any] | None = None
+    stats: dict[str, Any] | None = None
+
+    @property
+    def display_status(self) -> str:
+        return normalise_status(self.status)
+
+    @property
+    def display_title(self) -> str:
+        return self.title or (self.agent.name if self.agent and self.agent.name else "") or self.id
+
+    @property
+    def usage_model(self) -> Usage | None:
+        return Usage.from_raw(self.usage)
+
+    @classmethod
+    def parse(cls, raw: Any) -> Session:
+        data = dict(raw) if isinstance(raw, dict) else {}
+        if not isinstance(data.get("agent"), dict):
+            agent = data.get("agent")
+            data["agent"] = {"id": agent} if isinstance(agent, str) else None
+        for key in ("metadata",):
+            if not isinstance(data.get(key), dict):
+                data[key] = {}
+        for key in ("usage", "stats"):
+            if not isinstance(data.get(key), dict):
+                data[key] = None
+        for key in ("title", "status", "created_at", "updated_at", "archived_at"):
+            if key in data and not isinstance(data[key], (str, type(None))):
+                data[key] = str(data[key])
+        data["id"] = str(data.get("id") or "")
+        return cls.model_validate(data)
+
+
+class Thread(_Model):
+    id: str
+    type: str | None = None
+    session_id: str | None = None
+    parent_thread_id: str | None = None
+    agent: AgentRef | None = None
+    agent_id: str | None = None
+    name: str | None = None
+    role: str | None = None
+    status: str | None = None
+    stop_reason: StopReason | None = None
+    created_by_tool_use_id: str | None = None
+    usage: dict[str, Any] | None = None
+    stats: dict[str, Any] | None = None
+    archived_at: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+
+    @property
+    def is_primary(self) -> bool:
+        return self.parent_thread_id is None
+
+    @property
+    def display_name(self) -> str:
+        if self.agent and self.agent.name:
+            return self.agent.name
+        if self.name:
+            return self.name
+        if self.is_primary:
+            return "coordinator"
+        if self.agent and self.agent.id:
+            return self.agent.id
+        return self.id
+
+    @property
+    def display_status(self) -> str:
+        return normalise_status(self.status)
+
+    @classmethod
+    def parse(cls, raw: Any) -> Thread:
+        data = dict(raw) if isinstance(raw, dict) else {}
+        if not isinstance(data.get("agent"), dict):
+            agent = data.get("agent")
+            data["agent"] = {"id": agent} if isinstance(agent, str) else None
+        data["stop_reason"] = StopReason.from_raw(data.get("stop_reason"))
+        for key in ("usage", "stats"):
+            if not isinstance(data.get(key), dict):
+                data[key] = None
+        data["id"] = str(data.get("id") or "")
+        for key in ("parent_thread_id", "name", "role", "status", "session_id"):
+            if key in data and not isinstance(data[key], (str, type(None))):
+                data[key] = str(data[key])
+        return cls.model_validate(data)
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list endpoint (the §2.2 envelope)."""
+
+    data: list[T]
+    first_id: str | None = None
+    last_id: str | None = None
+    has_more: bool = False
+    next_page: str | None = None
+
+
+# --------------------------------------------------------------------------- events
+
+
+class Event(BaseModel):
+    """The fields every event kind shares."""
+
+    model_config = ConfigDict(extra="ignore", frozen=False)
+
+    kind: ClassVar[str] = "event"
+
+    id: str
+    type: str
+    processed_at: str | None = None
+    thread_id: str | None = None
+    """`session_thread_id`: the owning thread, or the child a cross-posted event came from."""
+    raw_json: str = ""
+    """The event exactly as received (compact JSON), for the raw view, copy and export."""
+
+    @property
+    def time(self) -> datetime | None:
+        return parse_ts(self.processed_at)
+
+    @property
+    def hhmmss(self) -> str:
+        ts = self.processed_at
+        if ts and len(ts) >= 19 and ts[10] in "Tt ":
+            return ts[11:19]
+        return "--:--:--"
+
+    @property
+    def raw(self) -> Any:
+        try:
+            return json.loads(self.raw_json)
+        except ValueError:
+            return self.raw_json
+
+
+class UserMessage(Event):
+    kind: ClassVar[str] = "user_message"
+    text: str = ""
+
+
+class SystemMessage(Event):
+    kind: ClassVar[str] = "system_message"
+    text: str = ""
+
+
+class AgentMessage(Event):
+    kind: ClassVar[str] = "agent_message"
+    text: str = ""
+    partial: bool = False
+    """True for the G1 `delta: true` chunk form."""
+
+
+class Thinking(Event):
+    kind: ClassVar[str] = "thinking"
+    text: str | None = None
+    """None when the server sends thinking as a progress signal with no content."""
+
+
+ToolFamily = Literal["builtin", "mcp", "custom"]
+
+
+class ToolUse(Event):
+    kind: ClassVar[str] = "tool_use"
+    name: str = "?"
+    input: dict[str, Any] = Field(default_factory=dict)
+    call_id: str = ""
+    """The key its result points at (`tool_use_id` when present, else the event id)."""
+    family: ToolFamily = "builtin"
+    mcp_server: str | None = None
+    permission: str | None = None
+    requires_confirmation: bool = False
+
+
+class ToolResult(Event):
+    kind: ClassVar[str] = "tool_result"
+    call_id: str = ""
+    text: str = ""
+    is_error: bool = False
+    family: ToolFamily = "builtin"
+    from_user: bool = False
+
+
+class ToolConfirmation(Event):
+    kind: ClassVar[str] = "tool_confirmation"
+    call_id: str = ""
+    result: str | None = None
+    deny_message: str | None = None
+
+
+class ModelRequestStart(Event):
+    kind: ClassVar[str] = "span_start"
+    model: str | None = None
+
+
+class ModelRequestEnd(Event):
+    kind: ClassVar[str] = "span_end"
+    start_id: str | None = None
+    is_error: bool = False
+    usage: Usage | None = None
+    model: str | None = None
+
+
+StatusScope = Literal["session", "thread"]
+
+
+class StatusChange(Event):
+    kind: ClassVar[str] = "status"
+    scope: StatusScope = "session"
+    status: str = "unknown"
+    """running | idle | rescheduled | terminated | deleted"""
+    stop_reason: StopReason | None = None
+    usage: Usage | None = None
+    agent_name: str | None = None
+    reason: str | None = None
+
+
+class ThreadCreated(Event):
+    kind: ClassVar[str] = "thread_created"
+    child_thread_id: str | None = None
+    parent_thread_id: str | None = None
+    agent_name: str | None = None
+    created_by_tool_use_id: str | None = None
+
+
+class SessionError(Event):
+    kind: ClassVar[str] = "error"
+    error_type: str | None = None
+    message: str = ""
+    retry_status: str | None = None
+    code: str | None = None
+    mcp_server: str | None = None
+
+
+Direction = Literal["sent", "received"]
+
+
+class ThreadMessage(Event):
+    kind: ClassVar[str] = "handoff"
+    direction: Direction = "sent"
+    from_thread_id: str | None = None
+    to_thread_id: str | None = None
+    peer_agent_name: str | None = None
+    text: str = ""
+    is_error: bool = False
+    declared_direction: str | None = None
+    """The G2 `direction` field (`coordinator_to_child`, ...) when the server sent one."""
+
+    @property
+    def peer_thread_id(self) -> str | None:
+        return self.to_thread_id if self.direction == "sent" else self.from_thread_id
+
+
+class UsageSnapshot(Event):
+    kind: ClassVar[str] = "usage"
+    usage: Usage | None = None
+
+
+class OutcomeSpan(Event):
+    kind: ClassVar[str] = "outcome"
+    phase: str = "start"
+    outcome_id: str | None = None
+    iteration: int | None = None
+    result: str | None = None
+    explanation: str | None = None
+
+
+class NoteEvent(Event):
+    """A known event type with nothing to show beyond a one-line summary."""
+
+    kind: ClassVar[str] = "note"
+    summary: str = ""
+
+
+class GenericEvent(Event):
+    """An event type this client does not know; shown with its JSON."""
+
+    kind: ClassVar[str] = "generic"
+
+
+class MalformedEvent(Event):
+    """A frame or list item that could not be read as an event at all."""
+
+    kind: ClassVar[str] = "malformed"
+    problem: str = ""
+
+
+# --------------------------------------------------------------------------- parser
+
+_STATUS_TYPES: dict[str, tuple[StatusScope, str]] = {
+    "session.status_running": ("session", "running"),
+    "session.status_idle": ("session", "idle"),
+    "session.status_rescheduled": ("session", "rescheduled"),
+    "session.status_terminated": ("session", "terminated"),
+    "session.deleted": ("session", "deleted"),
+    "terminated": ("session", "terminated"),
+    "session.thread_status_running": ("thread", "running"),
+    "session.thread_status_idle": ("thread", "idle"),
+    "session.thread_status_rescheduled": ("thread", "rescheduled"),
+    "session.thread_status_terminated": ("thread", "terminated"),
+}
+
+_NOTE_SUMMARIES = {
+    "user.interrupt": "interrupt requested",
+    "agent.thread_context_compacted": "context compacted",
+    "session.updated": "session updated",
+    "user.define_outcome": "outcome defined",
+    "agent.artifact_delivered": "artifact delivered",
+}
+
+TERMINAL_TYPES = frozenset({"session.status_terminated", "session.deleted", "terminated"})
+
+
+def _common(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> dict[str, Any]:
+    return {
+        "id": ev_id,
+        "type": ev_type,
+        "processed_at": _str(raw.get("processed_at")) or _str(raw.get("created_at")),
+        "thread_id": _str(raw.get("session_thread_id")),
+        "raw_json": raw_json,
+    }
+
+
+def _note_summary(ev_type: str, raw: dict[str, Any]) -> str:
+    base = _NOTE_SUMMARIES.get(ev_type, ev_type)
+    if ev_type == "session.updated":
+        changed = [k for k in ("title", "agent", "metadata", "budget") if k in raw]
+        if raw.get("title"):
+            return f"{base}: title → {raw['title']!r}"
+        return f"{base}: {', '.join(changed)}" if changed else base
+    if ev_type == "user.define_outcome":
+        desc = raw.get("description") or raw.get("outcome") or ""
+        return f"{base}: {desc}" if desc else base
+    if ev_type == "agent.artifact_delivered":
+        name = raw.get("original_filename") or raw.get("file_id") or ""
+        size = _int(raw.get("size"))
+        extra = f" ({size:,} bytes)" if size is not None else ""
+        return f"{base}: {name}{extra}" if name else base
+    if ev_type == "user.interrupt" and raw.get("session_thread_id"):
+        return f"{base} for one thread"
+    return base
+
+
+def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Event:
+    c = _common(raw, ev_id, ev_type, raw_json)
+    t = ev_type
+    if t == "user.message":
+        return UserMessage(**c, text=blocks_to_text(raw.get("content")))
+    if t == "system.message":
+        return SystemMessage(**c, text=blocks_to_text(raw.get("content")))
+    if t == "agent.message":
+        return AgentMessage(
+            **c, text=blocks_to_text(raw.get("content")), partial=raw.get("delta") is True
+        )
+    if t == "agent.thinking":
+        text = raw.get("thinking")
+        if not isinstance(text, str):
+            text = raw.get("content")
+            text = blocks_to_text(text) if text is not None else None
+        return Thinking(**c, text=text or None)
+    if t in ("agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"):
+        family: ToolFamily = (
+            "mcp"
+            if t == "agent.mcp_tool_use"
+            else "custom"
+            if t == "agent.custom_tool_use"
+            else "builtin"
+        )
+        tool_input = raw.get("input")
+        if tool_input is None:
+            tool_input = raw.get("tool_input")
+        if isinstance(tool_input, str):
+            try:
+                parsed = json.loads(tool_input)
+                tool_input = parsed if isinstance(parsed, dict) else {"value": parsed}
+            except ValueError:
+                tool_input = {"value": tool_input}
+        elif not isinstance(tool_input, dict):
+            tool_input = {} if tool_input is None else {"value": tool_input}
+        return ToolUse(
+            **c,
+            name=_str(raw.get("name")) or _str(raw.get("tool_name")) or "?",
+            input=tool_input,
+            call_id=_str(raw.get("tool_use_id")) or ev_id,
+            family=family,
+            mcp_server=_str(raw.get("mcp_server_name")),
+            permission=_str(raw.get("evaluated_permission")),
+            requires_confirmation=raw.get("requires_confirmation") is True
+            or raw.get("evaluated_permission") == "ask",
+        )
+    if t in (
+        "agent.tool_result",
+        "agent.mcp_tool_result",
+        "user.custom_tool_result",
+        "user.tool_result",
+    ):
+        call_id = (
+            _str(raw.get("tool_use_id"))
+            or _str(raw.get("mcp_tool_use_id"))
+            or _str(raw.get("custom_tool_use_id"))
+            or ""
+        )
+        body = raw.get("content")
+        if body is None:
+            body = raw.get("output")
+        fam: ToolFamily = (
+            "mcp"
+            if t == "agent.mcp_tool_result"
+            else "custom"
+            if t == "user.custom_tool_result"
+            else "builtin"
+        )
+        return ToolResult(
+            **c,
+            call_id=call_id,
+            text=blocks_to_text(body),
+            is_error=raw.get("is_error") is True,
+            family=fam,
+            from_user=t.startswith("user."),
+        )
+    if t == "user.tool_confirmation":
+        return ToolConfirmation(
+            **c,
+            call_id=_str(raw.get("tool_use_id")) or "",
+            result=_str(raw.get("result")),
+            deny_message=_str(raw.get("deny_message")),
+        )
+    if t == "span.model_request_start":
+        return ModelRequestStart(**c, model=_model_name(raw.get("model")))
+    if t == "span.model_request_end":
+        usage_raw = raw.get("model_usage")
+        if usage_raw is None:
+            usage_raw = raw.get("usage")
+        return ModelRequestEnd(
+            **c,
+            start_id=_str(raw.get("model_request_start_id")) or _str(raw.get("span_id")),
+            is_error=raw.get("is_error") is True,
+            usage=Usage.from_raw(usage_raw),
+            model=_model_name(raw.get("model")),
+        )
+    if t in _STATUS_TYPES:
+        scope, status = _STATUS_TYPES[t]
+        usage = Usage.from_raw(raw.get("usage"))
+        return StatusChange(
+            **c,
+            scope=scope,
+            status=status,
+            stop_reason=StopReason.from_raw(raw.get("stop_reason")),
+            usage=usage,
+            agent_name=_str(raw.get("agent_name")),
+            reason=_str(raw.get("reason")),
+        )
+    if t == "session.thread_created":
+        # Written to the parent's stream; its `session_thread_id` names the new child.
+        c["thread_id"] = None
+        return ThreadCreated(
+            **c,
+            child_thread_id=_str(raw.get("session_thread_id")),
+            parent_thread_id=_str(raw.get("parent_thread_id")),
+            agent_name=_str(raw.get("agent_name")) or _str(raw.get("name")),
+            created_by_tool_use_id=_str(raw.get("created_by_tool_use_id")),
+        )
+    if t == "session.error":
+        err = raw.get("error")
+        if isinstance(err, dict):
+            retry = err.get("retry_status")
+            retry_type = _str(retry.get("type")) if isinstance(retry, dict) else _str(retry)
+            return SessionError(
+                **c,
+                error_type=_str(err.get("type")),
+                message=_str(err.get("message")) or "",
+                retry_status=retry_type,
+                code=_str(err.get("qoder_error_code"))
+                or _str(err.get("code"))
+                or _str(raw.get("code")),
+                mcp_server=_str(err.get("mcp_server_name")),
+            )
+        return SessionError(
+            **c,
+            error_type=None,
+            message=_str(err) or _str(raw.get("message")) or "",
+            code=_str(raw.get("code")),
+        )
+    if t in ("agent.thread_message_sent", "agent.thread_message_received"):
+        direction: Direction = "sent" if t.endswith("_sent") else "received"
+        agent = (
+            _str(raw.get("to_agent_name"))
+            if direction == "sent"
+            else _str(raw.get("from_agent_name"))
+        )
+        return ThreadMessage(
+            **c,
+            direction=direction,
+            from_thread_id=_str(raw.get("from_session_thread_id")),
+            to_thread_id=_str(raw.get("to_session_thread_id")),
+            peer_agent_name=agent,
+            text=blocks_to_text(raw.get("content")),
+            is_error=raw.get("is_error") is True,
+            declared_direction=_str(raw.get("direction")),
+        )
+    if t == "session.usage":
+        usage_raw = dict(_dict(raw.get("usage")))
+        for key in ("total_credits", "model_credits", "sandbox_runtime_credits"):
+            if key in raw and key not in usage_raw:
+                usage_raw[key] = raw[key]
+        return UsageSnapshot(**c, usage=Usage.from_raw(usage_raw))
+    if t.startswith("span.outcome_evaluation_"):
+        return OutcomeSpan(
+            **c,
+            phase=t.rsplit("_", 1)[-1],
+            outcome_id=_str(raw.get("outcome_id")),
+            iteration=_int(raw.get("iteration")),
+            result=_str(raw.get("result")),
+            explanation=_str(raw.get("explanation")),
+        )
+    if t in _NOTE_SUMMARIES:
+        return NoteEvent(**c, summary=_note_summary(t, raw))
+    return GenericEvent(**c)
+
+
+def _model_name(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return _str(value.get("id"))
+    return None
+
+
+_malformed_counter = 0
+
+
+def _synthetic_id(prefix: str) -> str:
+    global _malformed_counter
+    _malformed_counter += 1
+    return f"{prefix}{_malformed_counter}"
+
+
+def parse_event(
+    payload: Any,
+    *,
+    sse_id: str | None = None,
+    sse_event: str | None = None,
+    raw_json: str | None = None,
+) -> Event:
+    """Parse one event from a list item or an SSE frame.  Never raises.
+
+    `payload` is either the decoded JSON object or the raw `data:` text.  The
+    SSE `id:` and `event:` fields fill in `id` / `type` when the JSON lacks
+    them (G1 catalog frames carry only the payload).
+    """
+    try:
+        if isinstance(payload, (str, bytes)):
+            text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
+            try:
+                payload = json.loads(text)
+            except json.JSONDecodeError as exc:
+                return MalformedEvent(
+                    id=sse_id or _synthetic_id("malformed:"),
+                    type=sse_event or "malformed",
+                    raw_json=text,
+                    problem=f"not valid JSON ({exc.msg} at char {exc.pos})",
+                )
+            raw_json = text
+        if not isinstance(payload, dict):
+            text = raw_json if raw_json is not None else json.dumps(payload)
+            return MalformedEvent(
+                id=sse_id or _synthetic_id("malformed:"),
+                type=sse_event or "malformed",
+                raw_json=text,
+                problem=f"expected a JSON object, got {type(payload).__name__}",
+            )
+        if raw_json is None:
+            raw_json = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+        ev_id = _str(payload.get("id")) or sse_id
+        ev_type = _str(payload.get("type")) or sse_event
+        if not ev_id or not ev_type:
+            missing = " and ".join(n for n, v in (("id", ev_id), ("type", ev_type)) if not v)
+            return MalformedEvent(
+                id=ev_id or _synthetic_id("malformed:"),
+                type=ev_type or "malformed",
+                raw_json=raw_json,
+                problem=f"the event has no {missing}",
+            )
+        return _build(payload, ev_id, ev_type, raw_json)
+    except Exception as exc:  # the parser must never raise, whatever arrives
+        text = raw_json if isinstance(raw_json, str) else repr(payload)[:10000]
+        return MalformedEvent(
+            id=sse_id or _synthetic_id("malformed:"),
+            type=sse_event or "malformed",
+            raw_json=text,
+            problem=f"could not be read: {type(exc).__name__}: {exc}"[:500],
+        )
+
+
+def parse_events(items: Any) -> list[Event]:
+    if not isinstance(items, list):
+        return []
+    return [parse_event(item) for item in items]
+
+
+def is_terminal(event: Event) -> bool:
+    return event.type in TERMINAL_TYPES
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

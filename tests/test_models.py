@@ -1,0 +1,309 @@
+"""The parser: every documented spelling, and anything else a server might send."""
+
+from __future__ import annotations
+
+import json
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from qoder_tui.api.models import (
+    AgentMessage,
+    AgentRef,
+    GenericEvent,
+    MalformedEvent,
+    ModelRequestEnd,
+    SessionError,
+    StatusChange,
+    Thinking,
+    Thread,
+    ThreadCreated,
+    ThreadMessage,
+    ToolResult,
+    ToolUse,
+    UserMessage,
+    parse_event,
+    parse_ts,
+)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-05-18T03:40:48Z",
+        "2026-05-18T03:40:48.8Z",
+        "2026-05-18T03:40:48.888Z",
+        "2026-05-18T03:40:48.888851Z",
+        "2026-05-18T03:40:48.888851795Z",
+        "2026-05-18T05:40:48.888851+02:00",
+    ],
+)
+def test_timestamps_with_0_to_9_fractional_digits(raw: str) -> None:
+    ts = parse_ts(raw)
+    assert ts is not None
+    assert ts.replace(microsecond=0) == datetime(2026, 5, 18, 3, 40, 48, tzinfo=UTC)
+
+
+def test_bad_timestamps_are_none() -> None:
+    assert parse_ts("yesterday") is None
+    assert parse_ts("2026-13-45T99:00:00Z") is None
+    assert parse_ts(None) is None
+
+
+def test_user_content_string_or_blocks() -> None:
+    a = parse_event({"id": "e1", "type": "user.message", "content": "hello"})
+    b = parse_event(
+        {"id": "e1", "type": "user.message", "content": [{"type": "text", "text": "hello"}]}
+    )
+    assert isinstance(a, UserMessage) and isinstance(b, UserMessage)
+    assert a.text == b.text == "hello"
+
+
+def test_tool_use_both_spellings() -> None:
+    sdk = parse_event(
+        {"id": "evt_5", "type": "agent.tool_use", "name": "Bash", "input": {"command": "ls"}}
+    )
+    g2 = parse_event(
+        {
+            "id": "evt_5",
+            "type": "agent.tool_use",
+            "tool_name": "Bash",
+            "tool_input": {"command": "ls"},
+            "tool_use_id": "toolu_5",
+            "requires_confirmation": True,
+        }
+    )
+    assert isinstance(sdk, ToolUse) and isinstance(g2, ToolUse)
+    assert (sdk.name, sdk.input) == (g2.name, g2.input) == ("Bash", {"command": "ls"})
+    assert sdk.call_id == "evt_5" and g2.call_id == "toolu_5"
+    assert g2.requires_confirmation and not sdk.requires_confirmation
+
+
+def test_tool_result_content_or_output() -> None:
+    blocks = parse_event(
+        {
+            "id": "r",
+            "type": "agent.tool_result",
+            "tool_use_id": "u",
+            "content": [{"type": "text", "text": "ok"}],
+        }
+    )
+    output = parse_event(
+        {"id": "r", "type": "agent.tool_result", "tool_use_id": "u", "output": "ok"}
+    )
+    assert isinstance(blocks, ToolResult) and isinstance(output, ToolResult)
+    assert blocks.text == output.text == "ok"
+    assert blocks.call_id == output.call_id == "u"
+
+
+def test_mcp_and_custom_results_pair_by_their_own_keys() -> None:
+    mcp = parse_event(
+        {"id": "r1", "type": "agent.mcp_tool_result", "mcp_tool_use_id": "m1", "content": []}
+    )
+    custom = parse_event(
+        {"id": "r2", "type": "user.custom_tool_result", "custom_tool_use_id": "c1"}
+    )
+    assert isinstance(mcp, ToolResult) and mcp.call_id == "m1" and mcp.family == "mcp"
+    assert isinstance(custom, ToolResult) and custom.call_id == "c1" and custom.family == "custom"
+
+
+@pytest.mark.parametrize(
+    "payload,expected",
+    [
+        ({"thinking": "hmm"}, "hmm"),
+        ({"content": "hmm"}, "hmm"),
+        ({}, None),
+    ],
+)
+def test_thinking_from_thinking_or_content_or_none(payload: dict, expected: str | None) -> None:
+    ev = parse_event({"id": "t", "type": "agent.thinking", **payload})
+    assert isinstance(ev, Thinking) and ev.text == expected
+
+
+def test_session_error_string_or_object() -> None:
+    old = parse_event(
+        {
+            "id": "x",
+            "type": "session.error",
+            "error": "overloaded",
+            "code": "model_overloaded_error",
+        }
+    )
+    new = parse_event(
+        {
+            "id": "x",
+            "type": "session.error",
+            "error": {
+                "type": "model_overloaded_error",
+                "message": "overloaded",
+                "retry_status": {"type": "exhausted"},
+            },
+        }
+    )
+    assert isinstance(old, SessionError) and isinstance(new, SessionError)
+    assert old.message == new.message == "overloaded"
+    assert new.retry_status == "exhausted" and new.error_type == "model_overloaded_error"
+    assert old.code == "model_overloaded_error"
+
+
+def test_span_usage_or_model_usage_and_cache_creation_object() -> None:
+    a = parse_event(
+        {
+            "id": "s",
+            "type": "span.model_request_end",
+            "model_usage": {"input_tokens": 5, "credits": 1.5},
+        }
+    )
+    b = parse_event(
+        {"id": "s", "type": "span.model_request_end", "usage": {"input_tokens": 5, "credits": 1.5}}
+    )
+    assert isinstance(a, ModelRequestEnd) and isinstance(b, ModelRequestEnd)
+    assert a.usage == b.usage and a.usage is not None and a.usage.input_tokens == 5
+    idle = parse_event(
+        {
+            "id": "i",
+            "type": "session.status_idle",
+            "stop_reason": {"type": "end_turn"},
+            "usage": {
+                "input_tokens": 1,
+                "cache_creation": {"ephemeral_5m_input_tokens": 3, "ephemeral_1h_input_tokens": 4},
+            },
+        }
+    )
+    assert isinstance(idle, StatusChange) and idle.usage is not None
+    assert idle.usage.cache_creation_input_tokens == 7
+
+
+def test_thread_messages_g2_and_sdk_forms() -> None:
+    g2 = parse_event(
+        {
+            "id": "m",
+            "type": "agent.thread_message_sent",
+            "direction": "coordinator_to_child",
+            "content": "go",
+            "from_session_thread_id": "P",
+            "to_session_thread_id": "C",
+        }
+    )
+    sdk = parse_event(
+        {
+            "id": "m",
+            "type": "agent.thread_message_sent",
+            "to_session_thread_id": "C",
+            "content": [{"type": "text", "text": "go"}],
+        }
+    )
+    assert isinstance(g2, ThreadMessage) and isinstance(sdk, ThreadMessage)
+    assert g2.text == sdk.text == "go" and g2.peer_thread_id == sdk.peer_thread_id == "C"
+
+
+def test_model_as_string_or_object() -> None:
+    assert AgentRef(model="ultimate").model_id == "ultimate"
+    assert AgentRef(model={"id": "ultimate", "speed": "fast"}).model_id == "ultimate"
+
+
+def test_thread_created_is_not_owned_by_the_child() -> None:
+    ev = parse_event(
+        {"id": "c", "type": "session.thread_created", "session_thread_id": "C", "agent_name": "R"}
+    )
+    assert isinstance(ev, ThreadCreated) and ev.child_thread_id == "C" and ev.thread_id is None
+
+
+def test_unknown_type_keeps_json_and_unknown_fields() -> None:
+    raw = {"id": "u", "type": "future.event", "whatever": [1, 2, {"x": None}]}
+    ev = parse_event(raw)
+    assert isinstance(ev, GenericEvent)
+    assert ev.raw == raw
+
+
+def test_sse_id_and_event_fill_missing_fields() -> None:
+    ev = parse_event(
+        '{"content": [{"type": "text", "text": "hi"}]}', sse_id="evt_9", sse_event="agent.message"
+    )
+    assert isinstance(ev, AgentMessage) and ev.id == "evt_9" and ev.text == "hi"
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "{not json",
+        "[1,2]",
+        "null",
+        '"str"',
+        "{}",
+        '{"id": 5}',
+        b"\xff\xfe",
+        '{"id":"a","type":"agent.tool_use","input":7}',
+    ],
+)
+def test_odd_payloads_never_raise(payload: str | bytes) -> None:
+    ev = parse_event(payload)
+    assert ev.id and ev.type
+
+
+def test_fuzzed_payloads_never_raise() -> None:
+    rng = random.Random(1)
+    types = [
+        "agent.tool_use",
+        "agent.tool_result",
+        "session.error",
+        "session.status_idle",
+        "agent.message",
+        "span.model_request_end",
+        "agent.thread_message_sent",
+        "session.usage",
+        "user.message",
+        "x.y",
+    ]
+    values: list[object] = [
+        None,
+        1,
+        -1.5,
+        "s",
+        [],
+        {},
+        [None],
+        {"type": 3},
+        [{"type": "image"}],
+        True,
+    ]
+    keys = [
+        "content",
+        "input",
+        "tool_input",
+        "error",
+        "usage",
+        "model_usage",
+        "stop_reason",
+        "output",
+        "name",
+        "tool_use_id",
+        "processed_at",
+        "session_thread_id",
+        "thinking",
+        "direction",
+    ]
+    for _ in range(3000):
+        raw = {"id": rng.choice(["e", 5, None]), "type": rng.choice(types)}
+        for key in rng.sample(keys, rng.randint(0, 6)):
+            raw[key] = rng.choice(values)
+        ev = parse_event(json.loads(json.dumps(raw)))
+        assert isinstance(ev.raw_json, str)
+        if raw["id"] is None:
+            assert isinstance(ev, MalformedEvent)
+
+
+def test_thread_names_from_any_shape() -> None:
+    assert (
+        Thread.parse({"id": "t", "parent_thread_id": None, "agent": {"id": "a"}}).display_name
+        == "coordinator"
+    )
+    assert (
+        Thread.parse({"id": "t", "parent_thread_id": "p", "name": "Research Agent"}).display_name
+        == "Research Agent"
+    )
+    t = Thread.parse(
+        {"id": "t", "parent_thread_id": "p", "agent": {"name": "R"}, "stop_reason": {}}
+    )
+    assert t.display_name == "R" and t.stop_reason is None
