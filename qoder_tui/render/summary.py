@@ -1,0 +1,257 @@
+"""Plain-text summaries of events: the `tail` command's lines and the log's headers.
+
+Pure functions, no Rich and no Textual.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..api.models import (
+    AgentMessage,
+    Event,
+    GenericEvent,
+    MalformedEvent,
+    ModelRequestEnd,
+    ModelRequestStart,
+    NoteEvent,
+    OutcomeSpan,
+    SessionError,
+    StatusChange,
+    SystemMessage,
+    Thinking,
+    ThreadCreated,
+    ThreadMessage,
+    ToolConfirmation,
+    ToolResult,
+    ToolUse,
+    Usage,
+    UsageSnapshot,
+    UserMessage,
+)
+
+INPUT_KEYS = (
+    "command",
+    "file_path",
+    "path",
+    "pattern",
+    "url",
+    "query",
+    "agent",
+    "message",
+    "notebook_path",
+)
+
+
+def one_line(text: str, limit: int = 120) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def tool_input_summary(tool: ToolUse, limit: int = 100) -> str:
+    """The tool's input the way a person reads it: the command, the path, the pattern."""
+    data = tool.input
+    name = tool.name
+    if name == "Bash" and isinstance(data.get("command"), str):
+        return one_line("$ " + data["command"], limit)
+    if name in ("Read", "Write", "Edit", "MultiEdit", "NotebookEdit"):
+        path = data.get("file_path") or data.get("path") or data.get("notebook_path")
+        if isinstance(path, str):
+            extra = ""
+            if name == "Read" and isinstance(data.get("view_range"), list):
+                extra = " lines " + "-".join(str(v) for v in data["view_range"])
+            if name == "Edit" and data.get("replace_all"):
+                extra = " (replace all)"
+            return one_line(path + extra, limit)
+    if name in ("Grep", "Glob") and isinstance(data.get("pattern"), str):
+        where = data.get("path")
+        return one_line(
+            f"{data['pattern']!r}" + (f" in {where}" if isinstance(where, str) else ""), limit
+        )
+    if name in ("WebFetch",) and isinstance(data.get("url"), str):
+        return one_line(data["url"], limit)
+    if name in ("WebSearch",) and isinstance(data.get("query"), str):
+        return one_line(repr(data["query"]), limit)
+    for key in INPUT_KEYS:
+        value = data.get(key)
+        if isinstance(value, str) and value:
+            if key == "agent" and isinstance(data.get("message"), str):
+                return one_line(f"→ {value}: {data['message']}", limit)
+            return one_line(value, limit)
+    if not data:
+        return ""
+    parts = []
+    for key, value in list(data.items())[:3]:
+        shown = value if isinstance(value, (int, float, bool)) else one_line(str(value), 40)
+        parts.append(f"{key}={shown}")
+    return one_line(", ".join(parts), limit)
+
+
+def usage_summary(usage: Usage | None) -> str:
+    if usage is None:
+        return ""
+    parts: list[str] = []
+    if usage.input_tokens is not None:
+        parts.append(f"in {usage.input_tokens:,}")
+    if usage.output_tokens is not None:
+        parts.append(f"out {usage.output_tokens:,}")
+    if usage.cache_read_input_tokens:
+        parts.append(f"cache read {usage.cache_read_input_tokens:,}")
+    if usage.cache_creation_input_tokens:
+        parts.append(f"cache write {usage.cache_creation_input_tokens:,}")
+    if usage.credits is not None:
+        parts.append(f"{usage.credits:g} credits")
+    return " · ".join(parts)
+
+
+def stop_reason_summary(event: StatusChange) -> str:
+    sr = event.stop_reason
+    if sr is None or not sr.type:
+        return ""
+    if sr.type == "requires_action":
+        n = len(sr.event_ids)
+        return f"requires action: waiting on {n} call{'s' if n != 1 else ''}"
+    return sr.type.replace("_", " ")
+
+
+STATUS_WORDS = {
+    "running": "running",
+    "idle": "idle",
+    "rescheduled": "rescheduled (retrying)",
+    "terminated": "terminated",
+    "deleted": "deleted",
+}
+
+
+def type_label(event: Event) -> str:
+    """A short, stable label of the event's kind."""
+    if isinstance(event, (UserMessage,)):
+        return "user"
+    if isinstance(event, SystemMessage):
+        return "system"
+    if isinstance(event, AgentMessage):
+        return "agent"
+    if isinstance(event, Thinking):
+        return "thinking"
+    if isinstance(event, ToolUse):
+        return {"mcp": "mcp tool", "custom": "custom tool"}.get(event.family, "tool")
+    if isinstance(event, ToolResult):
+        return "result"
+    if isinstance(event, ToolConfirmation):
+        return "confirm"
+    if isinstance(event, ModelRequestStart):
+        return "model ▸"
+    if isinstance(event, ModelRequestEnd):
+        return "model"
+    if isinstance(event, StatusChange):
+        return "status" if event.scope == "session" else "thread"
+    if isinstance(event, ThreadCreated):
+        return "spawn"
+    if isinstance(event, SessionError):
+        return "error"
+    if isinstance(event, ThreadMessage):
+        return "handoff"
+    if isinstance(event, UsageSnapshot):
+        return "usage"
+    if isinstance(event, OutcomeSpan):
+        return "outcome"
+    if isinstance(event, NoteEvent):
+        return "note"
+    if isinstance(event, MalformedEvent):
+        return "malformed"
+    return "event"
+
+
+def summarize(event: Event, *, peer_name: str | None = None, limit: int = 140) -> str:
+    """One line saying what happened."""
+    if isinstance(event, (UserMessage, SystemMessage)):
+        return one_line(event.text, limit)
+    if isinstance(event, AgentMessage):
+        return one_line(event.text, limit) + (" (partial)" if event.partial else "")
+    if isinstance(event, Thinking):
+        return one_line(event.text, limit) if event.text else "thinking…"
+    if isinstance(event, ToolUse):
+        head = event.name if event.family != "mcp" else f"{event.mcp_server or 'mcp'}/{event.name}"
+        detail = tool_input_summary(event, limit - len(head) - 2)
+        ask = " [needs approval]" if event.requires_confirmation else ""
+        return f"{head} {detail}{ask}".rstrip()
+    if isinstance(event, ToolResult):
+        mark = "error: " if event.is_error else ""
+        first = event.text.strip().splitlines()[0] if event.text.strip() else "(no output)"
+        return one_line(f"{mark}{first}", limit)
+    if isinstance(event, ToolConfirmation):
+        text = f"{event.result or '?'} {event.call_id}"
+        return text + (f": {event.deny_message}" if event.deny_message else "")
+    if isinstance(event, ModelRequestStart):
+        return f"request started{' · ' + event.model if event.model else ''}"
+    if isinstance(event, ModelRequestEnd):
+        bits = [b for b in (event.model, usage_summary(event.usage)) if b]
+        err = "failed · " if event.is_error else ""
+        return err + (" · ".join(bits) if bits else "request finished")
+    if isinstance(event, StatusChange):
+        word = STATUS_WORDS.get(event.status, event.status)
+        who = f"{event.agent_name} " if event.scope == "thread" and event.agent_name else ""
+        bits = [f"{who}{word}"]
+        stop = stop_reason_summary(event)
+        if stop:
+            bits.append(stop)
+        if event.usage is not None:
+            us = usage_summary(event.usage)
+            if us:
+                bits.append(us)
+        if event.reason:
+            bits.append(event.reason)
+        return " · ".join(bits)
+    if isinstance(event, ThreadCreated):
+        return f"started {event.agent_name or 'a child agent'} ({event.child_thread_id or '?'})"
+    if isinstance(event, SessionError):
+        kind = event.error_type or event.code or "error"
+        retry = f" [{event.retry_status}]" if event.retry_status else ""
+        return one_line(f"{kind}{retry}: {event.message}", limit)
+    if isinstance(event, ThreadMessage):
+        peer = peer_name or event.peer_agent_name or event.peer_thread_id or "coordinator"
+        arrow = f"→ {peer}" if event.direction == "sent" else f"← {peer}"
+        return one_line(f"{arrow}: {event.text}", limit)
+    if isinstance(event, UsageSnapshot):
+        return usage_summary(event.usage) or "usage snapshot"
+    if isinstance(event, OutcomeSpan):
+        bits = [f"evaluation {event.phase}"]
+        if event.iteration is not None:
+            bits.append(f"iteration {event.iteration}")
+        if event.result:
+            bits.append(event.result)
+        return " · ".join(bits)
+    if isinstance(event, NoteEvent):
+        return event.summary
+    if isinstance(event, MalformedEvent):
+        return f"unreadable event: {event.problem}"
+    if isinstance(event, GenericEvent):
+        return f"{event.type} (unknown type)"
+    return event.type
+
+
+def text_line(event: Event, agent: str) -> str:
+    """The `tail` command's line: time, agent, type, summary."""
+    return f"{event.hhmmss}  {agent[:18]:<18}  {type_label(event):<9}  {summarize(event)}"
+
+
+def agent_for(event: Event, names: dict[str, str], default: str) -> str:
+    if event.thread_id and event.thread_id in names:
+        return names[event.thread_id]
+    if event.thread_id:
+        return event.thread_id[:18]
+    return default
+
+
+def json_line(event: Event) -> str:
+    if isinstance(event, MalformedEvent):
+        import json
+
+        obj: dict[str, Any] = {
+            "id": event.id,
+            "type": "malformed",
+            "problem": event.problem,
+            "raw": event.raw_json,
+        }
+        return json.dumps(obj, ensure_ascii=False)
+    return event.raw_json

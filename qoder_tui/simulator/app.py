@@ -1,0 +1,596 @@
+"""The simulator's HTTP face: a starlette app speaking the Qoder wire format."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Mount, Route
+
+from .dialects import DIALECTS, event_out, page_out, session_out, thread_out
+from .scenarios import World, WorldConfig
+from .world import TERMINAL_TYPES, SimSession
+
+MAX_LIMIT = 100
+
+
+@dataclass
+class Faults:
+    """Misbehaviour on demand, for tests and benchmarks.  All deterministic under the seed."""
+
+    drop_every: int = 0
+    """Close each stream connection after this many event frames (0: never)."""
+    drop_mid_frame: bool = False
+    """When dropping, first write half of the next frame (every other drop)."""
+    error_rate: float = 0.0
+    """Share of requests answered with `error_status` instead."""
+    error_status: int = 503
+    retry_after: float | None = None
+    """Seconds to send in `Retry-After` with those errors."""
+    delay: float = 0.0
+    """Seconds to wait before answering every request."""
+    malformed_every: int = 0
+    """Insert a malformed frame before every K-th event frame on streams."""
+    dialect: str = "sdk"
+    thread_stream_route: bool = True
+    """False: `/threads/{id}/stream` answers 404, as on servers that only negotiate SSE on `/events`."""
+
+
+@dataclass
+class SimConfig:
+    world: WorldConfig = field(default_factory=WorldConfig)
+    token: str = "sim-token"
+    heartbeat: float = 15.0
+    heartbeat_style: str = "comment"
+    faults: Faults = field(default_factory=Faults)
+
+
+def _error(status: int, etype: str, message: str, request_id: str, **extra: Any) -> JSONResponse:
+    body = {
+        "type": "error",
+        "request_id": request_id,
+        "error": {"type": etype, "message": message, **extra},
+    }
+    return JSONResponse(body, status_code=status, headers={"x-request-id": request_id})
+
+
+class Simulator:
+    """Route handlers bound to one world."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        if config.faults.dialect not in DIALECTS:
+            raise ValueError(
+                f"unknown dialect {config.faults.dialect!r}; choose from {', '.join(DIALECTS)}"
+            )
+        self.world = World(config.world)
+        self.fault_rng = random.Random(config.world.seed * 104729 + 3)
+        self.drops = 0
+        self.stats = {"requests": 0, "errors_injected": 0, "streams": 0, "drops": 0}
+        self.live_tasks: list[asyncio.Task[Any]] = []
+
+    @property
+    def dialect(self) -> str:
+        return self.config.faults.dialect
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        for runner in self.world.live_runners:
+            self.live_tasks.append(asyncio.create_task(runner()))
+        try:
+            yield
+        finally:
+            for task in self.live_tasks:
+                task.cancel()
+            for task in self.live_tasks:
+                with contextlib.suppress(BaseException):
+                    await task
+            self.live_tasks.clear()
+
+    # ------------------------------------------------------------------ guards
+
+    async def _guard(self, request: Request) -> tuple[str, Response | None]:
+        rid = request.headers.get("x-request-id") or str(
+            uuid.UUID(int=self.fault_rng.getrandbits(128))
+        )
+        self.stats["requests"] += 1
+        f = self.config.faults
+        if f.delay > 0:
+            await asyncio.sleep(f.delay)
+        if request.headers.get("x-api-key") and not request.headers.get("authorization"):
+            return rid, _error(
+                401,
+                "authentication_error",
+                "x-api-key is not supported; use Authorization: Bearer.",
+                rid,
+            )
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip() or token.strip() != self.config.token:
+            return rid, _error(401, "authentication_error", "Invalid API key or token.", rid)
+        if f.error_rate > 0 and self.fault_rng.random() < f.error_rate:
+            self.stats["errors_injected"] += 1
+            headers = {"x-request-id": rid}
+            if f.retry_after is not None:
+                headers["retry-after"] = f"{f.retry_after:g}"
+            etype = "rate_limit_error" if f.error_status == 429 else "api_error"
+            body = {
+                "type": "error",
+                "request_id": rid,
+                "error": {"type": etype, "message": "Injected fault."},
+            }
+            return rid, JSONResponse(body, status_code=f.error_status, headers=headers)
+        return rid, None
+
+    def _session(self, session_id: str, rid: str) -> SimSession | Response:
+        sess = self.world.sessions.get(session_id)
+        if sess is None:
+            return _error(
+                404,
+                "not_found_error",
+                f"Session '{session_id}' was not found.",
+                rid,
+                code="session_not_found",
+            )
+        sess.ensure_built()
+        return sess
+
+    def _thread_log(self, sess: SimSession, thread_id: str, rid: str) -> Any:
+        thread = sess.threads.get(thread_id)
+        if thread is None:
+            return _error(
+                404,
+                "not_found_error",
+                f"Session thread '{thread_id}' was not found.",
+                rid,
+                code="thread_not_found",
+            )
+        return thread.log
+
+    def _json(self, body: Any, rid: str) -> JSONResponse:
+        return JSONResponse(body, headers={"x-request-id": rid})
+
+    # ------------------------------------------------------------------ sessions
+
+    async def list_sessions(self, request: Request) -> Response:
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        q = request.query_params
+        try:
+            limit = _limit(q)
+            order = _order(q, "desc")
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        statuses = set(q.getlist("statuses[]") + q.getlist("statuses"))
+        statuses = {s for part in statuses for s in part.split(",") if s}
+        bad = statuses - {"running", "idle", "rescheduling", "terminated"}
+        if bad:
+            return _error(
+                400,
+                "invalid_request_error",
+                f"Unknown status filter: {', '.join(sorted(bad))}.",
+                rid,
+            )
+        include_archived = q.get("include_archived", "false").lower() == "true"
+        agent_id = q.get("agent_id")
+        sessions = self.world.sorted_sessions()
+        if order == "asc":
+            sessions.reverse()
+        items = [
+            s.obj
+            for s in sessions
+            if (not statuses or s.obj.get("status") in statuses)
+            and (include_archived or not s.obj.get("archived_at"))
+            and (not agent_id or s.obj["agent"]["id"] == agent_id)
+            and _created_ok(s.obj.get("created_at", ""), q)
+        ]
+        try:
+            page = _paginate(
+                len(items),
+                lambda i: items[i],
+                {o["id"]: i for i, o in enumerate(items)}.get,
+                q,
+                limit,
+                "asc",
+            )
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        page["data"] = [session_out(o, self.dialect) for o in page["data"]]
+        return self._json(page_out(self.dialect, page), rid)
+
+    async def get_session(self, request: Request) -> Response:
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        return self._json(session_out(sess.obj, self.dialect), rid)
+
+    # ------------------------------------------------------------------ threads
+
+    async def list_threads(self, request: Request) -> Response:
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        q = request.query_params
+        try:
+            limit = _limit(q, default=1000, maximum=1000)
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        threads = list(sess.threads.values())  # primary first: it is created first
+        objs = [t.obj for t in threads]
+        try:
+            page = _paginate(
+                len(objs),
+                lambda i: objs[i],
+                {o["id"]: i for i, o in enumerate(objs)}.get,
+                q,
+                limit,
+                "asc",
+            )
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        page["data"] = [thread_out(o, self.dialect) for o in page["data"]]
+        return self._json(page_out(self.dialect, page), rid)
+
+    async def get_thread(self, request: Request) -> Response:
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        thread = sess.threads.get(request.path_params["thread_id"])
+        if thread is None:
+            return _error(
+                404,
+                "not_found_error",
+                f"Session thread '{request.path_params['thread_id']}' was not found.",
+                rid,
+            )
+        return self._json(thread_out(thread.obj, self.dialect), rid)
+
+    # ------------------------------------------------------------------ events
+
+    async def session_events(self, request: Request) -> Response:
+        return await self._events(request, thread=False)
+
+    async def thread_events(self, request: Request) -> Response:
+        return await self._events(request, thread=True)
+
+    async def _events(self, request: Request, *, thread: bool) -> Response:
+        if "text/event-stream" in request.headers.get("accept", ""):
+            return await self._stream(request, thread=thread)
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        owner: str | None = None
+        if thread:
+            owner = request.path_params["thread_id"]
+            log = self._thread_log(sess, owner, rid)
+            if isinstance(log, Response):
+                return log
+        else:
+            log = sess.session_log
+        q = request.query_params
+        try:
+            limit = _limit(q)
+            order = _order(q, "asc")
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        types = _types(q)
+        filtered = bool(types) or any(k.startswith("created_at[") for k in q)
+        n = len(log)
+        if filtered:
+            idx = [
+                i
+                for i in range(n)
+                if (not types or log.get(i).get("type") in types)
+                and _created_ok(log.get(i).get("processed_at", ""), q)
+            ]
+            get = lambda i: log.get(idx[i])  # noqa: E731
+            pos = {log.get(j)["id"]: i for i, j in enumerate(idx)}.get
+            count = len(idx)
+        else:
+            get, pos, count = log.get, log.index_of, n
+        try:
+            page = _paginate(count, get, pos, q, limit, order)
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        page["data"] = [self._event_out(sess, e, owner) for e in page["data"]]
+        return self._json(page_out(self.dialect, page), rid)
+
+    def _event_out(
+        self, sess: SimSession, event: dict[str, Any], owner: str | None
+    ) -> dict[str, Any]:
+        return event_out(
+            event,
+            self.dialect,
+            session_id=sess.id,
+            owner_thread_id=owner,
+            primary_id=sess.primary_id,
+        )
+
+    # ------------------------------------------------------------------ streams
+
+    async def session_stream(self, request: Request) -> Response:
+        return await self._stream(request, thread=False)
+
+    async def thread_stream(self, request: Request) -> Response:
+        if not self.config.faults.thread_stream_route:
+            return Response("404 page not found", status_code=404, media_type="text/plain")
+        return await self._stream(request, thread=True)
+
+    def _frame(self, sess: SimSession, event: dict[str, Any], owner: str | None) -> bytes:
+        out = self._event_out(sess, event, owner)
+        if self.dialect == "g1":
+            out = {k: v for k, v in out.items() if k not in ("id", "type")}
+        data = json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+        return f"id: {event['id']}\nevent: {event.get('type') if self.dialect != 'g1' else out.get('type', event.get('type'))}\ndata: {data}\n\n".encode()
+
+    async def _stream(self, request: Request, *, thread: bool) -> Response:
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        owner: str | None = None
+        if thread:
+            owner = request.path_params["thread_id"]
+            log = self._thread_log(sess, owner, rid)
+            if isinstance(log, Response):
+                return log
+        else:
+            log = sess.session_log
+        last_id = request.headers.get("last-event-id")
+        start = 0
+        if last_id:
+            index = log.index_of(last_id)
+            if index is None:
+                where = "thread" if thread else "session"
+                return _error(
+                    400,
+                    "invalid_request_error",
+                    f"Last-Event-ID '{last_id}' is not a public event of this {where}.",
+                    rid,
+                    code="invalid_event_cursor",
+                )
+            start = index + 1
+        self.stats["streams"] += 1
+        return StreamingResponse(
+            self._frames(sess, log, owner, start),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-store", "x-request-id": rid, "X-Accel-Buffering": "no"},
+        )
+
+    async def _frames(
+        self, sess: SimSession, log: Any, owner: str | None, pos: int
+    ) -> AsyncIterator[bytes]:
+        f = self.config.faults
+        sent = 0
+        yield b": connected\n\n"
+        heartbeat = (
+            b"event: heartbeat\ndata: {}\n\n"
+            if self.config.heartbeat_style == "event"
+            else b": heartbeat\n\n"
+        )
+        while True:
+            n = len(log)
+            if pos < n:
+                chunk: list[bytes] = []
+                end = min(n, pos + 64)
+                terminal = False
+                while pos < end:
+                    event = log.get(pos)
+                    if f.malformed_every and (pos + 1) % f.malformed_every == 0:
+                        chunk.append(
+                            f'event: agent.message\ndata: {{"id": "broken-{pos}", "type": \n\n'.encode()
+                        )
+                    if f.drop_every and sent >= f.drop_every:
+                        self.drops += 1
+                        self.stats["drops"] += 1
+                        if f.drop_mid_frame and self.drops % 2 == 0:
+                            frame = self._frame(sess, event, owner)
+                            chunk.append(frame[: len(frame) // 2])
+                        yield b"".join(chunk)
+                        return
+                    chunk.append(self._frame(sess, event, owner))
+                    sent += 1
+                    pos += 1
+                    if event.get("type") in TERMINAL_TYPES:
+                        terminal = True
+                        break
+                yield b"".join(chunk)
+                if terminal:
+                    return
+                continue
+            if sess.ended():
+                return
+            waiter = sess.changed_event()
+            try:
+                await asyncio.wait_for(waiter.wait(), timeout=self.config.heartbeat)
+            except TimeoutError:
+                yield heartbeat
+
+    # ------------------------------------------------------------------ control (tests, benches)
+
+    async def control_append(self, request: Request) -> Response:
+        """POST /_sim/sessions/{id}/grow?count=N: append N synthetic events to a `big` thread."""
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        count = int(request.query_params.get("count", "1"))
+        log = sess.session_log
+        if not hasattr(log, "grow"):
+            return _error(400, "invalid_request_error", "Only synthetic sessions can grow.", rid)
+        log.grow(count)
+        sess.notify()
+        return self._json({"size": len(log)}, rid)
+
+    async def control_stats(self, request: Request) -> Response:
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        return self._json(dict(self.stats), rid)
+
+    # ------------------------------------------------------------------ app
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/sessions", self.list_sessions),
+            Route("/sessions/{session_id}", self.get_session),
+            Route("/sessions/{session_id}/threads", self.list_threads),
+            Route("/sessions/{session_id}/threads/{thread_id}", self.get_thread),
+            Route("/sessions/{session_id}/events", self.session_events),
+            Route("/sessions/{session_id}/events/stream", self.session_stream),
+            Route("/sessions/{session_id}/threads/{thread_id}/events", self.thread_events),
+            Route("/sessions/{session_id}/threads/{thread_id}/stream", self.thread_stream),
+        ]
+
+    def build(self) -> Starlette:
+        control = [
+            Route("/_sim/sessions/{session_id}/grow", self.control_append, methods=["POST"]),
+            Route("/_sim/stats", self.control_stats),
+        ]
+        return Starlette(
+            routes=[
+                Mount("/api/v1/cloud", routes=self.routes()),
+                Mount("/v1", routes=self.routes()),
+                *control,
+            ],
+            lifespan=self.lifespan,
+        )
+
+
+# --------------------------------------------------------------------------- paging
+
+
+def _limit(q: Any, default: int = 20, maximum: int = MAX_LIMIT) -> int:
+    raw = q.get("limit")
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"limit must be an integer, got {raw!r}.") from None
+    if value < 1:
+        raise ValueError("limit must be at least 1.")
+    if value > maximum:
+        raise ValueError(f"limit must be at most {maximum}.")
+    return value
+
+
+def _order(q: Any, default: str) -> str:
+    order = q.get("order", default)
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', got {order!r}.")
+    return str(order)
+
+
+def _types(q: Any) -> set[str]:
+    values = q.getlist("types[]") + q.getlist("types") + q.getlist("type")
+    return {t for v in values for t in v.split(",") if t}
+
+
+def _created_ok(ts: str, q: Any) -> bool:
+    for op in ("gt", "gte", "lt", "lte"):
+        bound = q.get(f"created_at[{op}]")
+        if bound is None:
+            continue
+        b = bound.replace("+00:00", "Z")
+        if (
+            (op == "gt" and not ts > b)
+            or (op == "gte" and not ts >= b)
+            or (op == "lt" and not ts < b)
+            or (op == "lte" and not ts <= b)
+        ):
+            return False
+    return True
+
+
+def _paginate(
+    n: int,
+    get: Callable[[int], dict[str, Any]],
+    index_of: Callable[[str], int | None],
+    q: Any,
+    limit: int,
+    order: str,
+) -> dict[str, Any]:
+    """Apply `page` / `before_id` / `after_id` to an ascending sequence of n items.
+
+    `order=desc` walks from the end.  `after_id` and `page` continue in the
+    direction of travel; `before_id` steps against it and returns the items
+    immediately preceding the cursor, in the requested order.
+    """
+    cursors = [k for k in ("page", "before_id", "after_id") if q.get(k)]
+    if len(cursors) > 1:
+        raise ValueError(f"{' and '.join(cursors)} cannot be used together.")
+
+    def locate(key: str) -> int:
+        value = q.get(key)
+        index = index_of(value)
+        if index is None:
+            raise ValueError(f"{key} {value!r} does not identify an item of this list.")
+        return int(index)
+
+    desc = order == "desc"
+    if cursors and cursors[0] in ("page", "after_id"):
+        c = locate(cursors[0])
+        indices = (
+            list(range(c - 1, max(-1, c - 1 - limit), -1))
+            if desc
+            else list(range(c + 1, min(n, c + 1 + limit)))
+        )
+        more = (
+            (indices[-1] > 0 if indices else False)
+            if desc
+            else (indices[-1] < n - 1 if indices else False)
+        )
+    elif cursors:  # before_id: the items just before the cursor in this order
+        c = locate("before_id")
+        if desc:
+            indices = list(range(min(n - 1, c + limit), c, -1))
+            more = bool(indices) and indices[0] < n - 1
+        else:
+            indices = list(range(max(0, c - limit), c))
+            more = bool(indices) and indices[0] > 0
+    else:
+        indices = (
+            list(range(n - 1, max(-1, n - 1 - limit), -1)) if desc else list(range(min(n, limit)))
+        )
+        more = (
+            (bool(indices) and indices[-1] > 0) if desc else (bool(indices) and indices[-1] < n - 1)
+        )
+    data = [get(i) for i in indices]
+    first = data[0]["id"] if data else None
+    last = data[-1]["id"] if data else None
+    return {
+        "data": data,
+        "first_id": first,
+        "last_id": last,
+        "has_more": more,
+        "next_page": last if more and not (cursors and cursors[0] == "before_id") else None,
+    }

@@ -1,0 +1,792 @@
+"""Deterministic scenarios: the sessions the simulator serves.
+
+A turn is a generator that emits events through a :class:`Writer` and yields
+how many (simulated) seconds pass before its next step, or a :class:`Spawn`
+/ :class:`Wait` instruction.  The same generators build history instantly
+(history sessions) and play out in real time (the live demo session).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import random
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .content import AGENT_MESSAGES, REPORTS, TASKS, THOUGHTS, ToolCall, make_tool_call
+from .synthetic import SyntheticLog
+from .world import EventLog, IdMaker, SimSession, SimThread, Writer, fmt_ts
+
+
+@dataclass
+class Spawn:
+    gen: Generator[Any, None, None]
+
+
+@dataclass
+class Wait:
+    predicate: Callable[[], bool]
+    poll: float = 0.5
+
+
+Step = Generator[Any, None, None]
+
+
+class Scheduler:
+    """Runs turn generators in simulated time; children run in parallel."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.writer = writer
+        self.heap: list[tuple[float, int, Step]] = []
+        self.seq = itertools.count()
+        self.clock = 0.0
+
+    def spawn(self, gen: Step, delay: float = 0.0) -> None:
+        heapq.heappush(self.heap, (self.clock + delay, next(self.seq), gen))
+
+    def next_delay(self) -> float | None:
+        if not self.heap:
+            return None
+        return max(0.0, self.heap[0][0] - self.clock)
+
+    def step(self) -> bool:
+        """Advance the earliest generator by one step; False when nothing is left."""
+        if not self.heap:
+            return False
+        at, _, gen = heapq.heappop(self.heap)
+        if self.writer.time_source is None and at > self.clock:
+            self.writer.advance(at - self.clock)
+        self.clock = max(self.clock, at)
+        try:
+            result = next(gen)
+        except StopIteration:
+            return True
+        if isinstance(result, Spawn):
+            self.spawn(result.gen)
+            self.spawn(gen)
+        elif isinstance(result, Wait):
+            if result.predicate():
+                self.spawn(gen)
+            else:
+                self.spawn(_wait_then(result, gen), result.poll)
+        else:
+            self.spawn(gen, float(result or 0.0))
+        return True
+
+    def run_until(self, stop: Callable[[], bool]) -> None:
+        while not stop() and self.step():
+            pass
+
+
+def _wait_then(wait: Wait, gen: Step) -> Step:
+    while not wait.predicate():
+        yield wait.poll
+    yield from gen
+
+
+# --------------------------------------------------------------------------- turns
+
+
+@dataclass
+class Ctx:
+    """Per-session state that the turn generators share."""
+
+    w: Writer
+    rng: random.Random
+    children: dict[str, str] = field(default_factory=dict)  # agent name -> thread id
+    reports_due: int = 0
+    turn_usage: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def s(self) -> SimSession:
+        return self.w.session
+
+    @property
+    def primary(self) -> str:
+        return self.s.primary_id
+
+
+def _usage(rng: random.Random) -> dict[str, Any]:
+    return {
+        "input_tokens": rng.randint(800, 9000),
+        "output_tokens": rng.randint(40, 1400),
+        "cache_read_input_tokens": rng.randint(0, 30000),
+        "cache_creation_input_tokens": rng.randint(0, 3000),
+        "speed": "standard",
+        "credits": round(rng.uniform(0.05, 1.8), 2),
+    }
+
+
+def _add_usage(ctx: Ctx, thread_id: str, usage: dict[str, Any]) -> None:
+    acc = ctx.turn_usage.setdefault(thread_id, {})
+    for key in (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+    ):
+        acc[key] = acc.get(key, 0) + int(usage.get(key, 0))
+    acc["credits"] = round(acc.get("credits", 0) + usage.get("credits", 0.0), 2)
+
+
+def _idle_usage(ctx: Ctx, thread_id: str) -> dict[str, Any]:
+    acc = ctx.turn_usage.pop(thread_id, {})
+    return {
+        "input_tokens": acc.get("input_tokens", 0),
+        "output_tokens": acc.get("output_tokens", 0),
+        "cache_read_input_tokens": acc.get("cache_read_input_tokens", 0),
+        "cache_creation": {
+            "ephemeral_5m_input_tokens": acc.get("cache_creation_input_tokens", 0),
+            "ephemeral_1h_input_tokens": 0,
+        },
+        "total_credits": acc.get("credits", 0),
+    }
+
+
+def _set_status(ctx: Ctx, thread_id: str, status: str) -> None:
+    ctx.s.threads[thread_id].obj["status"] = status
+    if thread_id == ctx.primary:
+        ctx.s.obj["status"] = status
+
+
+def model_call(
+    ctx: Ctx,
+    tid: str,
+    *,
+    thought: bool = True,
+    tool: ToolCall | None = None,
+    message: str | None = None,
+) -> Step:
+    """One model request: span start, outputs, span end, then the tool's execution."""
+    w, rng = ctx.w, ctx.rng
+    start = w.emit(tid, "span.model_request_start")
+    yield rng.uniform(0.6, 2.5)
+    if thought:
+        w.emit(tid, "agent.thinking", {"thinking": rng.choice(THOUGHTS)})
+        yield rng.uniform(0.3, 1.5)
+    use = None
+    if tool is not None:
+        use = w.emit(
+            tid,
+            "agent.tool_use",
+            {"name": tool.name, "input": tool.input, "evaluated_permission": "allow", **tool.extra},
+        )
+    if message is not None:
+        w.emit(tid, "agent.message", {"content": [{"type": "text", "text": message}]})
+    usage = _usage(rng)
+    _add_usage(ctx, tid, usage)
+    w.emit(
+        tid,
+        "span.model_request_end",
+        {"model_request_start_id": start["id"], "is_error": False, "model_usage": usage},
+    )
+    if tool is not None and use is not None:
+        yield min(tool.seconds, 6.0)
+        w.emit(
+            tid,
+            "agent.tool_result",
+            {
+                "tool_use_id": use["id"],
+                "content": [{"type": "text", "text": tool.output}],
+                "is_error": tool.is_error,
+            },
+        )
+    yield rng.uniform(0.2, 1.0)
+
+
+def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | None = None) -> Step:
+    w, rng = ctx.w, ctx.rng
+    _set_status(ctx, child_id, "running")
+    w.emit(
+        child_id,
+        "session.thread_status_running",
+        {"session_thread_id": child_id, "agent_name": name},
+        cross_post=True,
+    )
+    yield rng.uniform(0.3, 1.0)
+    for _ in range(steps if steps is not None else rng.randint(2, 5)):
+        yield from model_call(ctx, child_id, thought=rng.random() < 0.6, tool=make_tool_call(rng))
+    report = rng.choice(REPORTS)
+    yield from model_call(ctx, child_id, thought=False, message=report)
+    w.emit(
+        child_id,
+        "agent.thread_message_sent",
+        {"to_session_thread_id": ctx.primary, "content": [{"type": "text", "text": report}]},
+    )
+    w.emit(
+        ctx.primary,
+        "agent.thread_message_received",
+        {
+            "from_session_thread_id": child_id,
+            "from_agent_name": name,
+            "content": [{"type": "text", "text": report}],
+        },
+        advance=0.01,
+    )
+    _set_status(ctx, child_id, "idle")
+    w.emit(
+        child_id,
+        "session.thread_status_idle",
+        {
+            "session_thread_id": child_id,
+            "agent_name": name,
+            "stop_reason": {"type": "end_turn"},
+            "usage": _idle_usage(ctx, child_id),
+        },
+        cross_post=True,
+    )
+    ctx.reports_due -= 1
+
+
+def _delegate(ctx: Ctx, name: str, task: str) -> Step:
+    """The coordinator hands `task` to the child `name`, creating its thread if needed."""
+    w, rng = ctx.w, ctx.rng
+    tid = ctx.primary
+    child_id = ctx.children.get(name)
+    start = w.emit(tid, "span.model_request_start")
+    yield rng.uniform(0.5, 1.5)
+    tool_name = "send_message" if child_id else "create_agent"
+    use = w.emit(
+        tid,
+        "agent.tool_use",
+        {
+            "name": tool_name,
+            "input": {"agent": name, "message": task},
+            "evaluated_permission": "allow",
+        },
+    )
+    usage = _usage(rng)
+    _add_usage(ctx, tid, usage)
+    w.emit(
+        tid,
+        "span.model_request_end",
+        {"model_request_start_id": start["id"], "is_error": False, "model_usage": usage},
+    )
+    if child_id is None:
+        thread = w.add_thread(name=name, parent_id=tid, created_by_tool_use_id=use["id"])
+        child_id = thread.id
+        ctx.children[name] = child_id
+        w.emit(
+            tid,
+            "session.thread_created",
+            {"session_thread_id": child_id, "agent_name": name},
+        )
+    w.emit(
+        tid,
+        "agent.thread_message_sent",
+        {
+            "to_session_thread_id": child_id,
+            "to_agent_name": name,
+            "content": [{"type": "text", "text": task}],
+        },
+    )
+    w.emit(
+        child_id,
+        "agent.thread_message_received",
+        {"from_session_thread_id": tid, "content": [{"type": "text", "text": task}]},
+        advance=0.01,
+    )
+    w.emit(
+        tid,
+        "agent.tool_result",
+        {
+            "tool_use_id": use["id"],
+            "content": [{"type": "text", "text": f"Message delivered to {name} ({child_id})."}],
+            "is_error": False,
+        },
+    )
+    ctx.reports_due += 1
+    yield Spawn(child_work(ctx, child_id, name, task))
+    yield rng.uniform(0.3, 1.0)
+
+
+def coordinator_turn(ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int = 1) -> Step:
+    w, rng = ctx.w, ctx.rng
+    tid = ctx.primary
+    w.emit(tid, "user.message", {"content": [{"type": "text", "text": task}]})
+    _set_status(ctx, tid, "running")
+    w.emit(tid, "session.status_running")
+    yield rng.uniform(0.2, 0.6)
+    for _ in range(solo_steps):
+        yield from model_call(ctx, tid, tool=make_tool_call(rng, allow_error=False))
+    for name in helpers:
+        yield from _delegate(
+            ctx,
+            name,
+            f"{task.split('.')[0]}. Your part: {name.lower()} work, report back when done.",
+        )
+    yield Wait(lambda: ctx.reports_due <= 0)
+    yield from model_call(ctx, tid, message=rng.choice(AGENT_MESSAGES))
+    usage = _idle_usage(ctx, tid)
+    total = sum(v.get("credits", 0) for v in ctx.turn_usage.values()) + usage["total_credits"]
+    w.emit(tid, "session.usage", {"usage": usage, "total_credits": round(total, 2)})
+    _set_status(ctx, tid, "idle")
+    w.emit(tid, "session.status_idle", {"stop_reason": {"type": "end_turn"}, "usage": usage})
+
+
+def solo_turn(ctx: Ctx, task: str, steps: int) -> Step:
+    w, rng = ctx.w, ctx.rng
+    tid = ctx.primary
+    w.emit(tid, "user.message", {"content": [{"type": "text", "text": task}]})
+    _set_status(ctx, tid, "running")
+    w.emit(tid, "session.status_running")
+    for _ in range(steps):
+        yield from model_call(ctx, tid, thought=rng.random() < 0.7, tool=make_tool_call(rng))
+    yield from model_call(ctx, tid, message=rng.choice(AGENT_MESSAGES))
+    usage = _idle_usage(ctx, tid)
+    _set_status(ctx, tid, "idle")
+    w.emit(tid, "session.status_idle", {"stop_reason": {"type": "end_turn"}, "usage": usage})
+    yield 0.5
+
+
+def forever(ctx: Ctx, first_task: int = 0) -> Step:
+    """The live demo session: task after task, each delegated to children."""
+    for n in itertools.count(first_task):
+        task, helpers = TASKS[n % len(TASKS)]
+        pick = helpers[: 2 + (n % 2)] if len(helpers) >= 3 else helpers
+        yield from coordinator_turn(ctx, task, pick)
+        yield ctx.rng.uniform(3.0, 6.0)
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+def _session_obj(
+    ids: IdMaker, when: datetime, title: str, agent: str, status: str, *, multi: bool
+) -> dict[str, Any]:
+    agent_obj: dict[str, Any] = {
+        "id": ids.make("agent", when),
+        "type": "agent",
+        "version": 3,
+        "name": agent,
+        "description": "",
+        "system": "You are an expert software engineer.",
+        "model": {"id": "ultimate", "effective_context_window": 200000},
+        "tools": [
+            {
+                "type": "agent_toolset_20260401",
+                "enabled_tools": [
+                    "Bash",
+                    "Read",
+                    "Write",
+                    "Edit",
+                    "Glob",
+                    "Grep",
+                    "WebFetch",
+                    "WebSearch",
+                ],
+            }
+        ],
+        "skills": [],
+        "mcp_servers": [],
+    }
+    if multi:
+        agent_obj["multiagent"] = {"type": "coordinator", "agents": []}
+    return {
+        "id": ids.make("sess", when),
+        "type": "session",
+        "agent": agent_obj,
+        "environment_id": ids.make("env", when),
+        "environment_variables": {},
+        "title": title,
+        "status": status,
+        "metadata": {"team": "payments"},
+        "resources": [],
+        "vault_ids": [],
+        "outcome_evaluations": [],
+        "deployment_id": None,
+        "budget": None,
+        "stats": {"active_seconds": 0.0, "duration_seconds": 0.0},
+        "usage": {"total_credits": 0.0},
+        "archived_at": None,
+        "created_at": fmt_ts(when),
+        "updated_at": fmt_ts(when),
+    }
+
+
+@dataclass
+class WorldConfig:
+    scenario: str = "demo"
+    seed: int = 7
+    big_events: int = 100_000
+    start: datetime | None = None
+    clock: Callable[[], datetime] | None = None
+    live: bool = True
+    live_speed: float = 1.0
+    history_events: int = 20_000
+
+
+class World:
+    """Every session the simulator serves, newest first."""
+
+    def __init__(self, config: WorldConfig) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.ids = IdMaker(random.Random(config.seed * 7919 + 1))
+        self.clock = config.clock or (lambda: datetime.now(UTC))
+        self.start = config.start or self.clock().replace(microsecond=0)
+        self.sessions: dict[str, SimSession] = {}
+        self.live_runners: list[Callable[[], Any]] = []
+        build = SCENARIOS.get(config.scenario)
+        if build is None:
+            raise ValueError(
+                f"unknown scenario {config.scenario!r}; choose from {', '.join(SCENARIOS)}"
+            )
+        build(self)
+
+    def add(self, session: SimSession) -> SimSession:
+        self.sessions[session.id] = session
+        return session
+
+    def sorted_sessions(self) -> list[SimSession]:
+        return sorted(self.sessions.values(), key=lambda s: s.obj["created_at"], reverse=True)
+
+    def _new_session(
+        self, title: str, agent: str, status: str, age: timedelta, *, multi: bool = True
+    ) -> tuple[SimSession, datetime]:
+        when = self.start - age
+        sess = SimSession(obj=_session_obj(self.ids, when, title, agent, status, multi=multi))
+        return self.add(sess), when
+
+    def _ctx(self, sess: SimSession, when: datetime, seed: int) -> Ctx:
+        w = Writer(sess, self.ids, when)
+        ctx = Ctx(w=w, rng=random.Random(seed))
+        if not sess.primary_id:
+            w.add_thread(name=sess.obj["agent"]["name"], parent_id=None)
+        return ctx
+
+
+def _finish(ctx: Ctx) -> None:
+    s = ctx.s
+    s.obj["usage"] = {"total_credits": round(ctx.rng.uniform(20, 400), 2)}
+    s.obj["stats"] = {"active_seconds": 1800.0, "duration_seconds": 5400.0}
+
+
+def _build_demo(world: World) -> None:
+    cfg = world.config
+    seed = cfg.seed
+
+    # 1. The live multi-agent session (newest).
+    live, when = world._new_session(
+        "Fix flaky refund test and update CHANGELOG",
+        "release-coordinator",
+        "running",
+        timedelta(minutes=3),
+    )
+    ctx = world._ctx(live, when, seed * 31 + 1)
+    sched = Scheduler(ctx.w)
+    # A first turn already finished before we started watching.
+    sched.spawn(coordinator_turn(ctx, TASKS[4][0], TASKS[4][1]))
+    sched.run_until(lambda: False)
+    ctx.w.now = max(ctx.w.now, world.start - timedelta(seconds=5))
+    live.live = cfg.live
+
+    def run_live(ctx: Ctx = ctx) -> Any:
+        return _play_live(world, ctx, forever(ctx))
+
+    if cfg.live:
+        world.live_runners.append(run_live)
+    else:
+        # Deterministic snapshot: play one more turn instantly, then stop.
+        sched = Scheduler(ctx.w)
+        sched.spawn(coordinator_turn(ctx, TASKS[0][0], TASKS[0][1][:2]))
+        sched.run_until(lambda: False)
+
+    # 2. Waiting for a tool confirmation.
+    stuck, when = world._new_session(
+        "Release 2.8.0 to production", "release-coordinator", "idle", timedelta(minutes=42)
+    )
+    stuck.builder = lambda s, when=when: _build_requires_action(world, s, when, seed * 31 + 2)
+
+    # 3. Ended by session.error, retries exhausted.
+    failed, when = world._new_session(
+        "Summarise last week's incidents", "ops-analyst", "idle", timedelta(hours=3), multi=False
+    )
+    failed.builder = lambda s, when=when: _build_retries_exhausted(world, s, when, seed * 31 + 3)
+
+    # 4. Terminated.
+    term, when = world._new_session(
+        "Rotate staging credentials", "ops-analyst", "terminated", timedelta(hours=7), multi=False
+    )
+    term.builder = lambda s, when=when: _build_terminated(world, s, when, seed * 31 + 4)
+
+    # 5. A long finished session.
+    big, when = world._new_session(
+        "Migrate orders API to pydantic v2", "release-coordinator", "idle", timedelta(days=2)
+    )
+    big.builder = lambda s, when=when: _build_long(
+        world, s, when, seed * 31 + 5, cfg.history_events
+    )
+
+
+def _build_requires_action(world: World, s: SimSession, when: datetime, seed: int) -> None:
+    ctx = world._ctx(s, when, seed)
+    w, rng, tid = ctx.w, ctx.rng, ctx.primary
+    sched = Scheduler(w)
+
+    def turn() -> Step:
+        w.emit(
+            tid,
+            "user.message",
+            {
+                "content": [
+                    {"type": "text", "text": "Cut release 2.8.0 and deploy it to production."}
+                ]
+            },
+        )
+        _set_status(ctx, tid, "running")
+        w.emit(tid, "session.status_running")
+        yield from model_call(ctx, tid, tool=make_tool_call(rng, allow_error=False))
+        yield from _delegate_blocked(ctx, "Deployer")
+
+    sched.spawn(turn())
+    sched.run_until(lambda: False)
+
+
+def _delegate_blocked(ctx: Ctx, name: str) -> Step:
+    w, rng, tid = ctx.w, ctx.rng, ctx.primary
+    task = "Build the release artefacts and deploy 2.8.0 to production."
+    start = w.emit(tid, "span.model_request_start")
+    use = w.emit(
+        tid,
+        "agent.tool_use",
+        {
+            "name": "create_agent",
+            "input": {"agent": name, "message": task},
+            "evaluated_permission": "allow",
+        },
+    )
+    w.emit(
+        tid,
+        "span.model_request_end",
+        {"model_request_start_id": start["id"], "is_error": False, "model_usage": _usage(rng)},
+    )
+    child = w.add_thread(name=name, parent_id=tid, created_by_tool_use_id=use["id"])
+    cid = child.id
+    w.emit(tid, "session.thread_created", {"session_thread_id": cid, "agent_name": name})
+    w.emit(
+        tid,
+        "agent.thread_message_sent",
+        {
+            "to_session_thread_id": cid,
+            "to_agent_name": name,
+            "content": [{"type": "text", "text": task}],
+        },
+    )
+    w.emit(
+        cid,
+        "agent.thread_message_received",
+        {"from_session_thread_id": tid, "content": [{"type": "text", "text": task}]},
+    )
+    w.emit(
+        tid,
+        "agent.tool_result",
+        {
+            "tool_use_id": use["id"],
+            "content": [{"type": "text", "text": f"Started {name} ({cid})."}],
+            "is_error": False,
+        },
+    )
+    _set_status(ctx, cid, "running")
+    w.emit(
+        cid,
+        "session.thread_status_running",
+        {"session_thread_id": cid, "agent_name": name},
+        cross_post=True,
+    )
+    yield from model_call(ctx, cid, tool=make_tool_call(rng, allow_error=False))
+    start = w.emit(cid, "span.model_request_start")
+    w.emit(
+        cid,
+        "agent.thinking",
+        {
+            "thinking": "Artefacts are built. Deploying to production needs a human OK under the policy."
+        },
+    )
+    ask = w.emit(
+        cid,
+        "agent.tool_use",
+        {
+            "name": "Bash",
+            "input": {"command": "./deploy.sh --env production --version 2.8.0"},
+            "evaluated_permission": "ask",
+        },
+    )
+    # Cross-posted copy on the session stream (same event, thread id set).
+    ask["session_thread_id"] = cid
+    s = ctx.s
+    s.session_log.append(ask)
+    w.emit(
+        cid,
+        "span.model_request_end",
+        {"model_request_start_id": start["id"], "is_error": False, "model_usage": _usage(rng)},
+    )
+    _set_status(ctx, cid, "idle")
+    s.threads[cid].obj["stop_reason"] = {"type": "requires_action", "event_ids": [ask["id"]]}
+    w.emit(
+        cid,
+        "session.thread_status_idle",
+        {
+            "session_thread_id": cid,
+            "agent_name": name,
+            "stop_reason": {"type": "requires_action", "event_ids": [ask["id"]]},
+        },
+        cross_post=True,
+    )
+    _set_status(ctx, tid, "idle")
+    w.emit(
+        tid,
+        "session.status_idle",
+        {
+            "stop_reason": {"type": "requires_action", "event_ids": [ask["id"]]},
+            "usage": _idle_usage(ctx, tid),
+        },
+    )
+    yield 0
+
+
+def _build_retries_exhausted(world: World, s: SimSession, when: datetime, seed: int) -> None:
+    ctx = world._ctx(s, when, seed)
+    w, tid = ctx.w, ctx.primary
+    sched = Scheduler(w)
+    sched.spawn(
+        solo_turn(ctx, "Summarise the incidents of the last 7 days from the on-call log.", 3)
+    )
+    sched.run_until(lambda: False)
+
+    def failing() -> Step:
+        w.emit(
+            tid,
+            "user.message",
+            {
+                "content": [
+                    {
+                        "type": "text",
+                        "text": "Now group them by service and rank by customer impact.",
+                    }
+                ]
+            },
+        )
+        _set_status(ctx, tid, "running")
+        w.emit(tid, "session.status_running")
+        for attempt in range(3):
+            w.emit(tid, "span.model_request_start")
+            exhausted = attempt == 2
+            w.emit(
+                tid,
+                "session.error",
+                {
+                    "error": {
+                        "type": "model_overloaded_error",
+                        "message": "The model is overloaded. Please retry later.",
+                        "retry_status": {"type": "exhausted" if exhausted else "retrying"},
+                    }
+                },
+                advance=2.0 * (attempt + 1),
+            )
+            if not exhausted:
+                w.emit(tid, "session.status_rescheduled")
+                w.emit(tid, "session.status_running", advance=1.0)
+            yield 1
+        _set_status(ctx, tid, "idle")
+        w.emit(tid, "session.status_idle", {"stop_reason": {"type": "retries_exhausted"}})
+
+    sched.spawn(failing())
+    sched.run_until(lambda: False)
+    _finish(ctx)
+
+
+def _build_terminated(world: World, s: SimSession, when: datetime, seed: int) -> None:
+    ctx = world._ctx(s, when, seed)
+    w, tid = ctx.w, ctx.primary
+    sched = Scheduler(w)
+    sched.spawn(solo_turn(ctx, "Rotate the staging database credentials and update the vault.", 2))
+    sched.run_until(lambda: False)
+    w.emit(
+        tid,
+        "user.message",
+        {"content": [{"type": "text", "text": "Also rotate the Stripe test key."}]},
+    )
+    w.emit(tid, "session.status_running")
+    w.emit(
+        tid,
+        "session.error",
+        {
+            "error": {
+                "type": "billing_error",
+                "message": "The organisation has run out of credits.",
+                "retry_status": {"type": "terminal"},
+            }
+        },
+    )
+    _set_status(ctx, tid, "terminated")
+    s.obj["status"] = "terminated"
+    w.emit(tid, "session.status_terminated")
+    _finish(ctx)
+
+
+def _build_long(world: World, s: SimSession, when: datetime, seed: int, target: int) -> None:
+    ctx = world._ctx(s, when, seed)
+    sched = Scheduler(ctx.w)
+    n = 0
+
+    def more() -> Step:
+        nonlocal n
+        while len(s.session_log) < target:
+            task, helpers = TASKS[n % len(TASKS)]
+            n += 1
+            yield from coordinator_turn(ctx, task, helpers[:2], solo_steps=6)
+            yield 30.0
+
+    sched.spawn(more())
+    sched.run_until(lambda: False)
+    _finish(ctx)
+
+
+def _build_big(world: World) -> None:
+    cfg = world.config
+    sess, when = world._new_session(
+        f"Benchmark thread with {cfg.big_events:,} events",
+        "bench-agent",
+        "idle",
+        timedelta(hours=1),
+        multi=False,
+    )
+    w = Writer(sess, world.ids, when)
+    primary = w.add_thread(name="bench-agent", parent_id=None)
+    log = SyntheticLog(sess.id, primary.id, cfg.big_events, start=when, seed=cfg.seed)
+    primary.log = log
+    sess.session_log = log
+    small, when2 = world._new_session(
+        "Benchmark thread with 100 events", "bench-agent", "idle", timedelta(hours=2), multi=False
+    )
+    w2 = Writer(small, world.ids, when2)
+    p2 = w2.add_thread(name="bench-agent", parent_id=None)
+    log2 = SyntheticLog(small.id, p2.id, 100, start=when2, seed=cfg.seed + 1)
+    p2.log = log2
+    small.session_log = log2
+
+
+SCENARIOS: dict[str, Callable[[World], None]] = {"demo": _build_demo, "big": _build_big}
+
+
+async def _play_live(world: World, ctx: Ctx, gen: Step) -> None:
+    """Play a turn generator in real time, stamping events with the wall clock."""
+    ctx.w.time_source = world.clock
+    sched = Scheduler(ctx.w)
+    sched.spawn(gen)
+    speed = max(world.config.live_speed, 0.01)
+    while True:
+        delay = sched.next_delay()
+        if delay is None:
+            return
+        if delay > 0:
+            await asyncio.sleep(delay / speed)
+        sched.step()
+
+
+__all__ = ["SCENARIOS", "EventLog", "SimThread", "World", "WorldConfig"]

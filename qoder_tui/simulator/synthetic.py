@@ -1,0 +1,119 @@
+"""A log whose events are computed from their index: O(1) memory for any size.
+
+Used by the `big` scenario, so that a 100,000-event thread costs the
+simulator nothing to start and every page is computed on demand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from .content import AGENT_MESSAGES, THOUGHTS, make_tool_call
+from .world import fmt_ts
+
+CYCLE = 9
+
+
+class SyntheticLog:
+    def __init__(
+        self, session_id: str, thread_id: str, size: int, *, start: datetime, seed: int
+    ) -> None:
+        self.session_id = session_id
+        self.thread_id = thread_id
+        self.size = size
+        self.start = start
+        self.seed = seed
+        self.prefix = "evt_" + hashlib.sha1(f"{session_id}:{seed}".encode()).hexdigest()[:10]
+        self._cache: dict[int, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return self.size
+
+    def grow(self, count: int) -> None:
+        self.size += count
+
+    def event_id(self, index: int) -> str:
+        return f"{self.prefix}{index:012x}"
+
+    def index_of(self, event_id: str) -> int | None:
+        if not event_id.startswith(self.prefix) or len(event_id) != len(self.prefix) + 12:
+            return None
+        try:
+            index = int(event_id[len(self.prefix) :], 16)
+        except ValueError:
+            return None
+        return index if 0 <= index < self.size else None
+
+    def get(self, index: int) -> dict[str, Any]:
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        cached = self._cache.get(index)
+        if cached is not None:
+            return cached
+        event = self._make(index)
+        if len(self._cache) > 4096:
+            self._cache.clear()
+        self._cache[index] = event
+        return event
+
+    def _make(self, i: int) -> dict[str, Any]:
+        rng = random.Random(self.seed * 1_000_003 + i)
+        phase = i % CYCLE
+        when = self.start + timedelta(milliseconds=1500 * i)
+        ev: dict[str, Any] = {"id": self.event_id(i)}
+        if phase == 0:
+            ev["type"] = "user.message"
+            ev["content"] = [
+                {
+                    "type": "text",
+                    "text": f"Step {i // CYCLE}: run the checks again and fix what fails.",
+                }
+            ]
+        elif phase == 1:
+            ev["type"] = "session.status_running"
+        elif phase == 2:
+            ev["type"] = "span.model_request_start"
+        elif phase == 3:
+            ev["type"] = "agent.thinking"
+            ev["thinking"] = rng.choice(THOUGHTS)
+        elif phase == 4:
+            call = make_tool_call(rng)
+            ev["type"] = "agent.tool_use"
+            ev["name"] = call.name
+            ev["input"] = call.input
+            ev["evaluated_permission"] = "allow"
+        elif phase == 5:
+            ev["type"] = "span.model_request_end"
+            ev["model_request_start_id"] = self.event_id(i - 3)
+            ev["is_error"] = False
+            ev["model_usage"] = {
+                "input_tokens": rng.randint(800, 9000),
+                "output_tokens": rng.randint(40, 1400),
+                "cache_read_input_tokens": rng.randint(0, 30000),
+                "cache_creation_input_tokens": rng.randint(0, 3000),
+                "speed": "standard",
+            }
+        elif phase == 6:
+            # Recompute the call made at i-2 so that result and call agree.
+            call = make_tool_call(random.Random(self.seed * 1_000_003 + i - 2))
+            ev["type"] = "agent.tool_result"
+            ev["tool_use_id"] = self.event_id(i - 2)
+            ev["content"] = [{"type": "text", "text": call.output}]
+            ev["is_error"] = call.is_error
+        elif phase == 7:
+            ev["type"] = "agent.message"
+            ev["content"] = [{"type": "text", "text": rng.choice(AGENT_MESSAGES)}]
+        else:
+            ev["type"] = "session.status_idle"
+            ev["stop_reason"] = {"type": "end_turn"}
+            ev["usage"] = {
+                "input_tokens": rng.randint(2000, 20000),
+                "output_tokens": rng.randint(100, 3000),
+            }
+        ev["processed_at"] = fmt_ts(when)
+        return ev

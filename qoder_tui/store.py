@@ -1,0 +1,262 @@
+"""The events the viewer holds, per scope (one thread, or a whole session's stream).
+
+Pure data: no UI, no I/O.  Events are deduplicated by id, kept oldest first,
+and tool calls are paired with their results by `tool_use_id` whichever
+arrives first (a result can come in a page older than its call never, but a
+call can be on an older page than a result that is already loaded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .api.models import (
+    Event,
+    ModelRequestEnd,
+    Session,
+    StatusChange,
+    Thread,
+    ThreadCreated,
+    ThreadMessage,
+    ToolResult,
+    ToolUse,
+    Usage,
+    normalise_status,
+)
+
+
+@dataclass
+class Change:
+    """What an update did: events added (and where) and events whose look changed."""
+
+    added: list[Event] = field(default_factory=list)
+    changed: set[str] = field(default_factory=set)
+    prepended: bool = False
+
+
+class EventStore:
+    """One scope's events, oldest first."""
+
+    def __init__(self, session_id: str, thread_id: str | None = None) -> None:
+        self.session_id = session_id
+        self.thread_id = thread_id
+        self.events: list[Event] = []
+        self.by_id: dict[str, Event] = {}
+        self.uses: dict[str, ToolUse] = {}
+        self.results: dict[str, ToolResult] = {}
+        self.has_older = True
+        self.started = False
+        """True once the newest page was loaded."""
+        self.usage = Usage()
+        self.version = 0
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    @property
+    def oldest_id(self) -> str | None:
+        return self.events[0].id if self.events else None
+
+    @property
+    def newest_id(self) -> str | None:
+        return self.events[-1].id if self.events else None
+
+    def ids(self) -> set[str]:
+        return set(self.by_id)
+
+    # ------------------------------------------------------------------ updates
+
+    def _index(self, event: Event, change: Change) -> None:
+        self.by_id[event.id] = event
+        if isinstance(event, ToolUse):
+            self.uses[event.call_id] = event
+            result = self.results.get(event.call_id)
+            if result is not None:
+                change.changed.add(result.id)
+        elif isinstance(event, ToolResult) and event.call_id:
+            self.results[event.call_id] = event
+            use = self.uses.get(event.call_id)
+            if use is not None:
+                change.changed.add(use.id)
+        elif isinstance(event, ModelRequestEnd) and event.usage is not None:
+            self.usage = self.usage + event.usage
+
+    def append(self, events: Iterable[Event]) -> Change:
+        change = Change()
+        for event in events:
+            if event.id in self.by_id:
+                continue
+            self.events.append(event)
+            self._index(event, change)
+            change.added.append(event)
+        if change.added or change.changed:
+            self.version += 1
+        return change
+
+    def prepend(self, events: Iterable[Event], *, has_older: bool) -> Change:
+        """Insert an older page (oldest first) before everything loaded."""
+        change = Change(prepended=True)
+        fresh = [e for e in events if e.id not in self.by_id]
+        for event in fresh:
+            self._index(event, change)
+        self.events[:0] = fresh
+        change.added = fresh
+        self.has_older = has_older and bool(fresh)
+        self.version += 1
+        return change
+
+    def start(self, newest: list[Event], *, has_older: bool) -> Change:
+        """The newest page: the first thing loaded."""
+        change = self.append(newest)
+        self.has_older = has_older
+        self.started = True
+        self.version += 1
+        return change
+
+    # ------------------------------------------------------------------ queries
+
+    def result_for(self, use: ToolUse) -> ToolResult | None:
+        return self.results.get(use.call_id)
+
+    def use_for(self, result: ToolResult) -> ToolUse | None:
+        return self.uses.get(result.call_id)
+
+    def is_folded_into_call(self, event: Event) -> bool:
+        """A result shown inside its call's block takes no place of its own."""
+        return isinstance(event, ToolResult) and event.call_id in self.uses
+
+    def index_of(self, event_id: str) -> int | None:
+        if event_id not in self.by_id:
+            return None
+        for i in range(len(self.events) - 1, -1, -1):
+            if self.events[i].id == event_id:
+                return i
+        return None
+
+    def find_handoff(self, message: ThreadMessage, from_thread: str | None) -> ThreadMessage | None:
+        """The other side of a handoff: opposite direction, same text, pointing back at us."""
+        want = "received" if message.direction == "sent" else "sent"
+        best: ThreadMessage | None = None
+        for event in reversed(self.events):
+            if not isinstance(event, ThreadMessage) or event.direction != want:
+                continue
+            if event.text.strip() != message.text.strip():
+                continue
+            peer = event.peer_thread_id
+            if from_thread is None or peer is None or peer == from_thread:
+                return event
+            best = best or event
+        return best
+
+
+# --------------------------------------------------------------------------- session
+
+
+@dataclass
+class ThreadInfo:
+    thread: Thread
+    status: str
+    waiting_on: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.thread.id
+
+    @property
+    def name(self) -> str:
+        return self.thread.display_name
+
+
+class SessionStore:
+    """A session: its threads (as a tree), their live status, and one EventStore per scope."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.status = session.display_status
+        self.threads: dict[str, ThreadInfo] = {}
+        self.scopes: dict[str | None, EventStore] = {}
+
+    @property
+    def id(self) -> str:
+        return self.session.id
+
+    @property
+    def primary(self) -> ThreadInfo | None:
+        return next((t for t in self.threads.values() if t.thread.is_primary), None)
+
+    def set_threads(self, threads: Iterable[Thread]) -> None:
+        for thread in threads:
+            self.add_thread(thread)
+
+    def add_thread(self, thread: Thread) -> ThreadInfo:
+        info = self.threads.get(thread.id)
+        status = thread.display_status
+        waiting = thread.stop_reason.event_ids if thread.stop_reason else []
+        if status == "idle" and thread.stop_reason and thread.stop_reason.type == "requires_action":
+            status = "waiting"
+        if info is None:
+            info = ThreadInfo(thread=thread, status=status, waiting_on=list(waiting))
+            self.threads[thread.id] = info
+        else:
+            info.thread = thread
+            info.status = status
+            info.waiting_on = list(waiting)
+        return info
+
+    def children_of(self, thread_id: str | None) -> list[ThreadInfo]:
+        return [t for t in self.threads.values() if t.thread.parent_thread_id == thread_id]
+
+    def name_of(self, thread_id: str | None) -> str:
+        if thread_id and thread_id in self.threads:
+            return self.threads[thread_id].name
+        primary = self.primary
+        if thread_id is None and primary is not None:
+            return primary.name
+        return thread_id[:14] if thread_id else "agent"
+
+    def scope(self, thread_id: str | None) -> EventStore:
+        store = self.scopes.get(thread_id)
+        if store is None:
+            store = EventStore(self.id, thread_id)
+            self.scopes[thread_id] = store
+        return store
+
+    def observe(self, event: Event) -> set[str]:
+        """Apply an event's news to thread/session status.  Returns thread ids that are new."""
+        unknown: set[str] = set()
+        if isinstance(event, ThreadCreated) and event.child_thread_id:
+            if event.child_thread_id not in self.threads:
+                unknown.add(event.child_thread_id)
+        elif isinstance(event, StatusChange):
+            if event.scope == "session":
+                self.status = _status_word(event)
+                primary = self.primary
+                if primary is not None and event.status != "deleted":
+                    primary.status = self.status
+                    primary.waiting_on = _waiting(event)
+            elif event.thread_id:
+                info = self.threads.get(event.thread_id)
+                if info is None:
+                    unknown.add(event.thread_id)
+                else:
+                    info.status = _status_word(event)
+                    info.waiting_on = _waiting(event)
+        if event.thread_id and event.thread_id not in self.threads:
+            unknown.add(event.thread_id)
+        return unknown
+
+
+def _status_word(event: StatusChange) -> str:
+    if event.status == "idle" and event.stop_reason is not None:
+        if event.stop_reason.type == "requires_action":
+            return "waiting"
+        if event.stop_reason.type == "retries_exhausted":
+            return "errored"
+    return normalise_status(event.status)
+
+
+def _waiting(event: StatusChange) -> list[str]:
+    if event.stop_reason is not None and event.stop_reason.type == "requires_action":
+        return list(event.stop_reason.event_ids)
+    return []
