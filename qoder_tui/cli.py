@@ -1,0 +1,343 @@
+"""Command line: the viewer (default), `tail` and `simulate`.
+
+Exit codes: 0 done, 2 usage, 3 token rejected or missing, 4 not found,
+5 server unreachable, 1 anything else.  Errors are one line on stderr; no
+traceback reaches a user, and the token never appears in any output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from . import __version__
+from .api.errors import ConfigError, QoderError, redact
+from .api.settings import Secret, Settings, load_settings
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def _add_connection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base-url",
+        help="API base URL (default: $QODER_MANAGED_BASE_URL or https://api.qoder.com/api/v1/cloud/)",
+    )
+    p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="read the token from this file (default: $QODER_ACCESS_TOKEN or $QODER_PAT)",
+    )
+
+
+def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None:
+    g = p.add_argument_group("simulator")
+    g.add_argument("--scenario", default="demo", choices=["demo", "big"], help="sessions to serve")
+    g.add_argument(
+        "--seed", type=int, default=7, help="random seed: the same seed gives the same sessions"
+    )
+    g.add_argument(
+        "--events", type=int, default=100_000, help="events in the `big` scenario's thread"
+    )
+    g.add_argument(
+        "--speed", type=float, default=1.0, help="speed of the live session (2 = twice as fast)"
+    )
+    g.add_argument("--no-live", action="store_true", help="no live session: history only")
+    if for_demo:
+        return
+    g.add_argument(
+        "--heartbeat", type=float, default=15.0, help="seconds between stream heartbeats"
+    )
+    g.add_argument("--heartbeat-style", choices=["comment", "event"], default="comment")
+    f = p.add_argument_group("faults")
+    f.add_argument(
+        "--drop-every", type=int, default=0, metavar="K", help="drop each stream after K events"
+    )
+    f.add_argument(
+        "--drop-mid-frame", action="store_true", help="drop streams in the middle of a frame"
+    )
+    f.add_argument(
+        "--error-rate", type=float, default=0.0, help="share of requests answered with an error"
+    )
+    f.add_argument("--error-status", type=int, default=503, choices=[429, 500, 502, 503, 504])
+    f.add_argument(
+        "--retry-after", type=float, default=None, help="Retry-After seconds on those errors"
+    )
+    f.add_argument("--delay", type=float, default=0.0, help="seconds to delay every response")
+    f.add_argument(
+        "--malformed-every",
+        type=int,
+        default=0,
+        metavar="K",
+        help="a malformed frame every K events",
+    )
+    f.add_argument(
+        "--dialect", choices=["sdk", "g1", "g2", "g3"], default="sdk", help="wire dialect to speak"
+    )
+
+
+def _sim_config(args: argparse.Namespace, token: str) -> Any:
+    from .simulator import Faults, SimConfig, WorldConfig
+
+    faults = Faults(
+        drop_every=getattr(args, "drop_every", 0),
+        drop_mid_frame=getattr(args, "drop_mid_frame", False),
+        error_rate=getattr(args, "error_rate", 0.0),
+        error_status=getattr(args, "error_status", 503),
+        retry_after=getattr(args, "retry_after", None),
+        delay=getattr(args, "delay", 0.0),
+        malformed_every=getattr(args, "malformed_every", 0),
+        dialect=getattr(args, "dialect", "sdk"),
+    )
+    return SimConfig(
+        world=WorldConfig(
+            scenario=args.scenario,
+            seed=args.seed,
+            big_events=args.events,
+            live=not args.no_live,
+            live_speed=args.speed,
+        ),
+        token=token,
+        heartbeat=getattr(args, "heartbeat", 15.0),
+        heartbeat_style=getattr(args, "heartbeat_style", "comment"),
+        faults=faults,
+    )
+
+
+# --------------------------------------------------------------------------- simulate
+
+
+def cmd_simulate(argv: Sequence[str]) -> int:
+    p = _Parser(prog="qoder-tui simulate", description="Serve the embedded Qoder API simulator.")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--token", help="the token clients must send (default: a random one)")
+    _add_sim_args(p)
+    args = p.parse_args(argv)
+    token = args.token or "sim-" + secrets.token_urlsafe(12)
+    from .simulator import SimulatorServer
+
+    try:
+        server = SimulatorServer(_sim_config(args, token), host=args.host, port=args.port)
+    except ValueError as exc:
+        raise UsageError(f"qoder-tui simulate: {exc}") from None
+
+    async def serve() -> None:
+        try:
+            await server.start()
+        except OSError as exc:
+            raise ConfigError(
+                f"Cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+            ) from None
+        print(f"QODER_MANAGED_BASE_URL={server.base_url} QODER_ACCESS_TOKEN={token}", flush=True)
+        print(
+            f"Serving scenario {args.scenario!r} (seed {args.seed}, dialect {args.dialect}). Ctrl-C stops.",
+            file=sys.stderr,
+            flush=True,
+        )
+        assert server._task is not None
+        try:
+            await server._task
+        finally:
+            await server.aclose()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- tail
+
+
+def cmd_tail(argv: Sequence[str]) -> int:
+    p = _Parser(prog="qoder-tui tail", description="Print a session's or thread's newest events.")
+    p.add_argument("session_id")
+    p.add_argument("--thread", metavar="THREAD_ID", help="one thread instead of the whole session")
+    p.add_argument(
+        "--limit", type=int, default=20, help="how many of the newest events (default 20)"
+    )
+    p.add_argument("--follow", "-f", action="store_true", help="keep printing live events")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    _add_connection_args(p)
+    args = p.parse_args(argv)
+    if args.limit < 0:
+        raise UsageError("qoder-tui tail: --limit must be 0 or more")
+    settings = load_settings(base_url=args.base_url, token_file=args.token_file)
+    settings.require_token()
+    try:
+        return asyncio.run(_tail(settings, args))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+async def _tail(settings: Settings, args: argparse.Namespace) -> int:
+    from .api.client import QoderClient
+    from .api.follower import Follower, StreamState
+    from .api.models import Event, MalformedEvent, is_terminal
+    from .render.summary import agent_for, json_line, text_line
+
+    out = sys.stdout
+    async with QoderClient(settings) as client:
+        session = await client.get_session(args.session_id)
+        threads = await client.all_threads(session.id)
+        names = {t.id: t.display_name for t in threads}
+        if args.thread and args.thread not in names:
+            await client.get_thread(session.id, args.thread)  # raises the 404 with its message
+        primary = next((t for t in threads if t.is_primary), None)
+        default = (
+            names.get(args.thread)
+            if args.thread
+            else (primary.display_name if primary else "agent")
+        )
+        default = default or "agent"
+
+        def emit(event: Event) -> None:
+            if args.json:
+                out.write(json_line(event) + "\n")
+            else:
+                out.write(text_line(event, agent_for(event, names, default)) + "\n")
+            if isinstance(event, MalformedEvent):
+                print(f"qoder-tui: warning: event {event.id}: {event.problem}", file=sys.stderr)
+
+        history: list[Event] = []
+        if args.limit > 0:
+            async for page in client.walk_backward(
+                session.id, args.thread, page_size=min(100, args.limit)
+            ):
+                history[:0] = page
+                if len(history) >= args.limit:
+                    break
+            history = history[-args.limit :]
+        for event in history:
+            emit(event)
+        out.flush()
+        if not args.follow or any(is_terminal(e) for e in history[-1:]):
+            return EXIT_OK
+        last_id = history[-1].id if history else None
+        if last_id is None:
+            newest = await client.newest_events(session.id, args.thread, limit=1)
+            last_id = newest.data[-1].id if newest.data else None
+
+        def on_state(state: StreamState) -> None:
+            if state.phase == "reconnecting" and state.delay > 0:
+                print(
+                    f"qoder-tui: {redact(state.describe(), settings.token.reveal() if settings.token else None)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        follower = Follower(
+            client,
+            session.id,
+            args.thread,
+            last_event_id=last_id,
+            seen=[e.id for e in history],
+            on_state=on_state,
+        )
+        async for event in follower.events():
+            if event.thread_id and event.thread_id not in names and not args.json:
+                with contextlib.suppress(QoderError):
+                    thread = await client.get_thread(session.id, event.thread_id)
+                    names[thread.id] = thread.display_name
+            emit(event)
+            out.flush()
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- the viewer
+
+
+def cmd_app(argv: Sequence[str]) -> int:
+    p = _Parser(
+        prog="qoder-tui",
+        description="Watch and debug Qoder Cloud Agents sessions. Subcommands: tail, simulate.",
+    )
+    p.add_argument("session_id", nargs="?", help="open this session directly")
+    p.add_argument("--thread", metavar="THREAD_ID", help="open this thread of the session")
+    p.add_argument(
+        "--demo", action="store_true", help="run on the embedded simulator (no account needed)"
+    )
+    p.add_argument("--version", action="version", version=f"qoder-tui {__version__}")
+    _add_connection_args(p)
+    _add_sim_args(p, for_demo=True)
+    args = p.parse_args(argv)
+    if args.thread and not args.session_id:
+        raise UsageError("qoder-tui: --thread needs a SESSION_ID")
+    server = None
+    if args.demo:
+        from .simulator import SimulatorServer
+
+        token = "demo-" + secrets.token_urlsafe(16)
+        server = SimulatorServer(_sim_config(args, token)).start_in_thread()
+        settings = Settings(base_url=server.base_url, token=Secret(token))
+    else:
+        settings = load_settings(base_url=args.base_url, token_file=args.token_file)
+        settings.require_token()
+    try:
+        from .app import QoderApp
+
+        app = QoderApp(
+            settings,
+            session_id=args.session_id,
+            thread_id=args.thread,
+            open_live_session=args.demo and not args.session_id,
+        )
+        app.run()
+        return int(app.return_code or 0)
+    finally:
+        if server is not None:
+            server.stop()
+
+
+# --------------------------------------------------------------------------- entry
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    secret: str | None = None
+    try:
+        with contextlib.suppress(QoderError):
+            settings = load_settings()
+            secret = settings.token.reveal() if settings.token else None
+        if argv and argv[0] == "simulate":
+            return cmd_simulate(argv[1:])
+        if argv and argv[0] == "tail":
+            return cmd_tail(argv[1:])
+        return cmd_app(argv)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_USAGE
+    except QoderError as exc:
+        print(f"qoder-tui: {redact(str(exc), secret)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except BrokenPipeError:
+        with contextlib.suppress(Exception):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        return EXIT_OK
+    except Exception as exc:  # the last line of defence: one line, no traceback
+        message = redact(f"{type(exc).__name__}: {exc}", secret)
+        print(f"qoder-tui: unexpected error: {message}", file=sys.stderr)
+        if os.environ.get("QODER_TUI_DEBUG"):
+            raise
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

@@ -1,0 +1,156 @@
+"""The command line: `tail`, `simulate`, exit codes, and the token never printed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from qoder_tui.simulator import SimulatorServer
+
+from .conftest import TOKEN, running_sim, sim_config
+
+
+def run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QODER_")}
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, "-m", "qoder_tui", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorServer]:
+    with running_sim(sim_config()) as server:
+        yield server
+
+
+def env_for(sim: SimulatorServer, token: str = TOKEN) -> dict[str, str]:
+    return {"QODER_MANAGED_BASE_URL": sim.base_url, "QODER_ACCESS_TOKEN": token}
+
+
+def _session(sim: SimulatorServer, title_part: str) -> str:
+    return next(s.id for s in sim.simulator.world.sessions.values() if title_part in s.obj["title"])
+
+
+def test_tail_prints_newest_events_oldest_first(sim: SimulatorServer) -> None:
+    sid = _session(sim, "Release 2.8.0")
+    res = run("tail", sid, "--limit", "5", env=env_for(sim))
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert len(lines) == 5
+    assert "requires action" in lines[-1]
+    assert TOKEN not in res.stdout + res.stderr
+
+
+def test_tail_json_gives_each_event_once(sim: SimulatorServer) -> None:
+    sid = _session(sim, "Summarise")
+    res = run("tail", sid, "--limit", "1000", "--json", env=env_for(sim))
+    assert res.returncode == 0, res.stderr
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    server = [e["id"] for e in sim.simulator.world.sessions[sid].session_log.items]
+    assert [o["id"] for o in objs] == server
+
+
+def test_tail_follow_ends_with_terminated_session(sim: SimulatorServer) -> None:
+    sid = _session(sim, "Rotate")
+    res = run("tail", sid, "--limit", "3", "--follow", env=env_for(sim))
+    assert res.returncode == 0, res.stderr
+    assert "terminated" in res.stdout.splitlines()[-1]
+
+
+def test_tail_thread(sim: SimulatorServer) -> None:
+    sid = _session(sim, "Release 2.8.0")
+    child = list(sim.simulator.world.sessions[sid].threads)[1]
+    res = run("tail", sid, "--thread", child, "--limit", "3", env=env_for(sim))
+    assert res.returncode == 0 and "Deployer" in res.stdout
+
+
+@pytest.mark.parametrize(
+    "args,env_extra,code,needle",
+    [
+        (("tail", "sess_nope"), {}, 4, "sess_nope"),
+        (("tail", "SID", "--thread", "sthr_nope"), {}, 4, "sthr_nope"),
+        (("tail", "SID"), {"QODER_ACCESS_TOKEN": "wrong-token-value"}, 3, "QODER_ACCESS_TOKEN"),
+        (("tail", "SID"), {"QODER_ACCESS_TOKEN": ""}, 3, "QODER_PAT"),
+        (("tail", "SID", "--token-file", "/nonexistent/token"), {}, 2, "/nonexistent/token"),
+        (("tail",), {}, 2, "session_id"),
+        (("tail", "SID", "--limit", "x"), {}, 2, "--limit"),
+        (("--bogus",), {}, 2, "--bogus"),
+    ],
+)
+def test_errors_exit_codes_one_line_no_token(sim, args, env_extra, code, needle) -> None:
+    sid = _session(sim, "Release 2.8.0")
+    env = env_for(sim)
+    env.update(env_extra)
+    res = run(*[sid if a == "SID" else a for a in args], env=env)
+    assert res.returncode == code, res.stderr
+    assert needle in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in res.stderr
+    assert TOKEN not in res.stdout + res.stderr
+
+
+def test_unreachable_server_exit_5(unused_tcp_port: int) -> None:
+    url = f"http://127.0.0.1:{unused_tcp_port}/api/v1/cloud/"
+    res = run("tail", "sess_x", env={"QODER_MANAGED_BASE_URL": url, "QODER_ACCESS_TOKEN": TOKEN})
+    assert res.returncode == 5 and url in res.stderr and TOKEN not in res.stderr
+
+
+def test_token_file_is_read(sim: SimulatorServer, tmp_path) -> None:
+    path = tmp_path / "token"
+    path.write_text(TOKEN + "\n")
+    sid = _session(sim, "Rotate")
+    res = run(
+        "tail",
+        sid,
+        "--limit",
+        "2",
+        "--token-file",
+        str(path),
+        env={"QODER_MANAGED_BASE_URL": sim.base_url},
+    )
+    assert res.returncode == 0, res.stderr
+    assert TOKEN not in res.stdout + res.stderr
+
+
+def test_simulate_prints_url_and_token_first(unused_tcp_port: int) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qoder_tui",
+            "simulate",
+            "--port",
+            str(unused_tcp_port),
+            "--token",
+            "t0k",
+            "--no-live",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline().strip()
+        assert (
+            first
+            == f"QODER_MANAGED_BASE_URL=http://127.0.0.1:{unused_tcp_port}/api/v1/cloud/ QODER_ACCESS_TOKEN=t0k"
+        )
+        env = dict(kv.split("=", 1) for kv in first.split())
+        listing = run("tail", "sess_nope", env=env)
+        assert listing.returncode == 4
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,82 @@
+"""Every dialect of the discrepancy table parses to the same internal events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from qoder_tui.api import Follower
+from qoder_tui.api.models import Event, ToolResult, ToolUse
+
+from .conftest import client_for, no_wait, running_sim, sim_config
+
+
+def _project(events: list[Event]) -> list[tuple[Any, ...]]:
+    """What a reader sees of each event, independent of wire spelling."""
+    uses = {e.call_id: i for i, e in enumerate(events) if isinstance(e, ToolUse)}
+    rows = []
+    for e in events:
+        fields = e.model_dump(
+            exclude={
+                "raw_json",
+                "processed_at",
+                "call_id",
+                "thread_id",
+                "requires_confirmation",
+                "permission",
+                "declared_direction",
+                "from_thread_id",
+                "to_thread_id",
+                "peer_agent_name",
+                "parent_thread_id",
+                "reason",
+                "code",
+                "model",
+                "error_type",
+                "retry_status",
+                "type",
+            }
+        )
+        if isinstance(e, ToolResult):
+            fields["pairs_with"] = uses.get(e.call_id)
+        if e.time is not None:
+            fields["second"] = e.time.replace(microsecond=0)
+        rows.append((type(e).__name__, tuple(sorted((k, repr(v)) for k, v in fields.items()))))
+    return rows
+
+
+async def _session_events(dialect: str) -> tuple[list[list[Event]], list[Event]]:
+    with running_sim(sim_config(dialect=dialect)) as server:
+        async with client_for(server) as client:
+            sessions = (await client.list_sessions()).data
+            lists = []
+            for s in sessions[:4]:
+                page = [e async for page in client.walk_backward(s.id, page_size=100) for e in page]
+                lists.append(page)
+            term = next(s for s in sessions if s.display_status == "terminated")
+            streamed = [e async for e in Follower(client, term.id, sleep=no_wait).events()]
+    return lists, streamed
+
+
+@pytest.mark.parametrize("dialect", ["g1", "g2", "g3"])
+async def test_dialect_parses_like_the_sdk_form(dialect: str) -> None:
+    sdk_lists, sdk_stream = await _session_events("sdk")
+    other_lists, other_stream = await _session_events(dialect)
+    assert len(sdk_lists) == len(other_lists)
+    for a, b in zip(sdk_lists, other_lists, strict=True):
+        assert [e.id for e in a] == [e.id for e in b]
+        pa, pb = _project(a), _project(b)
+        for x, y in zip(pa, pb, strict=True):
+            assert x == y
+    assert [e.id for e in sdk_stream] == [e.id for e in other_stream]
+    assert other_stream[-1].type in ("session.status_terminated", "terminated")
+
+
+async def test_all_dialects_pair_every_tool_result() -> None:
+    for dialect in ("sdk", "g1", "g2", "g3"):
+        lists, _ = await _session_events(dialect)
+        for events in lists:
+            uses = {e.call_id for e in events if isinstance(e, ToolUse)}
+            results = [e for e in events if isinstance(e, ToolResult)]
+            assert results and all(r.call_id in uses for r in results), dialect

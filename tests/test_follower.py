@@ -1,0 +1,167 @@
+"""The live follower: exactly once, in order, across drops, faults and the history seam."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from qoder_tui.api import Follower, NotFoundError, StreamState
+from qoder_tui.api.errors import AuthError
+from qoder_tui.api.models import Event, MalformedEvent
+
+from .conftest import TOKEN, client_for, no_wait
+
+
+async def _collect(follower: Follower, count: int, timeout: float = 60.0) -> list[Event]:
+    got: list[Event] = []
+
+    async def run() -> None:
+        async for event in follower.events():
+            got.append(event)
+            if len([e for e in got if not isinstance(e, MalformedEvent)]) >= count:
+                return
+
+    await asyncio.wait_for(run(), timeout)
+    return got
+
+
+def _big_thread(server) -> tuple[str, str, list[str]]:
+    """The `big` scenario's largest thread: (session id, thread id, its event ids)."""
+    world = server.simulator.world
+    sess = max(world.sessions.values(), key=lambda s: len(s.session_log))
+    log = sess.session_log
+    return sess.id, sess.primary_id, [log.get(i)["id"] for i in range(len(log))]
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_fifty_drops_some_mid_frame_plus_errors_exactly_once(make_sim, status: int) -> None:
+    server = make_sim(
+        scenario="big",
+        big_events=1000,
+        drop_every=19,
+        drop_mid_frame=True,
+        error_rate=0.25,
+        error_status=status,
+        retry_after=0,
+    )
+    session_id, thread_id, expected = _big_thread(server)
+    states: list[StreamState] = []
+    async with client_for(server, max_retries=10) as client:
+        follower = Follower(client, session_id, thread_id, on_state=states.append, sleep=no_wait)
+        got = await _collect(follower, len(expected))
+    assert [e.id for e in got] == expected
+    stats = server.simulator.stats
+    assert stats["drops"] >= 50
+    assert stats["errors_injected"] > 0
+    assert any(s.phase == "reconnecting" and "closed" in s.reason for s in states)
+    assert any(s.phase == "reconnecting" and str(status) in s.reason for s in states)
+
+
+async def test_session_stream_drops_and_errors_exactly_once(make_sim) -> None:
+    server = make_sim(
+        scenario="big", big_events=600, drop_every=11, drop_mid_frame=True, error_rate=0.2
+    )
+    session_id, _, expected = _big_thread(server)
+    async with client_for(server, max_retries=10) as client:
+        got = await _collect(Follower(client, session_id, sleep=no_wait), len(expected))
+    assert [e.id for e in got] == expected
+
+
+async def test_history_then_live_seam_exactly_once(make_sim) -> None:
+    server = make_sim(live=True, speed=50.0)
+    async with client_for(server) as client:
+        live = (await client.list_sessions(limit=1)).data[0]
+        history: list[Event] = []
+        async for page in client.walk_backward(live.id, page_size=7):
+            history[:0] = page
+        follower = Follower(
+            client,
+            live.id,
+            last_event_id=history[-1].id,
+            seen=[e.id for e in history],
+            sleep=no_wait,
+        )
+        got = await _collect(follower, 60)
+    mine = [e.id for e in history + got]
+    server_ids = [e["id"] for e in server.simulator.world.sessions[live.id].session_log.items]
+    assert mine == server_ids[: len(mine)]
+    assert len(set(mine)) == len(mine)
+
+
+async def test_thread_stream_falls_back_to_events_route(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=50, thread_stream_route=False)
+    session_id, thread_id, expected = _big_thread(server)
+    async with client_for(server) as client:
+        got = await _collect(Follower(client, session_id, thread_id, sleep=no_wait), len(expected))
+    assert [e.id for e in got] == expected
+
+
+async def test_malformed_frames_are_reported_and_nothing_is_lost(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=200, malformed_every=25, drop_every=30)
+    session_id, thread_id, expected = _big_thread(server)
+    async with client_for(server) as client:
+        got = await _collect(Follower(client, session_id, thread_id, sleep=no_wait), len(expected))
+    good = [e.id for e in got if not isinstance(e, MalformedEvent)]
+    bad = [e for e in got if isinstance(e, MalformedEvent)]
+    assert good == expected
+    assert len(bad) == 8 and all("JSON" in e.problem for e in bad)
+
+
+@pytest.mark.parametrize("style", ["comment", "event"])
+async def test_heartbeats_are_not_events(make_sim, style: str) -> None:
+    server = make_sim(scenario="big", big_events=30, heartbeat=0.02, heartbeat_style=style)
+    session_id, _, expected = _big_thread(server)
+    async with client_for(server) as client:
+        follower = Follower(client, session_id, last_event_id=expected[-5], sleep=no_wait)
+        got: list[Event] = []
+
+        async def run() -> None:
+            async for event in follower.events():
+                got.append(event)
+
+        task = asyncio.create_task(run())
+        # Let several heartbeat intervals pass; nothing new may arrive.
+        await asyncio.sleep(0.3)
+        task.cancel()
+    assert [e.id for e in got] == expected[-4:]
+
+
+async def test_terminated_session_stream_ends(make_sim) -> None:
+    server = make_sim()
+    async with client_for(server) as client:
+        sessions = (await client.list_sessions()).data
+        term = next(s for s in sessions if s.display_status == "terminated")
+        follower = Follower(client, term.id, sleep=no_wait)
+        got = [e async for e in follower.events()]
+    assert got[-1].type == "session.status_terminated"
+    assert follower.state.phase == "ended"
+
+
+async def test_refused_cursor_replays_without_duplicates(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=40)
+    sess = next(iter(server.simulator.world.sessions.values()))
+    log = sess.session_log
+    expected = [log.get(i)["id"] for i in range(len(log))]
+    async with client_for(server) as client:
+        follower = Follower(
+            client, sess.id, last_event_id="evt_gone", seen=expected[:30], sleep=no_wait
+        )
+        got = await _collect(follower, 10)
+    assert [e.id for e in got] == expected[30:]
+
+
+async def test_unknown_thread_and_bad_token_are_fatal(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=10)
+    sess = next(iter(server.simulator.world.sessions.values()))
+    async with client_for(server) as client:
+        with pytest.raises(NotFoundError):
+            async for _ in Follower(client, sess.id, "sthr_missing", sleep=no_wait).events():
+                pass
+    async with client_for(server, token="nope-" + TOKEN[:4]) as client:
+        follower = Follower(client, sess.id, sleep=no_wait)
+        with pytest.raises(AuthError) as info:
+            async for _ in follower.events():
+                pass
+        assert follower.state.phase == "failed"
+        assert TOKEN not in str(info.value)
