@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from .api.models import (
     Event,
     ModelRequestEnd,
+    ModelRequestStart,
     Session,
     StatusChange,
     Thread,
@@ -45,6 +47,7 @@ class EventStore:
         self.by_id: dict[str, Event] = {}
         self.uses: dict[str, ToolUse] = {}
         self.results: dict[str, ToolResult] = {}
+        self.span_ends: dict[str, ModelRequestEnd] = {}
         self.has_older = True
         self.started = False
         """True once the newest page was loaded."""
@@ -79,8 +82,18 @@ class EventStore:
             use = self.uses.get(event.call_id)
             if use is not None:
                 change.changed.add(use.id)
-        elif isinstance(event, ModelRequestEnd) and event.usage is not None:
-            self.usage = self.usage + event.usage
+        elif isinstance(event, ModelRequestEnd):
+            if event.usage is not None:
+                self.usage = self.usage + event.usage
+            if event.start_id:
+                self.span_ends[event.start_id] = event
+                start = self.by_id.get(event.start_id)
+                if start is not None:
+                    change.changed.add(start.id)
+        elif isinstance(event, ModelRequestStart):
+            end = self.span_ends.get(event.id)
+            if end is not None:
+                change.changed.add(end.id)
 
     def append(self, events: Iterable[Event]) -> Change:
         change = Change()
@@ -122,9 +135,21 @@ class EventStore:
     def use_for(self, result: ToolResult) -> ToolUse | None:
         return self.uses.get(result.call_id)
 
-    def is_folded_into_call(self, event: Event) -> bool:
-        """A result shown inside its call's block takes no place of its own."""
-        return isinstance(event, ToolResult) and event.call_id in self.uses
+    def is_folded(self, event: Event) -> bool:
+        """Shown inside another event's line or block, so it takes no place of its own.
+
+        A tool result is drawn inside its call's block; a model-request start
+        inside its end's one-line span.
+        """
+        if isinstance(event, ToolResult):
+            return event.call_id in self.uses
+        if isinstance(event, ModelRequestStart):
+            return event.id in self.span_ends
+        return False
+
+    def span_start_time(self, end: ModelRequestEnd) -> datetime | None:
+        start = self.by_id.get(end.start_id) if end.start_id else None
+        return start.time if start is not None else None
 
     def index_of(self, event_id: str) -> int | None:
         if event_id not in self.by_id:

@@ -1,0 +1,478 @@
+"""Pure functions from an event to a Rich renderable.
+
+No widget access and no I/O: everything the renderer needs (the paired tool
+result, the agent label, the fold state, the palette, the clock) comes in a
+:class:`RenderContext`.  The event log caches what these return.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from rich.console import Group, RenderableType
+from rich.markdown import Markdown
+from rich.padding import Padding
+from rich.syntax import Syntax
+from rich.text import Text
+
+from ..api.models import (
+    AgentMessage,
+    Event,
+    GenericEvent,
+    MalformedEvent,
+    ModelRequestEnd,
+    ModelRequestStart,
+    NoteEvent,
+    OutcomeSpan,
+    SessionError,
+    StatusChange,
+    SystemMessage,
+    Thinking,
+    ThreadCreated,
+    ThreadMessage,
+    ToolConfirmation,
+    ToolResult,
+    ToolUse,
+    UsageSnapshot,
+    UserMessage,
+)
+from .summary import one_line, stop_reason_summary, summarize, tool_input_summary, usage_summary
+
+FOLDED_OUTPUT_LINES = 4
+FOLDED_HANDOFF_LINES = 2
+FOLDED_JSON_LINES = 6
+INDENT = 11  # the time column and its gap
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Colours taken from the app's theme, so renderables follow theme changes."""
+
+    primary: str = "#4ea1ff"
+    secondary: str = "#b58cff"
+    accent: str = "#ffb86c"
+    success: str = "#50fa7b"
+    warning: str = "#f1fa8c"
+    error: str = "#ff5555"
+    muted: str = "#7f8490"
+    foreground: str = "#e0e0e0"
+    dark: bool = True
+
+
+@dataclass
+class RenderContext:
+    width: int
+    expanded: bool = False
+    agent: str | None = None
+    """The agent label to show (the session view labels every line)."""
+    result: ToolResult | None = None
+    """For a tool call: its result, when it has arrived."""
+    peer_name: str | None = None
+    """For a handoff: the other thread's agent name."""
+    waiting_on: frozenset[str] = field(default_factory=frozenset)
+    started_at: datetime | None = None
+    """For a model-request end: when its request started."""
+    now: datetime | None = None
+    palette: Palette = field(default_factory=Palette)
+
+
+def _header(
+    event: Event, ctx: RenderContext, label: str, label_style: str, summary: Text | str
+) -> Text:
+    p = ctx.palette
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(event.hhmmss, style=p.muted)
+    line.append("  ")
+    if ctx.agent:
+        name = ctx.agent if len(ctx.agent) <= 16 else ctx.agent[:15] + "…"
+        line.append(f"{name:<16} ", style=f"bold {p.secondary}")
+    line.append(f"{label:<8}", style=label_style)
+    line.append(" ")
+    if isinstance(summary, Text):
+        line.append_text(summary)
+    else:
+        line.append(summary)
+    return line
+
+
+def _body(renderable: RenderableType) -> Padding:
+    return Padding(renderable, (0, 0, 0, INDENT))
+
+
+def _cropped_lines(
+    text: str, limit: int | None, style: str, ctx: RenderContext
+) -> tuple[Text, int]:
+    """Lines shown as-is (cropped, never wrapped), the first `limit` of them."""
+    lines = text.rstrip("\n").split("\n") if text.strip() else []
+    hidden = 0
+    if limit is not None and len(lines) > limit:
+        hidden = len(lines) - limit
+        lines = lines[:limit]
+    out = Text(no_wrap=True, overflow="ellipsis")
+    for i, line in enumerate(lines):
+        if i:
+            out.append("\n")
+        out.append(line.expandtabs(4), style=style)
+    return out, hidden
+
+
+def _ruled(text: Text, rule_style: str) -> Text:
+    """Output lines behind a thin rule, so they read as belonging to the call above."""
+    out = Text(no_wrap=True, overflow="ellipsis")
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            out.append("\n")
+        out.append("│ ", style=rule_style)
+        out.append_text(line)
+    return out
+
+
+def _more(hidden: int, ctx: RenderContext, what: str = "lines") -> Text:
+    noun = what if hidden != 1 else what.rstrip("s")
+    return Text(f"… {hidden:,} more {noun} (space to unfold)", style=f"italic {ctx.palette.muted}")
+
+
+def _elapsed(event: Event, now: datetime | None) -> str:
+    start = event.time
+    if start is None or now is None:
+        return ""
+    seconds = max(0, int((now - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+
+
+def markdown(text: str, ctx: RenderContext) -> RenderableType:
+    return Markdown(text, code_theme="monokai" if ctx.palette.dark else "default", hyperlinks=False)
+
+
+# --------------------------------------------------------------------------- per kind
+
+
+def _message(
+    event: UserMessage | AgentMessage | SystemMessage, ctx: RenderContext
+) -> RenderableType:
+    p = ctx.palette
+    if isinstance(event, UserMessage):
+        label, style = "user", f"bold {p.accent}"
+    elif isinstance(event, SystemMessage):
+        label, style = "system", f"bold {p.muted}"
+    else:
+        label, style = "agent", f"bold {p.primary}"
+    partial = " (partial)" if isinstance(event, AgentMessage) and event.partial else ""
+    head = _header(event, ctx, label, style, Text(partial, style=p.muted))
+    body = event.text.strip() or "(empty)"
+    return Group(head, _body(markdown(body, ctx)))
+
+
+def _thinking(event: Thinking, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    text = event.text or ""
+    if not ctx.expanded or not text:
+        summary = Text(one_line(text, 400) if text else "thinking…", style=f"italic {p.muted}")
+        return _header(event, ctx, "thinking", f"italic {p.muted}", summary)
+    head = _header(event, ctx, "thinking", f"italic {p.muted}", Text(""))
+    return Group(head, _body(Text(text, style=f"italic {p.muted}")))
+
+
+def _tool(event: ToolUse, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    result = ctx.result
+    name = event.name if event.family != "mcp" else f"{event.mcp_server or 'mcp'}/{event.name}"
+    summary = Text()
+    summary.append(name, style=f"bold {p.primary}")
+    detail = tool_input_summary(event, 400)
+    if detail:
+        summary.append(" ")
+        summary.append(detail)
+    if event.id in ctx.waiting_on or (result is None and event.requires_confirmation):
+        summary.append("  ⏸ waiting for approval", style=f"bold {p.warning}")
+    elif result is None:
+        elapsed = _elapsed(event, ctx.now)
+        summary.append(f"  ⋯ running {elapsed}".rstrip(), style=p.warning)
+    elif result.is_error:
+        summary.append("  ✗ error", style=f"bold {p.error}")
+    else:
+        summary.append("  ✓", style=p.success)
+    label = {"mcp": "mcp", "custom": "custom"}.get(event.family, "tool")
+    head = _header(event, ctx, label, f"bold {p.primary}", summary)
+    parts: list[RenderableType] = [head]
+    if ctx.expanded and event.input:
+        data = json.dumps(event.input, indent=2, ensure_ascii=False)
+        parts.append(_body(Text(data, style=p.muted, no_wrap=True, overflow="ellipsis")))
+    if result is not None:
+        style = p.error if result.is_error else p.foreground
+        text = result.text if result.text.strip() else "(no output)"
+        out, hidden = _cropped_lines(
+            text, None if ctx.expanded else FOLDED_OUTPUT_LINES, style, ctx
+        )
+        parts.append(
+            Padding(_ruled(out, p.error if result.is_error else p.muted), (0, 0, 0, INDENT - 2))
+        )
+        if hidden:
+            parts.append(_body(_more(hidden, ctx)))
+    return Group(*parts)
+
+
+def _orphan_result(event: ToolResult, ctx: RenderContext) -> RenderableType:
+    """A result whose call is not loaded (older page not fetched yet)."""
+    p = ctx.palette
+    summary = Text(f"for {event.call_id or 'an unknown call'}", style=p.muted)
+    head = _header(
+        event, ctx, "result", f"bold {p.error if event.is_error else p.primary}", summary
+    )
+    style = p.error if event.is_error else p.foreground
+    out, hidden = _cropped_lines(
+        event.text or "(no output)", None if ctx.expanded else FOLDED_OUTPUT_LINES, style, ctx
+    )
+    parts: list[RenderableType] = [head, _body(out)]
+    if hidden:
+        parts.append(_body(_more(hidden, ctx)))
+    return Group(*parts)
+
+
+def _status(event: StatusChange, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    colour = {
+        "running": p.success,
+        "idle": p.muted,
+        "rescheduled": p.warning,
+        "terminated": p.error,
+        "deleted": p.error,
+    }.get(event.status, p.muted)
+    stop = event.stop_reason.type if event.stop_reason else None
+    if stop == "requires_action":
+        colour = p.warning
+    elif stop in ("retries_exhausted", "budget_reached"):
+        colour = p.error
+    who = f"{event.agent_name} " if event.scope == "thread" and event.agent_name else ""
+    title = Text(f"── {who}{event.status} ", style=f"bold {colour}")
+    stop_text = stop_reason_summary(event)
+    if stop_text:
+        title.append(f"· {stop_text} ", style=colour)
+    usage = usage_summary(event.usage)
+    if usage:
+        title.append(f"· {usage} ", style=p.muted)
+    if event.reason:
+        title.append(f"· {event.reason} ", style=p.muted)
+    fill = max(0, ctx.width - INDENT - title.cell_len - (17 if ctx.agent else 0))
+    title.append("─" * fill, style=colour)
+    label = "status" if event.scope == "session" else "thread"
+    head = _header(event, ctx, label, f"bold {colour}", title)
+    if stop == "requires_action" and event.stop_reason and event.stop_reason.event_ids:
+        ids = ", ".join(event.stop_reason.event_ids)
+        return Group(
+            head,
+            _body(Text(f"waiting on: {ids}", style=p.warning, no_wrap=True, overflow="ellipsis")),
+        )
+    return head
+
+
+def _span_end(event: ModelRequestEnd, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    bits: list[str] = []
+    if event.model:
+        bits.append(event.model)
+    end = event.time
+    if ctx.started_at is not None and end is not None:
+        bits.append(f"{max(0.0, (end - ctx.started_at).total_seconds()):.1f}s")
+    usage = usage_summary(event.usage)
+    if usage:
+        bits.append(usage)
+    text = Text(" · ".join(bits) if bits else "request finished", style=p.muted)
+    if event.is_error:
+        text.append(" · failed", style=f"bold {p.error}")
+    return _header(event, ctx, "model", p.secondary, text)
+
+
+def _handoff(event: ThreadMessage, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    peer = ctx.peer_name or event.peer_agent_name or event.peer_thread_id or "coordinator"
+    arrow = "→" if event.direction == "sent" else "←"
+    verb = "to" if event.direction == "sent" else "from"
+    summary = Text()
+    summary.append(f"{arrow} {verb} ", style=f"bold {p.accent}")
+    summary.append(peer, style=f"bold {p.secondary}")
+    summary.append("   (enter: jump to the other side)", style=f"italic {p.muted}")
+    head = _header(event, ctx, "handoff", f"bold {p.accent}", summary)
+    if ctx.expanded:
+        return Group(head, _body(markdown(event.text or "(empty)", ctx)))
+    out, hidden = _cropped_lines(event.text or "(empty)", FOLDED_HANDOFF_LINES, p.foreground, ctx)
+    parts: list[RenderableType] = [head, _body(out)]
+    if hidden:
+        parts.append(_body(_more(hidden, ctx)))
+    return Group(*parts)
+
+
+def _error(event: SessionError, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    kind = event.error_type or event.code or "error"
+    summary = Text(kind, style=f"bold {p.error}")
+    if event.retry_status:
+        style = p.warning if event.retry_status == "retrying" else f"bold {p.error}"
+        summary.append(f"  [{event.retry_status}]", style=style)
+    if event.mcp_server:
+        summary.append(f"  mcp server {event.mcp_server}", style=p.muted)
+    head = _header(event, ctx, "error", f"bold {p.error}", summary)
+    return Group(head, _body(Text(event.message or "(no message)", style=p.error)))
+
+
+def _json_block(
+    event: Event, ctx: RenderContext, label: str, note: str, style: str
+) -> RenderableType:
+    p = ctx.palette
+    head = _header(event, ctx, label, style, Text(note, style=p.muted))
+    raw = event.raw
+    try:
+        text = json.dumps(raw, indent=2, ensure_ascii=False) if not isinstance(raw, str) else raw
+    except (TypeError, ValueError):
+        text = str(raw)
+    out, hidden = _cropped_lines(text, None if ctx.expanded else FOLDED_JSON_LINES, p.muted, ctx)
+    parts: list[RenderableType] = [head, _body(out)]
+    if hidden:
+        parts.append(_body(_more(hidden, ctx)))
+    return Group(*parts)
+
+
+def _one_liner(
+    event: Event, ctx: RenderContext, label: str, style: str, text: str
+) -> RenderableType:
+    return _header(event, ctx, label, style, Text(text, style=ctx.palette.muted))
+
+
+def render_event(event: Event, ctx: RenderContext) -> RenderableType:
+    """The renderable for one event.  Never raises for any event the parser makes."""
+    p = ctx.palette
+    if isinstance(event, (UserMessage, AgentMessage, SystemMessage)):
+        return _message(event, ctx)
+    if isinstance(event, Thinking):
+        return _thinking(event, ctx)
+    if isinstance(event, ToolUse):
+        return _tool(event, ctx)
+    if isinstance(event, ToolResult):
+        return _orphan_result(event, ctx)
+    if isinstance(event, StatusChange):
+        return _status(event, ctx)
+    if isinstance(event, ModelRequestEnd):
+        return _span_end(event, ctx)
+    if isinstance(event, ModelRequestStart):
+        elapsed = _elapsed(event, ctx.now)
+        text = f"request running {elapsed}" if elapsed else "request started"
+        return _one_liner(
+            event, ctx, "model ▸", p.secondary, text + (f" · {event.model}" if event.model else "")
+        )
+    if isinstance(event, ThreadMessage):
+        return _handoff(event, ctx)
+    if isinstance(event, SessionError):
+        return _error(event, ctx)
+    if isinstance(event, ThreadCreated):
+        spawned = Text()
+        spawned.append("started ", style=p.muted)
+        spawned.append(event.agent_name or "a child agent", style=f"bold {p.secondary}")
+        spawned.append(f"  {event.child_thread_id or ''}", style=p.muted)
+        return _header(event, ctx, "spawn", f"bold {p.secondary}", spawned)
+    if isinstance(event, UsageSnapshot):
+        return _one_liner(event, ctx, "usage", p.muted, summarize(event))
+    if isinstance(event, ToolConfirmation):
+        style = p.success if event.result == "allow" else p.error
+        return _one_liner(event, ctx, "confirm", f"bold {style}", summarize(event))
+    if isinstance(event, (OutcomeSpan, NoteEvent)):
+        return _one_liner(
+            event,
+            ctx,
+            "note" if isinstance(event, NoteEvent) else "outcome",
+            p.muted,
+            summarize(event),
+        )
+    if isinstance(event, MalformedEvent):
+        return _json_block(
+            event, ctx, "broken", f"unreadable event: {event.problem}", f"bold {p.error}"
+        )
+    if isinstance(event, GenericEvent):
+        return _json_block(
+            event, ctx, "event", f"{event.type} (unknown type, shown as JSON)", f"bold {p.muted}"
+        )
+    return _json_block(event, ctx, "event", event.type, p.muted)
+
+
+def pretty_json(event: Event) -> str:
+    raw = event.raw
+    if isinstance(raw, str):
+        return raw
+    return json.dumps(raw, indent=2, ensure_ascii=False)
+
+
+def json_syntax(event: Event, dark: bool = True) -> Syntax:
+    return Syntax(
+        pretty_json(event), "json", theme="monokai" if dark else "default", word_wrap=True
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- heights
+
+
+def estimate_height(event: Event, ctx: RenderContext) -> int:
+    """A cheap guess of the rendered height; exact for every cropped kind."""
+    if isinstance(
+        event,
+        (
+            ModelRequestStart,
+            ModelRequestEnd,
+            UsageSnapshot,
+            ThreadCreated,
+            ToolConfirmation,
+            OutcomeSpan,
+            NoteEvent,
+        ),
+    ):
+        return 1
+    if isinstance(event, StatusChange):
+        sr = event.stop_reason
+        return 2 if sr is not None and sr.type == "requires_action" and sr.event_ids else 1
+    if isinstance(event, Thinking):
+        if not ctx.expanded or not event.text:
+            return 1
+        return 1 + _wrapped(event.text, ctx.width - INDENT)
+    if isinstance(event, ToolUse):
+        height = 1
+        if ctx.expanded and event.input:
+            height += len(json.dumps(event.input, indent=2, ensure_ascii=False).split("\n"))
+        result = ctx.result
+        if result is not None:
+            n = len(result.text.rstrip("\n").split("\n")) if result.text.strip() else 1
+            if not ctx.expanded and n > FOLDED_OUTPUT_LINES:
+                height += FOLDED_OUTPUT_LINES + 1
+            else:
+                height += n
+        return height
+    if isinstance(event, ToolResult):
+        n = len(event.text.rstrip("\n").split("\n")) if event.text.strip() else 1
+        return 1 + (FOLDED_OUTPUT_LINES + 1 if not ctx.expanded and n > FOLDED_OUTPUT_LINES else n)
+    if isinstance(event, ThreadMessage):
+        if ctx.expanded:
+            return 1 + _wrapped(event.text, ctx.width - INDENT) + 1
+        n = len(event.text.rstrip("\n").split("\n")) if event.text.strip() else 1
+        return 1 + (FOLDED_HANDOFF_LINES + 1 if n > FOLDED_HANDOFF_LINES else n)
+    if isinstance(event, SessionError):
+        return 1 + _wrapped(event.message or "(no message)", ctx.width - INDENT)
+    if isinstance(event, (UserMessage, AgentMessage, SystemMessage)):
+        return 1 + _wrapped(event.text or "(empty)", ctx.width - INDENT) + event.text.count("```")
+    if isinstance(event, (MalformedEvent, GenericEvent)):
+        return 1 + min(FOLDED_JSON_LINES + 1, 8)
+    return 2
+
+
+def _wrapped(text: str, width: int) -> int:
+    width = max(10, width)
+    total = 0
+    for line in text.split("\n"):
+        total += max(1, -(-len(line) // width))
+    return total

@@ -1,0 +1,1 @@
+"""Screens: the main view and its modal helpers."""

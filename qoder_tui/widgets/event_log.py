@@ -1,0 +1,615 @@
+"""The event log: a Line API ScrollView that draws only what is visible.
+
+It keeps one integer height per event (a cheap estimate until the event is
+first drawn, then exact) and a prefix sum of them.  Rendering happens only
+for events that intersect the viewport, and the resulting Strips live in a
+small LRU cache keyed by event, width and fold state.  There is no widget
+per event and no I/O while drawing.
+
+When heights change above the reader (an older page is prepended, an
+estimate is corrected, a block is unfolded), the scroll position is moved
+by the same amount, so the line under the reader's eye stays put.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Callable
+from datetime import UTC, datetime
+from itertools import accumulate
+from typing import ClassVar
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.cache import LRUCache
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ..api.models import (
+    Event,
+    ModelRequestEnd,
+    ModelRequestStart,
+    ThreadMessage,
+    ToolUse,
+)
+from ..render.events import Palette, RenderContext, estimate_height, render_event
+from ..store import Change, EventStore
+
+GUTTER = 2
+PREFETCH_SCREENS = 2
+
+
+class EventLog(ScrollView, can_focus=True):
+    """Shows one EventStore.  The screen feeds it changes; it never does I/O."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "cursor(-1)", "Prev", show=False),
+        Binding("down,j", "cursor(1)", "Next", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "follow", "Follow", id="follow"),
+        Binding("enter", "activate", "Open/Jump", id="activate"),
+        Binding("space", "toggle_fold", "Fold", id="fold"),
+        Binding("z", "fold_all", "Fold all", id="fold-all"),
+        Binding("r", "raw", "Raw JSON", id="raw"),
+        Binding("c", "copy", "Copy", id="copy"),
+    ]
+
+    follow: reactive[bool] = reactive(True, init=False)
+
+    # ------------------------------------------------------------------ messages
+
+    class NeedOlder(Message):
+        """The reader is near the top and older events exist."""
+
+        def __init__(self, store: EventStore) -> None:
+            super().__init__()
+            self.store = store
+
+    class Jump(Message):
+        """Enter on a handoff: show the other side."""
+
+        def __init__(self, event: ThreadMessage) -> None:
+            super().__init__()
+            self.event = event
+
+    class ShowRaw(Message):
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    class CopyEvent(Message):
+        def __init__(self, event: Event) -> None:
+            super().__init__()
+            self.event = event
+
+    class FollowState(Message):
+        """Following changed, or events arrived while not following."""
+
+        def __init__(self, following: bool, new_events: int) -> None:
+            super().__init__()
+            self.following = following
+            self.new_events = new_events
+
+    # ------------------------------------------------------------------ state
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.store: EventStore | None = None
+        self.heights: list[int] = []
+        self.offsets: list[int] = [0]
+        self._exact: set[str] = set()
+        self._cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(600)
+        self.toggled: set[str] = set()
+        self.expand_all = False
+        self.cursor_id: str | None = None
+        self.loading_older = False
+        self.new_events = 0
+        self.label_agents = False
+        self.agent_name: Callable[[str | None], str] = lambda _tid: ""
+        self.waiting_on: frozenset[str] = frozenset()
+        self.palette = Palette()
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self._render_w = 0
+        self._programmatic = False
+        self._frame: dict[int, list[Strip]] = {}
+        self.renders = 0
+
+    # ------------------------------------------------------------------ public API
+
+    def show(self, store: EventStore | None, *, label_agents: bool) -> None:
+        """Show another store (or nothing), at its newest events."""
+        self.store = store
+        self.label_agents = label_agents
+        self.cursor_id = None
+        self.new_events = 0
+        self.loading_older = False
+        self._exact.clear()
+        self._frame.clear()
+        self._render_w = self._render_width()
+        self._reestimate_all()
+        self._set_follow(True)
+        self._scroll_to_end()
+        self.refresh()
+        self._maybe_need_older()
+
+    def apply(self, change: Change) -> None:
+        """The store changed: insert heights, re-measure changed events, keep the anchor."""
+        store = self.store
+        if store is None or (not change.added and not change.changed):
+            return
+        anchor = self._anchor()
+        n_added = len(change.added)
+        if change.prepended:
+            new = [self._estimate(e) for e in change.added]
+            self.heights[0:0] = new
+        elif n_added:
+            self.heights.extend(self._estimate(e) for e in change.added)
+        if len(self.heights) != len(store.events):  # defensive: resynchronise
+            self._reestimate_all()
+        for event_id in change.changed:
+            self._exact.discard(event_id)
+            index = store.index_of(event_id)
+            if index is not None:
+                self.heights[index] = self._estimate(store.events[index])
+        self._rebuild_offsets()
+        if not change.prepended and n_added and not self.follow:
+            self.new_events += n_added
+            self.post_message(self.FollowState(False, self.new_events))
+        if self.follow:
+            self._scroll_to_end()
+        else:
+            self._restore(anchor)
+        self.refresh()
+        if change.prepended:
+            self._maybe_need_older()
+
+    def set_loading_older(self, loading: bool) -> None:
+        self.loading_older = loading
+        self.refresh_lines(0, 1) if self.size.height else None
+
+    def refresh_everything(self) -> None:
+        """Theme or agent names changed: render again."""
+        self._cache.clear()
+        self._exact.clear()
+        self.refresh()
+
+    def select(self, event_id: str, *, center: bool = True) -> bool:
+        store = self.store
+        if store is None:
+            return False
+        index = store.index_of(event_id)
+        if index is None:
+            return False
+        self.cursor_id = event_id
+        self._set_follow(False)
+        self._reveal_index(index, center=center)
+        self.refresh()
+        return True
+
+    @property
+    def selected(self) -> Event | None:
+        store = self.store
+        if store is None or self.cursor_id is None:
+            return None
+        return store.by_id.get(self.cursor_id)
+
+    def is_expanded(self, event: Event) -> bool:
+        return (event.id in self.toggled) != self.expand_all
+
+    # ------------------------------------------------------------------ geometry
+
+    def _render_width(self) -> int:
+        width = self.scrollable_content_region.width or self.size.width or 80
+        return max(20, width - GUTTER)
+
+    def _ctx_for(self, event: Event) -> RenderContext:
+        store = self.store
+        result = None
+        started = None
+        peer = None
+        if store is not None:
+            if isinstance(event, ToolUse):
+                result = store.result_for(event)
+            elif isinstance(event, ModelRequestEnd):
+                started = store.span_start_time(event)
+        if isinstance(event, ThreadMessage):
+            peer_id = event.peer_thread_id
+            peer = self.agent_name(peer_id) if peer_id else None
+        return RenderContext(
+            width=self._render_w,
+            expanded=self.is_expanded(event),
+            agent=self.agent_name(event.thread_id) if self.label_agents else None,
+            result=result,
+            peer_name=peer,
+            waiting_on=self.waiting_on,
+            started_at=started,
+            now=self.clock(),
+            palette=self.palette,
+        )
+
+    def _estimate(self, event: Event) -> int:
+        store = self.store
+        if store is not None and store.is_folded(event):
+            return 0
+        return estimate_height(event, self._ctx_for(event))
+
+    def _reestimate_all(self) -> None:
+        store = self.store
+        self.heights = [self._estimate(e) for e in store.events] if store is not None else []
+        self._rebuild_offsets()
+
+    def _rebuild_offsets(self) -> None:
+        self.offsets = list(accumulate(self.heights, initial=0))
+        width = self.scrollable_content_region.width or self.size.width
+        self.virtual_size = Size(width, self.offsets[-1] + 1)
+
+    def _locate(self, line: int) -> tuple[int, int]:
+        """(event index, line within it) of a virtual line (line 0 is the header)."""
+        li = max(0, line - 1)
+        index = bisect_right(self.offsets, li) - 1
+        index = min(max(index, 0), max(0, len(self.heights) - 1))
+        return index, li - self.offsets[index]
+
+    def _anchor(self) -> tuple[str, int] | None:
+        store = self.store
+        if store is None or not store.events:
+            return None
+        top = round(self.scroll_y)
+        if top <= 0:
+            return None
+        index, offset = self._locate(top)
+        return store.events[index].id, offset
+
+    def _restore(self, anchor: tuple[str, int] | None) -> None:
+        store = self.store
+        if anchor is None or store is None:
+            return
+        index = store.index_of(anchor[0])
+        if index is None:
+            return
+        height = self.heights[index]
+        target = 1 + self.offsets[index] + min(anchor[1], max(0, height - 1))
+        self._scroll_y_to(target)
+
+    def _scroll_y_to(self, y: float) -> None:
+        self._programmatic = True
+        try:
+            y = max(0, min(y, self.max_scroll_y))
+            self.scroll_target_y = y
+            self.scroll_y = y
+        finally:
+            self._programmatic = False
+
+    def _scroll_to_end(self) -> None:
+        self._scroll_y_to(self.max_scroll_y)
+
+    def _reveal_index(self, index: int, *, center: bool) -> None:
+        top = 1 + self.offsets[index]
+        height = max(1, self.heights[index])
+        view = self.scrollable_content_region.height or self.size.height
+        y = self.scroll_y
+        if center:
+            self._scroll_y_to(top - max(0, (view - height) // 3))
+        elif top < y:
+            self._scroll_y_to(top)
+        elif top + height > y + view:
+            self._scroll_y_to(top + height - view if height <= view else top)
+
+    # ------------------------------------------------------------------ drawing
+
+    def _strips_for(self, index: int) -> list[Strip]:
+        store = self.store
+        assert store is not None
+        event = store.events[index]
+        ctx = self._ctx_for(event)
+        key = self._strip_key(event, ctx)
+        strips = self._cache.get(key)
+        if strips is None:
+            self.renders += 1
+            renderable = render_event(event, ctx)
+            console = self.app.console
+            options = console.options.update_width(ctx.width).update(height=None)
+            lines = console.render_lines(renderable, options, style=self.rich_style, pad=True)
+            strips = [Strip(line, ctx.width) for line in lines]
+            self._cache[key] = strips
+        return strips
+
+    def _strip_key(self, event: Event, ctx: RenderContext) -> tuple[object, ...]:
+        live: object = None
+        if isinstance(event, ToolUse):
+            result = ctx.result
+            live = (
+                result.id
+                if result is not None
+                else ("pending", event.id in ctx.waiting_on, _seconds(ctx))
+            )
+        elif isinstance(event, ModelRequestStart):
+            live = _seconds(ctx)
+        elif isinstance(event, ModelRequestEnd):
+            live = ctx.started_at
+        return (event.id, ctx.width, ctx.expanded, ctx.agent, ctx.peer_name, live, self.palette)
+
+    def _measure_viewport(self) -> None:
+        """Render the visible events; fix their heights and keep the top line still."""
+        store = self.store
+        self._frame = {}
+        if store is None or not store.events:
+            return
+        width = self._render_width()
+        if width != self._render_w:
+            anchor = self._anchor()
+            self._render_w = width
+            self._exact.clear()
+            self._reestimate_all()
+            if self.follow:
+                self._scroll_to_end()
+            else:
+                self._restore(anchor)
+        view = self.scrollable_content_region.height or self.size.height
+        for _ in range(4):
+            anchor = self._anchor()
+            top = round(self.scroll_y)
+            index, _ = self._locate(top)
+            changed = False
+            covered = -self._locate(top)[1] if top > 0 else 0
+            i = index
+            while i < len(self.heights) and covered < view + 1:
+                if self.heights[i] == 0:
+                    i += 1
+                    continue
+                strips = self._strips_for(i)
+                self._frame[i] = strips
+                if len(strips) != self.heights[i]:
+                    self.heights[i] = len(strips)
+                    changed = True
+                self._exact.add(store.events[i].id)
+                covered += len(strips)
+                i += 1
+            if not changed:
+                return
+            self._frame = {}
+            self._rebuild_offsets()
+            if self.follow:
+                self._scroll_to_end()
+            else:
+                self._restore(anchor)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._measure_viewport()
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width or self.size.width
+        style = self.rich_style
+        line = round(self.scroll_y) + y
+        store = self.store
+        if line == 0:
+            return self._header_strip(width, style)
+        if store is None or not store.events or line - 1 >= self.offsets[-1]:
+            return Strip.blank(width, style)
+        index, offset = self._locate(line)
+        strips = self._frame.get(index) or self._strips_for(index)
+        if offset >= len(strips):
+            return Strip.blank(width, style)
+        selected = store.events[index].id == self.cursor_id
+        gutter = (
+            Segment("▌ ", Style(color=self.palette.accent, bold=True))
+            if selected
+            else Segment("  ", style)
+        )
+        return Strip.join([Strip([gutter], GUTTER), strips[offset]]).crop_extend(0, width, style)
+
+    def _header_strip(self, width: int, style: Style) -> Strip:
+        store = self.store
+        p = self.palette
+        if store is None:
+            text = Text("")
+        elif not store.started:
+            text = Text("  ⟳ loading…", style=p.warning)
+        elif self.loading_older:
+            text = Text("  ⟳ loading older events…", style=p.warning)
+        elif store.has_older:
+            text = Text("  ↑ older events load as you scroll up", style=p.muted)
+        elif not store.events:
+            text = Text("  ── no events yet ──", style=p.muted)
+        else:
+            what = "thread" if store.thread_id else "session"
+            text = Text(f"  ── start of {what} ──", style=p.muted)
+        segments = list(text.render(self.app.console))
+        return Strip(segments).crop_extend(0, width, style).apply_style(style)
+
+    # ------------------------------------------------------------------ scrolling & following
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if not self._programmatic and self.store is not None:
+            at_end = round(new_value) >= self.max_scroll_y
+            if at_end and not self.follow:
+                self._set_follow(True)
+            elif not at_end and self.follow and new_value < old_value:
+                self._set_follow(False)
+        self._maybe_need_older()
+
+    def _maybe_need_older(self) -> None:
+        store = self.store
+        if store is None or not store.started or not store.has_older or self.loading_older:
+            return
+        view = self.scrollable_content_region.height or self.size.height or 24
+        if self.scroll_y <= view * PREFETCH_SCREENS:
+            self.post_message(self.NeedOlder(store))
+
+    def _set_follow(self, value: bool) -> None:
+        if value:
+            self.new_events = 0
+        if self.follow != value:
+            self.follow = value
+        self.post_message(self.FollowState(value, self.new_events))
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.refresh()
+
+    # ------------------------------------------------------------------ actions
+
+    def _visible_indices(self) -> list[int]:
+        return [i for i, h in enumerate(self.heights) if h > 0]
+
+    def _bottom_index(self) -> int | None:
+        if not self.heights:
+            return None
+        view = self.scrollable_content_region.height or self.size.height
+        index, _ = self._locate(round(self.scroll_y) + max(0, view - 1))
+        while index > 0 and self.heights[index] == 0:
+            index -= 1
+        return index
+
+    def _current_index(self) -> int | None:
+        store = self.store
+        if store is None or not store.events:
+            return None
+        if self.cursor_id is not None:
+            index = store.index_of(self.cursor_id)
+            if index is not None:
+                return index
+        return self._bottom_index()
+
+    def action_cursor(self, delta: int) -> None:
+        store = self.store
+        if store is None or not store.events:
+            return
+        index = self._current_index()
+        if index is None:
+            return
+        if self.cursor_id is not None:
+            step = 1 if delta > 0 else -1
+            j = index + step
+            while 0 <= j < len(self.heights) and self.heights[j] == 0:
+                j += step
+            if not 0 <= j < len(self.heights):
+                if delta > 0:
+                    self.action_follow()
+                return
+            index = j
+        self.cursor_id = store.events[index].id
+        if delta < 0 or index < len(self.heights) - 1:
+            self._set_follow(False)
+        self._reveal_index(index, center=False)
+        self.refresh()
+
+    def action_page(self, direction: int) -> None:
+        view = self.scrollable_content_region.height or self.size.height
+        self.scroll_to(y=self.scroll_y + direction * max(1, view - 2), animate=False)
+
+    def action_top(self) -> None:
+        self._set_follow(False)
+        self.scroll_to(y=0, animate=False)
+
+    def action_follow(self) -> None:
+        self.cursor_id = None
+        self._set_follow(True)
+        self._scroll_to_end()
+        self.refresh()
+
+    def _action_target(self) -> Event | None:
+        store = self.store
+        index = self._current_index()
+        if store is None or index is None:
+            return None
+        if self.cursor_id is None:
+            self.cursor_id = store.events[index].id
+            self.refresh()
+        return store.events[index]
+
+    def action_activate(self) -> None:
+        event = self._action_target()
+        if isinstance(event, ThreadMessage):
+            self.post_message(self.Jump(event))
+        elif event is not None:
+            self.action_toggle_fold()
+
+    def action_toggle_fold(self) -> None:
+        event = self._action_target()
+        store = self.store
+        if event is None or store is None:
+            return
+        anchor = self._anchor()
+        self.toggled ^= {event.id}
+        index = store.index_of(event.id)
+        if index is not None:
+            self.heights[index] = self._estimate(event)
+            self._rebuild_offsets()
+        if self.follow:
+            self._scroll_to_end()
+        else:
+            self._restore(anchor)
+        self.refresh()
+
+    def action_fold_all(self) -> None:
+        anchor = self._anchor()
+        self.expand_all = not self.expand_all
+        self.toggled.clear()
+        self._reestimate_all()
+        if self.follow:
+            self._scroll_to_end()
+        else:
+            self._restore(anchor)
+        self.refresh()
+        self.notify("Everything unfolded" if self.expand_all else "Everything folded", timeout=2)
+
+    def action_raw(self) -> None:
+        event = self._action_target()
+        if event is not None:
+            self.post_message(self.ShowRaw(event))
+
+    def action_copy(self) -> None:
+        event = self._action_target()
+        if event is not None:
+            self.post_message(self.CopyEvent(event))
+
+    def on_click(self, event: events.Click) -> None:
+        store = self.store
+        if store is None or not store.events:
+            return
+        line = round(self.scroll_y) + event.y
+        if line == 0 or line - 1 >= self.offsets[-1]:
+            return
+        index, _ = self._locate(line)
+        target = store.events[index]
+        if self.cursor_id == target.id and event.chain == 1:
+            self.action_activate()
+            return
+        self.cursor_id = target.id
+        self._set_follow(False)
+        self.refresh()
+
+    def tick(self) -> None:
+        """Called every second: pending calls show their elapsed time."""
+        store = self.store
+        if store is None or not store.events or not self.size.height:
+            return
+        top = round(self.scroll_y)
+        view = self.scrollable_content_region.height or self.size.height
+        first, _ = self._locate(top)
+        last, _ = self._locate(top + view)
+        for i in range(first, min(last + 1, len(store.events))):
+            event = store.events[i]
+            if (isinstance(event, ToolUse) and store.result_for(event) is None) or (
+                isinstance(event, ModelRequestStart) and self.heights[i]
+            ):
+                self.refresh()
+                return
+
+
+def _seconds(ctx: RenderContext) -> int:
+    return int(ctx.now.timestamp()) if ctx.now is not None else 0
+
+
+# Strip.join exists on textual's Strip; keep a typed alias for mypy's sake.
+_ = Strip

@@ -1,0 +1,204 @@
+"""The tree pane: sessions newest first, and inside each its threads as a tree."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ..api.models import Session, parse_ts
+from ..store import SessionStore, ThreadInfo
+
+BADGES: dict[str, tuple[str, str]] = {
+    "running": ("●", "success"),
+    "idle": ("○", "muted"),
+    "rescheduling": ("↻", "warning"),
+    "rescheduled": ("↻", "warning"),
+    "terminated": ("■", "muted"),
+    "deleted": ("■", "muted"),
+    "errored": ("✖", "error"),
+    "waiting": ("⏸", "warning"),
+}
+
+STATUS_WORDS = {
+    "waiting": "waiting for approval",
+    "rescheduling": "rescheduled",
+    "errored": "errored",
+}
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """What a tree node stands for."""
+
+    kind: str  # "session" | "thread" | "more" | "info"
+    session_id: str = ""
+    thread_id: str | None = None
+
+
+def age(ts: str | None, now: datetime) -> str:
+    when = parse_ts(ts)
+    if when is None:
+        return ""
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
+
+
+class SessionTree(Tree[NodeRef]):
+    """Sessions and threads.  Selecting a node posts `Open`."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", show=False),
+    ]
+
+    class Open(Message):
+        def __init__(self, ref: NodeRef) -> None:
+            super().__init__()
+            self.ref = ref
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("sessions", id=id)
+        self.show_root = False
+        self.guide_depth = 3
+        self.session_nodes: dict[str, TreeNode[NodeRef]] = {}
+        self.thread_nodes: dict[tuple[str, str], TreeNode[NodeRef]] = {}
+        self.more_node: TreeNode[NodeRef] | None = None
+        self.colours: dict[str, str] = {
+            "success": "green",
+            "muted": "grey50",
+            "warning": "yellow",
+            "error": "red",
+            "accent": "cyan",
+        }
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    # ------------------------------------------------------------------ labels
+
+    def _badge(self, status: str) -> Text:
+        symbol, colour = BADGES.get(status, ("?", "muted"))
+        return Text(symbol, style=self.colours.get(colour, colour))
+
+    def session_label(self, session: Session, status: str) -> Text:
+        label = Text(no_wrap=True, overflow="ellipsis")
+        label.append_text(self._badge(status))
+        label.append(" ")
+        label.append(session.display_title)
+        label.append(f"  {age(session.created_at, self.clock())}", style=self.colours["muted"])
+        return label
+
+    def thread_label(self, info: ThreadInfo) -> Text:
+        label = Text(no_wrap=True, overflow="ellipsis")
+        label.append_text(self._badge(info.status))
+        label.append(" ")
+        label.append(info.name, style="bold" if info.thread.is_primary else "")
+        word = STATUS_WORDS.get(info.status, info.status)
+        label.append(f"  {word}", style=self.colours["muted"])
+        return label
+
+    # ------------------------------------------------------------------ building
+
+    def add_sessions(self, sessions: list[tuple[Session, str]], *, has_more: bool) -> None:
+        if self.more_node is not None:
+            self.more_node.remove()
+            self.more_node = None
+        for session, status in sessions:
+            if session.id in self.session_nodes:
+                continue
+            node = self.root.add(
+                self.session_label(session, status),
+                data=NodeRef("session", session.id),
+                allow_expand=True,
+            )
+            self.session_nodes[session.id] = node
+        if has_more:
+            self.more_node = self.root.add_leaf(
+                Text("… more sessions", style=self.colours["accent"]), data=NodeRef("more")
+            )
+
+    def set_session_message(self, text: str) -> None:
+        """A line in an empty tree (no sessions, or an error)."""
+        self.root.add_leaf(Text(text, style=self.colours["muted"]), data=NodeRef("info"))
+
+    def sync_session(self, store: SessionStore) -> None:
+        """Add or relabel the session's thread nodes from the store."""
+        node = self.session_nodes.get(store.id)
+        if node is None:
+            node = self.root.add(
+                self.session_label(store.session, store.status), data=NodeRef("session", store.id)
+            )
+            self.session_nodes[store.id] = node
+        node.set_label(self.session_label(store.session, store.status))
+
+        def place(parent: TreeNode[NodeRef], parent_id: str | None) -> None:
+            for info in store.children_of(parent_id):
+                key = (store.id, info.id)
+                child = self.thread_nodes.get(key)
+                label = self.thread_label(info)
+                if child is None:
+                    child = parent.add(
+                        label, data=NodeRef("thread", store.id, info.id), expand=True
+                    )
+                    self.thread_nodes[key] = child
+                else:
+                    child.set_label(label)
+                child.allow_expand = bool(store.children_of(info.id))
+                place(child, info.id)
+
+        place(node, None)
+        # Threads whose parent is unknown still get shown, under the session.
+        for info in store.threads.values():
+            key = (store.id, info.id)
+            if key not in self.thread_nodes:
+                self.thread_nodes[key] = node.add(
+                    self.thread_label(info), data=NodeRef("thread", store.id, info.id), expand=True
+                )
+                place(self.thread_nodes[key], info.id)
+        node.expand()
+
+    def relabel_sessions(
+        self, stores: dict[str, SessionStore], sessions: dict[str, Session]
+    ) -> None:
+        """Refresh ages and statuses."""
+        for sid, node in self.session_nodes.items():
+            session = sessions.get(sid)
+            if session is None:
+                continue
+            store = stores.get(sid)
+            status = store.status if store is not None else session.display_status
+            node.set_label(self.session_label(session, status))
+
+    def node_for(self, session_id: str, thread_id: str | None) -> TreeNode[NodeRef] | None:
+        if thread_id is None:
+            return self.session_nodes.get(session_id)
+        return self.thread_nodes.get((session_id, thread_id))
+
+    def reveal(self, session_id: str, thread_id: str | None) -> None:
+        node = self.node_for(session_id, thread_id)
+        if node is None:
+            return
+        parent = node.parent
+        while parent is not None:
+            parent.expand()
+            parent = parent.parent
+        self.move_cursor(node)
+
+    # ------------------------------------------------------------------ events
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected[NodeRef]) -> None:
+        event.stop()
+        ref = event.node.data
+        if ref is not None and ref.kind != "info":
+            self.post_message(self.Open(ref))

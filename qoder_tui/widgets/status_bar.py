@@ -1,0 +1,75 @@
+"""The status bar: server, connection state, events loaded, token totals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ..api.follower import StreamState
+from ..api.models import Usage
+
+
+@dataclass(frozen=True)
+class StatusInfo:
+    server: str = ""
+    connection: StreamState | None = None
+    loaded: int = 0
+    has_older: bool = False
+    started: bool = False
+    thread_usage: Usage | None = None
+    session_usage: Usage | None = None
+    session_credits: float | None = None
+    scope: str = ""
+
+
+def _tokens(usage: Usage | None) -> str:
+    if usage is None or usage.total_tokens == 0:
+        return "–"
+    return f"{usage.input_tokens or 0:,} in / {usage.output_tokens or 0:,} out"
+
+
+class StatusBar(Static):
+    """One line at the bottom.  Updated by the screen through `update_info`."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.info = StatusInfo()
+
+    def update_info(self, **changes: object) -> None:
+        self.info = replace(self.info, **changes)  # type: ignore[arg-type]
+        self.update(self.render_info())
+
+    def render_info(self) -> Text:
+        info = self.info
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(f" {info.server} ", style="bold")
+        state = info.connection
+        if state is None:
+            text.append(" ○ idle ", style="dim")
+        elif state.phase == "live":
+            text.append(" ● live ", style="bold green")
+        elif state.phase == "connecting":
+            text.append(" ◌ connecting ", style="yellow")
+        elif state.phase == "reconnecting":
+            wait = f" in {state.delay:.1f}s" if state.delay else ""
+            text.append(f" ↻ reconnecting (attempt {state.attempt}{wait}) ", style="bold yellow")
+            if state.reason:
+                text.append(f"{state.reason} ", style="yellow")
+        elif state.phase == "ended":
+            text.append(f" ■ ended ({state.reason}) " if state.reason else " ■ ended ", style="dim")
+        else:
+            text.append(f" ✖ offline: {state.reason} ", style="bold red")
+        text.append("│", style="dim")
+        if info.scope:
+            text.append(f" {info.scope} ", style="dim")
+        if info.started:
+            more = " · older on scroll" if info.has_older else " · from the start"
+            text.append(f" {info.loaded:,} events{more} ")
+        text.append("│", style="dim")
+        text.append(f" thread {_tokens(info.thread_usage)} ")
+        session = _tokens(info.session_usage)
+        credits = f" · {info.session_credits:g} credits" if info.session_credits is not None else ""
+        text.append(f"│ session {session}{credits} ")
+        return text
