@@ -44,6 +44,7 @@ class QoderApp(App[None]):
         open_live_session: bool = False,
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
+        server_label: str | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings
@@ -54,6 +55,7 @@ class QoderApp(App[None]):
             "open_live_session": open_live_session,
             "clock": clock,
             "live": live,
+            "server_label": server_label,
         }
 
     def on_mount(self) -> None:

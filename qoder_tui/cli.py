@@ -296,6 +296,7 @@ def cmd_app(argv: Sequence[str]) -> int:
             session_id=args.session_id,
             thread_id=args.thread,
             open_live_session=args.demo and not args.session_id,
+            server_label="embedded simulator" if args.demo else None,
         )
         app.run()
         return int(app.return_code or 0)

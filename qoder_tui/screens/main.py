@@ -64,8 +64,10 @@ class MainScreen(Screen[None]):
         open_live_session: bool = False,
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
+        server_label: str | None = None,
     ) -> None:
         super().__init__()
+        self.server_label = server_label
         self.client = client
         self.start_session = session_id
         self.start_thread = thread_id
@@ -125,7 +127,7 @@ class MainScreen(Screen[None]):
         self._apply_palette()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._apply_palette())
         host = self.client.base_url.split("//", 1)[-1].split("/", 1)[0]
-        self.status.update_info(server=host)
+        self.status.update_info(server=self.server_label or host)
         self.message_panel.display = False
         self._check_size()
         self.load_sessions(None)

@@ -145,8 +145,10 @@ class EventLog(ScrollView, can_focus=True):
         store = self.store
         if store is None or (not change.added and not change.changed):
             return
-        anchor = self._anchor()
         n_added = len(change.added)
+        # The store already holds the new events; our heights do not yet.  On a
+        # prepend, the old index i is now i + n_added.
+        anchor = self._anchor(shift=n_added if change.prepended else 0)
         if change.prepended:
             new = [self._estimate(e) for e in change.added]
             self.heights[0:0] = new
@@ -258,15 +260,20 @@ class EventLog(ScrollView, can_focus=True):
         index = min(max(index, 0), max(0, len(self.heights) - 1))
         return index, li - self.offsets[index]
 
-    def _anchor(self) -> tuple[str, int] | None:
+    def _anchor(self, shift: int = 0) -> tuple[str, int] | None:
+        """The event under the top line, and how far into it the top line is."""
         store = self.store
-        if store is None or not store.events:
+        if store is None or not store.events or not self.heights:
             return None
         top = round(self.scroll_y)
         if top <= 0:
+            if shift and store.events:
+                return store.events[shift].id if shift < len(store.events) else None, -1  # type: ignore[return-value]
             return None
         index, offset = self._locate(top)
-        return store.events[index].id, offset
+        if index + shift >= len(store.events):
+            return None
+        return store.events[index + shift].id, offset
 
     def _restore(self, anchor: tuple[str, int] | None) -> None:
         store = self.store
@@ -276,6 +283,9 @@ class EventLog(ScrollView, can_focus=True):
         if index is None:
             return
         height = self.heights[index]
+        if anchor[1] < 0:  # the header line was at the top: keep the old first event just below it
+            self._scroll_y_to(self.offsets[index])
+            return
         target = 1 + self.offsets[index] + min(anchor[1], max(0, height - 1))
         self._scroll_y_to(target)
 

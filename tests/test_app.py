@@ -1,0 +1,387 @@
+"""The app driven with Pilot against the simulator over loopback HTTP and SSE."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pytest
+from textual.pilot import Pilot
+
+from qoder_tui.api.models import (
+    ModelRequestStart,
+    Thinking,
+    ThreadMessage,
+    ToolResult,
+    ToolUse,
+)
+from qoder_tui.app import QoderApp
+from qoder_tui.screens.main import MainScreen
+from qoder_tui.screens.raw_json import RawJsonScreen
+from qoder_tui.simulator import SimulatorServer
+
+from .conftest import FIXED_START, TOKEN, settings_for
+
+SIZE = (140, 40)
+
+
+async def until(
+    pilot: Pilot, condition: Callable[[], object], *, timeout: float = 20.0, what: str = ""
+) -> None:
+    """Let the app run until `condition()` holds (a condition, not a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.02)
+
+
+def main_screen(app: QoderApp) -> MainScreen:
+    screen = app.screen
+    assert isinstance(screen, MainScreen), screen
+    return screen
+
+
+def visible_text(app: QoderApp) -> str:
+    """The log's visible lines, as text."""
+    log = main_screen(app).log_view
+    height = log.scrollable_content_region.height
+    return "\n".join(log.render_line(y).text for y in range(height))
+
+
+def _session(server: SimulatorServer, part: str) -> str:
+    return next(s.id for s in server.simulator.world.sessions.values() if part in s.obj["title"])
+
+
+def _clock():
+    return FIXED_START
+
+
+@pytest.fixture
+def live_sim(make_sim) -> SimulatorServer:
+    return make_sim(live=True, speed=25.0)
+
+
+async def test_demo_opens_live_session_and_follows(live_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(live_sim), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.current is not None and screen.log_view.store is not None)
+        session_id, thread_id = screen.current
+        assert thread_id is None
+        assert live_sim.simulator.world.sessions[session_id].obj["status"] == "running"
+        store = screen.log_view.store
+        await until(pilot, lambda: store.started and len(store) > 0)
+        before = len(store)
+        await until(pilot, lambda: len(store) > before + 5, what="live events")
+        log = screen.log_view
+        assert log.follow
+        await until(
+            pilot, lambda: round(log.scroll_y) == log.max_scroll_y, what="scrolled to the end"
+        )
+        server_ids = [
+            e["id"] for e in live_sim.simulator.world.sessions[session_id].session_log.items
+        ]
+        ids = [e.id for e in store.events]
+        assert ids == server_ids[: len(ids)]
+        # The tree shows the coordinator and its children with live badges.
+        tree = screen.tree_view
+        await until(
+            pilot, lambda: len(screen.stores[session_id].threads) >= 3, what="child threads"
+        )
+        await until(pilot, lambda: len([k for k in tree.thread_nodes if k[0] == session_id]) >= 3)
+        status = screen.status.render_info().plain
+        assert "live" in status and "events" in status
+        assert TOKEN not in status
+
+
+async def test_select_session_and_thread_from_the_tree(demo_app_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        tree = screen.tree_view
+        await until(pilot, lambda: len(tree.session_nodes) == 5)
+        stuck = _session(demo_app_sim, "Release 2.8.0")
+        tree.focus()
+        tree.move_cursor(tree.session_nodes[stuck])
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: screen.current == (stuck, None) and screen.log_view.store.started
+        )
+        await until(
+            pilot, lambda: (stuck, list(screen.stores[stuck].threads)[1]) in tree.thread_nodes
+        )
+        deployer = list(screen.stores[stuck].threads)[1]
+        tree.move_cursor(tree.thread_nodes[(stuck, deployer)])
+        await pilot.press("enter")
+        await until(
+            pilot, lambda: screen.current == (stuck, deployer) and screen.log_view.store.started
+        )
+        text = visible_text(app)
+        assert "waiting for approval" in text
+        assert "deploy.sh" in text
+        assert screen.stores[stuck].threads[deployer].status == "waiting"
+
+
+async def test_page_back_keeps_the_anchor(demo_app_sim: SimulatorServer) -> None:
+    long = _session(demo_app_sim, "pydantic")
+    app = QoderApp(settings_for(demo_app_sim), session_id=long, clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(
+            pilot, lambda: log.store is not None and log.store.started and len(log.store) >= 100
+        )
+        store = log.store
+        assert store.has_older
+        # Scrolling up leaves the tail; nearing the top loads older pages, one per approach.
+        log.focus()
+        await pilot.press("pageup")
+        assert not log.follow
+        for want in (200, 300):
+            await pilot.press("home")
+            await until(pilot, lambda want=want: len(store) >= want, what="older pages")
+            await until(pilot, lambda: not screen.fetching)
+        await until(pilot, lambda: not screen.fetching)
+        before = visible_text(app)
+        top_before = round(log.scroll_y)
+        count = len(store)
+        await pilot.press("up")  # select an event; its place on screen must not move
+        selected = log.cursor_id
+        await until(pilot, lambda: selected is not None)
+        shown = visible_text(app)
+        log.post_message(log.NeedOlder(store))
+        await until(pilot, lambda: len(store) > count and not screen.fetching, what="one more page")
+        await pilot.pause()
+        assert visible_text(app) == shown
+        assert round(log.scroll_y) > top_before
+        assert before  # the view had content
+        server = demo_app_sim.simulator.world.sessions[long].session_log.items
+        ids = [e.id for e in store.events]
+        assert ids == [e["id"] for e in server[-len(ids) :]]
+
+
+async def test_start_of_thread_is_marked(demo_app_sim: SimulatorServer) -> None:
+    sid = _session(demo_app_sim, "Rotate")
+    app = QoderApp(settings_for(demo_app_sim), session_id=sid, clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        assert not log.store.has_older
+        log.focus()
+        await pilot.press("home")
+        assert "start of session" in visible_text(app)
+
+
+async def test_follow_off_shows_new_events_marker_and_end_resumes(
+    live_sim: SimulatorServer,
+) -> None:
+    app = QoderApp(settings_for(live_sim), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and len(screen.log_view.store) > 20
+        )
+        log = screen.log_view
+        log.focus()
+        await pilot.press("pageup")
+        assert not log.follow
+        badge = screen.query_one("#new-events")
+        top = round(log.scroll_y)
+        await until(pilot, lambda: log.new_events >= 3, what="events while scrolled up")
+        assert badge.display
+        assert "new event" in str(badge.render())
+        assert round(log.scroll_y) == top  # the view did not move
+        await pilot.press("end")
+        assert log.follow and not badge.display and log.new_events == 0
+        n = len(log.store)
+        await until(pilot, lambda: len(log.store) > n)
+        await until(pilot, lambda: round(log.scroll_y) == log.max_scroll_y)
+
+
+async def test_clicking_the_marker_resumes_following(live_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(live_sim), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and len(screen.log_view.store) > 20
+        )
+        log = screen.log_view
+        log.focus()
+        await pilot.press("pageup")
+        await until(pilot, lambda: screen.query_one("#new-events").display)
+        await pilot.click("#new-events")
+        assert log.follow
+
+
+async def test_fold_and_unfold_thinking_and_tool_output(demo_app_sim: SimulatorServer) -> None:
+    long = _session(demo_app_sim, "pydantic")
+    app = QoderApp(settings_for(demo_app_sim), session_id=long, clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        store = log.store
+        thinking = next(e for e in reversed(store.events) if isinstance(e, Thinking) and e.text)
+        tool = next(
+            e
+            for e in reversed(store.events)
+            if isinstance(e, ToolUse) and (r := store.result_for(e)) and r.text.count("\n") > 6
+        )
+        log.focus()
+        for event, folded_height in ((thinking, 1), (tool, 1 + 4 + 1)):
+            assert log.select(event.id)
+            await pilot.pause()
+            index = store.index_of(event.id)
+            assert log.heights[index] == folded_height
+            await pilot.press("space")
+            await pilot.pause()
+            assert log.heights[index] > folded_height
+            await pilot.press("space")
+            await pilot.pause()
+            assert log.heights[index] == folded_height
+        # Fold-all unfolds everything, and back.
+        index = store.index_of(tool.id)
+        await pilot.press("z")
+        await pilot.pause()
+        assert log.expand_all and log.heights[index] > 6
+        await pilot.press("z")
+        await pilot.pause()
+        assert not log.expand_all and log.heights[index] == 6
+        # Results and span starts are drawn inside their call/span: no place of their own.
+        for i, event in enumerate(store.events):
+            if isinstance(event, ToolResult) and event.call_id in store.uses:
+                assert log.heights[i] == 0
+            if isinstance(event, ModelRequestStart) and event.id in store.span_ends:
+                assert log.heights[i] == 0
+
+
+async def test_handoff_jump_and_back(demo_app_sim: SimulatorServer) -> None:
+    long = _session(demo_app_sim, "pydantic")
+    app = QoderApp(settings_for(demo_app_sim), session_id=long, clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        store = log.store
+        sent = next(
+            e
+            for e in reversed(store.events)
+            if isinstance(e, ThreadMessage) and e.direction == "sent"
+        )
+        log.focus()
+        assert log.select(sent.id)
+        await pilot.press("enter")
+        child = sent.to_thread_id
+        await until(pilot, lambda: screen.current == (long, child), what="the child thread")
+        await until(
+            pilot,
+            lambda: (
+                log.selected is not None and log.store is not None and log.store.thread_id == child
+            ),
+        )
+        target = log.selected
+        assert isinstance(target, ThreadMessage)
+        assert target.direction == "received" and target.text == sent.text
+        assert "handoff" in visible_text(app)
+        await pilot.press("b")
+        await until(pilot, lambda: screen.current == (long, None) and log.cursor_id == sent.id)
+
+
+async def test_raw_json_view_and_copy(demo_app_sim: SimulatorServer) -> None:
+    sid = _session(demo_app_sim, "Summarise")
+    app = QoderApp(settings_for(demo_app_sim), session_id=sid, clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        log.focus()
+        await pilot.press("up")
+        selected = log.selected
+        assert selected is not None
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, RawJsonScreen))
+        raw_screen = app.screen
+        assert isinstance(raw_screen, RawJsonScreen) and raw_screen.event.id == selected.id
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await pilot.press("c")
+        assert selected.id in app.clipboard and TOKEN not in app.clipboard
+
+
+async def test_help_screen_lists_the_keys(demo_app_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, MainScreen))
+
+
+async def test_rejected_token_is_a_message_not_a_crash(demo_app_sim: SimulatorServer) -> None:
+    wrong = "wrong-" + TOKEN[::-1]
+    app = QoderApp(settings_for(demo_app_sim, token=wrong), live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        panel = screen.message_panel
+        await until(pilot, lambda: panel.display and "rejected the token" in str(panel.render()))
+        text = str(panel.render())
+        assert "QODER_ACCESS_TOKEN" in text
+        assert wrong not in text and TOKEN not in text
+
+
+async def test_missing_session_is_a_message(demo_app_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(demo_app_sim), session_id="sess_does_not_exist", live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        panel = screen.message_panel
+        await until(pilot, lambda: panel.display and "sess_does_not_exist" in str(panel.render()))
+        assert app.is_running
+
+
+async def test_terminal_too_small_gets_a_message(demo_app_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(demo_app_sim), live=False)
+    async with app.run_test(size=(50, 10)) as pilot:
+        screen = main_screen(app)
+        await pilot.pause()
+        assert screen.has_class("too-small")
+        assert "needs at least" in str(screen.query_one("#too-small").render())
+        await pilot.resize_terminal(120, 40)
+        await until(pilot, lambda: not screen.has_class("too-small"))
+
+
+async def test_dropped_stream_shows_reconnecting_and_loses_nothing(make_sim) -> None:
+    server = make_sim(
+        live=True, speed=25.0, drop_every=7, error_rate=0.2, error_status=503, retry_after=0.05
+    )
+    app = QoderApp(settings_for(server), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and len(screen.log_view.store) > 0
+        )
+        store = screen.log_view.store
+        seen_states: set[str] = set()
+
+        def progressed() -> bool:
+            state = screen.stream_states.get(screen.current)
+            if state is not None:
+                seen_states.add(state.phase)
+            return len(store) > 80 and "reconnecting" in seen_states
+
+        await until(pilot, progressed, timeout=40, what="reconnects and events")
+        session_id = screen.current[0]
+        server_ids = [
+            e["id"] for e in server.simulator.world.sessions[session_id].session_log.items
+        ]
+        ids = [e.id for e in store.events]
+        assert ids == server_ids[: len(ids)]
+
+
+@pytest.fixture(scope="module")
+def demo_app_sim() -> SimulatorServer:
+    from .conftest import running_sim, sim_config
+
+    with running_sim(sim_config()) as server:
+        yield server
