@@ -53,6 +53,9 @@ class EventStore:
         """True once the newest page was loaded."""
         self.usage = Usage()
         self.version = 0
+        self._seq: dict[str, int] = {}
+        """Each event's sequence number; position = seq - seq of events[0].  O(1) index_of."""
+        self._base = 0
 
     def __len__(self) -> int:
         return len(self.events)
@@ -100,9 +103,12 @@ class EventStore:
         for event in events:
             if event.id in self.by_id:
                 continue
+            self._seq[event.id] = self._base + len(self.events)
             self.events.append(event)
             self._index(event, change)
             change.added.append(event)
+        # Pairs formed inside the batch are new, not changed.
+        change.changed.difference_update(e.id for e in change.added)
         if change.added or change.changed:
             self.version += 1
         return change
@@ -110,11 +116,20 @@ class EventStore:
     def prepend(self, events: Iterable[Event], *, has_older: bool) -> Change:
         """Insert an older page (oldest first) before everything loaded."""
         change = Change(prepended=True)
-        fresh = [e for e in events if e.id not in self.by_id]
-        for event in fresh:
+        fresh: list[Event] = []
+        seen: set[str] = set()
+        for event in events:
+            if event.id in self.by_id or event.id in seen:
+                continue
+            seen.add(event.id)
+            fresh.append(event)
+        self._base -= len(fresh)
+        for offset, event in enumerate(fresh):
+            self._seq[event.id] = self._base + offset
             self._index(event, change)
         self.events[:0] = fresh
         change.added = fresh
+        change.changed.difference_update(e.id for e in fresh)
         self.has_older = has_older and bool(fresh)
         self.version += 1
         return change
@@ -152,12 +167,8 @@ class EventStore:
         return start.time if start is not None else None
 
     def index_of(self, event_id: str) -> int | None:
-        if event_id not in self.by_id:
-            return None
-        for i in range(len(self.events) - 1, -1, -1):
-            if self.events[i].id == event_id:
-                return i
-        return None
+        seq = self._seq.get(event_id)
+        return None if seq is None else seq - self._base
 
     def find_handoff(self, message: ThreadMessage, from_thread: str | None) -> ThreadMessage | None:
         """The other side of a handoff: opposite direction, same text, pointing back at us."""
@@ -240,12 +251,54 @@ class SessionStore:
             return primary.name
         return thread_id[:14] if thread_id else "agent"
 
+    def is_primary(self, thread_id: str | None) -> bool:
+        primary = self.primary
+        return thread_id is not None and primary is not None and thread_id == primary.id
+
+    def source_of(self, thread_id: str | None) -> str | None:
+        """Where a scope's events come from: the primary thread is a view of the session stream.
+
+        The session stream carries the primary thread's events (plus what
+        children cross-post), so following it once serves both views, and
+        history and live events come from one ordered source: no seam between
+        two streams to get wrong, and no event parsed twice.
+        """
+        return None if self.is_primary(thread_id) else thread_id
+
+    def belongs_to_primary(self, event: Event) -> bool:
+        primary = self.primary
+        return event.thread_id is None or (primary is not None and event.thread_id == primary.id)
+
     def scope(self, thread_id: str | None) -> EventStore:
         store = self.scopes.get(thread_id)
         if store is None:
             store = EventStore(self.id, thread_id)
             self.scopes[thread_id] = store
+            if self.is_primary(thread_id):
+                session = self.scopes.get(None)
+                if session is not None and session.started:
+                    store.start(
+                        [e for e in session.events if self.belongs_to_primary(e)],
+                        has_older=session.has_older,
+                    )
         return store
+
+    def route(self, change: Change) -> Change | None:
+        """Mirror a change of the session scope into the primary thread's view, if it exists."""
+        primary = self.primary
+        session = self.scopes.get(None)
+        view = self.scopes.get(primary.id) if primary is not None else None
+        if view is None or session is None:
+            return None
+        events = [e for e in change.added if self.belongs_to_primary(e)]
+        if change.prepended:
+            mirrored = view.prepend(events, has_older=session.has_older)
+        elif not view.started and session.started:
+            mirrored = view.start(events, has_older=session.has_older)
+        else:
+            mirrored = view.append(events)
+        view.has_older = session.has_older
+        return mirrored
 
     def observe(self, event: Event) -> set[str]:
         """Apply an event's news to thread/session status.  Returns thread ids that are new."""

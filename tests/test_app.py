@@ -95,6 +95,28 @@ async def test_demo_opens_live_session_and_follows(live_sim: SimulatorServer) ->
         assert TOKEN not in status
 
 
+async def test_coordinator_thread_follows_live_exactly_once(live_sim: SimulatorServer) -> None:
+    app = QoderApp(settings_for(live_sim), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.current is not None and screen.log_view.store is not None)
+        session_id = screen.current[0]
+        primary = screen.stores[session_id].primary
+        assert primary is not None
+        screen.open_scope((session_id, primary.id))
+        view = screen.log_view.store
+        assert view is not None and view.thread_id == primary.id
+        await until(pilot, lambda: view.started and len(view) > 0)
+        before = len(view)
+        await until(pilot, lambda: len(view) > before + 5, what="live coordinator events")
+        thread_log = live_sim.simulator.world.sessions[session_id].threads[primary.id].log
+        expected = [e["id"] for e in thread_log.items]
+        ids = [e.id for e in view.events]
+        start = expected.index(ids[0])
+        assert ids == expected[start : start + len(ids)]
+        assert len(screen.followers) == 1  # one stream serves the session and its coordinator
+
+
 async def test_select_session_and_thread_from_the_tree(demo_app_sim: SimulatorServer) -> None:
     app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
     async with app.run_test(size=SIZE) as pilot:
@@ -210,8 +232,10 @@ async def test_clicking_the_marker_resumes_following(live_sim: SimulatorServer) 
         log = screen.log_view
         log.focus()
         await pilot.press("pageup")
-        await until(pilot, lambda: screen.query_one("#new-events").display)
-        await pilot.click("#new-events")
+        badge = screen.query_one("#new-events")
+        await until(pilot, lambda: badge.display and badge.region.width > 0)
+        await pilot.pause()  # let the badge's layout settle before clicking it
+        assert await pilot.click("#new-events")
         assert log.follow
 
 

@@ -307,3 +307,33 @@ def test_thread_names_from_any_shape() -> None:
         {"id": "t", "parent_thread_id": "p", "agent": {"name": "R"}, "stop_reason": {}}
     )
     assert t.display_name == "R" and t.stop_reason is None
+
+
+def test_fast_construction_equals_validation() -> None:
+    """The parser builds models without re-validating; they must equal validated ones."""
+    from qoder_tui.simulator.synthetic import SyntheticLog
+
+    log = SyntheticLog("s", "t", 60, start=datetime(2026, 1, 1, tzinfo=UTC), seed=3)
+    samples = [log.get(i) for i in range(60)] + [
+        {
+            "id": "x",
+            "type": "session.error",
+            "error": {"type": "t", "message": "m", "retry_status": {"type": "retrying"}},
+        },
+        {
+            "id": "y",
+            "type": "agent.thread_message_received",
+            "from_session_thread_id": "P",
+            "content": "hi",
+        },
+        {
+            "id": "z",
+            "type": "session.status_idle",
+            "stop_reason": {"type": "requires_action", "event_ids": ["a"]},
+        },
+    ]
+    for raw in samples:
+        event = parse_event(raw)
+        again = type(event).model_validate(event.model_dump())
+        assert again == event, raw
+        assert again.model_dump() == event.model_dump()

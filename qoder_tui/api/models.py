@@ -215,14 +215,17 @@ class Usage(BaseModel):
         credits = _float(raw.get("credits"))
         if credits is None:
             credits = _float(raw.get("total_credits"))
-        return cls(
-            input_tokens=_int(raw.get("input_tokens")),
-            output_tokens=_int(raw.get("output_tokens")),
-            cache_read_input_tokens=_int(raw.get("cache_read_input_tokens")),
-            cache_creation_input_tokens=cache_creation,
-            credits=credits,
-            speed=_str(raw.get("speed")),
-            active_seconds=_float(raw.get("active_seconds")),
+        return _make_model(
+            cls,
+            dict(
+                input_tokens=_int(raw.get("input_tokens")),
+                output_tokens=_int(raw.get("output_tokens")),
+                cache_read_input_tokens=_int(raw.get("cache_read_input_tokens")),
+                cache_creation_input_tokens=cache_creation,
+                credits=credits,
+                speed=_str(raw.get("speed")),
+                active_seconds=_float(raw.get("active_seconds")),
+            ),
         )
 
     @property
@@ -271,9 +274,12 @@ class StopReason(BaseModel):
         if not isinstance(raw, dict) or not raw:
             return None  # `{}` on a running child thread means "none"
         ids = raw.get("event_ids")
-        return cls(
-            type=_str(raw.get("type")),
-            event_ids=[str(i) for i in ids] if isinstance(ids, list) else [],
+        return _make_model(
+            cls,
+            {
+                "type": _str(raw.get("type")),
+                "event_ids": [str(i) for i in ids] if isinstance(ids, list) else [],
+            },
         )
 
 
@@ -440,6 +446,46 @@ class Event(BaseModel):
             return json.loads(self.raw_json)
         except ValueError:
             return self.raw_json
+
+    @classmethod
+    def _make(cls, **values: Any) -> Any:
+        return _make_model(cls, values)
+
+
+_FIELD_DEFAULTS: dict[type, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _defaults(cls: type[BaseModel]) -> tuple[dict[str, Any], dict[str, Any]]:
+    cached = _FIELD_DEFAULTS.get(cls)
+    if cached is None:
+        static: dict[str, Any] = {}
+        factories: dict[str, Any] = {}
+        for name, info in cls.model_fields.items():
+            if info.default_factory is not None:
+                factories[name] = info.default_factory
+            elif not info.is_required():
+                static[name] = info.default
+        cached = _FIELD_DEFAULTS[cls] = (static, factories)
+    return cached
+
+
+def _make_model(cls: type[BaseModel], values: dict[str, Any]) -> Any:
+    """What `model_construct` does, minus its per-call introspection (3x faster).
+
+    Only for values already coerced to their field types (the parser's job).
+    """
+    static, factories = _defaults(cls)
+    data = dict(static)
+    for name, factory in factories.items():
+        if name not in values:
+            data[name] = factory()
+    data.update(values)
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", data)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 class UserMessage(Event):
@@ -650,14 +696,16 @@ def _note_summary(ev_type: str, raw: dict[str, Any]) -> str:
 
 
 def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Event:
+    # Every value below is already coerced to its field's type by the helpers, so
+    # the models are built with model_construct: no second validation pass.
     c = _common(raw, ev_id, ev_type, raw_json)
     t = ev_type
     if t == "user.message":
-        return UserMessage(**c, text=blocks_to_text(raw.get("content")))
+        return UserMessage._make(**c, text=blocks_to_text(raw.get("content")))
     if t == "system.message":
-        return SystemMessage(**c, text=blocks_to_text(raw.get("content")))
+        return SystemMessage._make(**c, text=blocks_to_text(raw.get("content")))
     if t == "agent.message":
-        return AgentMessage(
+        return AgentMessage._make(
             **c, text=blocks_to_text(raw.get("content")), partial=raw.get("delta") is True
         )
     if t == "agent.thinking":
@@ -665,7 +713,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
         if not isinstance(text, str):
             text = raw.get("content")
             text = blocks_to_text(text) if text is not None else None
-        return Thinking(**c, text=text or None)
+        return Thinking._make(**c, text=text or None)
     if t in ("agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"):
         family: ToolFamily = (
             "mcp"
@@ -685,7 +733,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
                 tool_input = {"value": tool_input}
         elif not isinstance(tool_input, dict):
             tool_input = {} if tool_input is None else {"value": tool_input}
-        return ToolUse(
+        return ToolUse._make(
             **c,
             name=_str(raw.get("name")) or _str(raw.get("tool_name")) or "?",
             input=tool_input,
@@ -718,7 +766,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             if t == "user.custom_tool_result"
             else "builtin"
         )
-        return ToolResult(
+        return ToolResult._make(
             **c,
             call_id=call_id,
             text=blocks_to_text(body),
@@ -727,19 +775,19 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             from_user=t.startswith("user."),
         )
     if t == "user.tool_confirmation":
-        return ToolConfirmation(
+        return ToolConfirmation._make(
             **c,
             call_id=_str(raw.get("tool_use_id")) or "",
             result=_str(raw.get("result")),
             deny_message=_str(raw.get("deny_message")),
         )
     if t == "span.model_request_start":
-        return ModelRequestStart(**c, model=_model_name(raw.get("model")))
+        return ModelRequestStart._make(**c, model=_model_name(raw.get("model")))
     if t == "span.model_request_end":
         usage_raw = raw.get("model_usage")
         if usage_raw is None:
             usage_raw = raw.get("usage")
-        return ModelRequestEnd(
+        return ModelRequestEnd._make(
             **c,
             start_id=_str(raw.get("model_request_start_id")) or _str(raw.get("span_id")),
             is_error=raw.get("is_error") is True,
@@ -749,7 +797,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
     if t in _STATUS_TYPES:
         scope, status = _STATUS_TYPES[t]
         usage = Usage.from_raw(raw.get("usage"))
-        return StatusChange(
+        return StatusChange._make(
             **c,
             scope=scope,
             status=status,
@@ -761,7 +809,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
     if t == "session.thread_created":
         # Written to the parent's stream; its `session_thread_id` names the new child.
         c["thread_id"] = None
-        return ThreadCreated(
+        return ThreadCreated._make(
             **c,
             child_thread_id=_str(raw.get("session_thread_id")),
             parent_thread_id=_str(raw.get("parent_thread_id")),
@@ -773,7 +821,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
         if isinstance(err, dict):
             retry = err.get("retry_status")
             retry_type = _str(retry.get("type")) if isinstance(retry, dict) else _str(retry)
-            return SessionError(
+            return SessionError._make(
                 **c,
                 error_type=_str(err.get("type")),
                 message=_str(err.get("message")) or "",
@@ -783,7 +831,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
                 or _str(raw.get("code")),
                 mcp_server=_str(err.get("mcp_server_name")),
             )
-        return SessionError(
+        return SessionError._make(
             **c,
             error_type=None,
             message=_str(err) or _str(raw.get("message")) or "",
@@ -796,7 +844,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             if direction == "sent"
             else _str(raw.get("from_agent_name"))
         )
-        return ThreadMessage(
+        return ThreadMessage._make(
             **c,
             direction=direction,
             from_thread_id=_str(raw.get("from_session_thread_id")),
@@ -811,9 +859,9 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
         for key in ("total_credits", "model_credits", "sandbox_runtime_credits"):
             if key in raw and key not in usage_raw:
                 usage_raw[key] = raw[key]
-        return UsageSnapshot(**c, usage=Usage.from_raw(usage_raw))
+        return UsageSnapshot._make(**c, usage=Usage.from_raw(usage_raw))
     if t.startswith("span.outcome_evaluation_"):
-        return OutcomeSpan(
+        return OutcomeSpan._make(
             **c,
             phase=t.rsplit("_", 1)[-1],
             outcome_id=_str(raw.get("outcome_id")),
@@ -822,8 +870,8 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             explanation=_str(raw.get("explanation")),
         )
     if t in _NOTE_SUMMARIES:
-        return NoteEvent(**c, summary=_note_summary(t, raw))
-    return GenericEvent(**c)
+        return NoteEvent._make(**c, summary=_note_summary(t, raw))
+    return GenericEvent._make(**c)
 
 
 def _model_name(value: Any) -> str | None:

@@ -6,6 +6,7 @@ handlers here own every change to state and widgets.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -35,7 +36,7 @@ from ..messages import (
     ThreadLoaded,
 )
 from ..render.events import Palette, pretty_json
-from ..store import SessionStore
+from ..store import Change, SessionStore
 from ..widgets.event_log import EventLog
 from ..widgets.new_events_badge import NewEventsBadge
 from ..widgets.session_tree import NodeRef, SessionTree
@@ -44,7 +45,12 @@ from ..widgets.status_bar import StatusBar
 PAGE_SIZE = 100
 MIN_WIDTH, MIN_HEIGHT = 60, 12
 MAX_JUMP_PAGES = 50
-DRAIN_INTERVAL = 1 / 60
+DRAIN_INTERVAL = 1 / 30
+BUSY_DRAIN_INTERVAL = 1 / 5
+YIELD_EVERY = 0.005
+BUSY_BATCH = 200
+"""When a drain applied this many events, the next waits longer: nobody reads 200 events
+in a frame, and fewer frames leave the loop free for ingest and for key presses."""
 
 
 class MainScreen(Screen[None]):
@@ -87,6 +93,7 @@ class MainScreen(Screen[None]):
         self.pending_select: tuple[Scope, str] | None = None
         self.session_credits: dict[str, float] = {}
         self._last_drain = 0.0
+        self._last_batch = 0
         self._drain_scheduled = False
 
     # ------------------------------------------------------------------ layout
@@ -267,11 +274,17 @@ class MainScreen(Screen[None]):
             on_state=on_state,
         )
         try:
+            last_yield = time.monotonic()
             async for event in follower.events():
                 buffer = self.buffers.setdefault(scope, [])
                 buffer.append(event)
                 if len(buffer) == 1:
                     self.post_message(LiveWake(scope))
+                # A fast stream's bytes are already buffered, so reading never blocks and
+                # never lets the loop run anything else: hand it back every few ms.
+                if time.monotonic() - last_yield > YIELD_EVERY:
+                    await asyncio.sleep(0)
+                    last_yield = time.monotonic()
         except QoderError as exc:
             self.post_message(ApiFailed(exc, "following live events", scope))
 
@@ -346,12 +359,13 @@ class MainScreen(Screen[None]):
         self.hide_message()
         previous = self.current
         self.current = scope
+        source = self._source(scope)
         if previous is None or previous[0] != session_id:
             self._stop_followers(keep=session_id)
         else:
             # Keep following the session stream (it carries every thread's status).
             for key in list(self.followers):
-                if key != (session_id, None) and key != scope:
+                if key != (session_id, None) and key != source:
                     self._stop_follower(key)
         events_store = store.scope(thread_id)
         log = self.log_view
@@ -360,13 +374,18 @@ class MainScreen(Screen[None]):
         log.show(events_store, label_agents=thread_id is None)
         self._update_title()
         self.tree_view.reveal(session_id, thread_id)
-        self._ensure_loaded(scope)
-        if thread_id is not None:
+        self._ensure_loaded(source)
+        if source[1] is not None:
             self._ensure_loaded((session_id, None))
         if select is not None:
             self.pending_select = (scope, select)
             self._try_select()
         self._update_status()
+
+    def _source(self, scope: Scope) -> Scope:
+        """The scope whose stream feeds this one (the primary thread is fed by the session)."""
+        store = self.stores.get(scope[0])
+        return (scope[0], store.source_of(scope[1])) if store is not None else scope
 
     def _waiting(self, store: SessionStore) -> frozenset[str]:
         return frozenset(i for t in store.threads.values() for i in t.waiting_on)
@@ -417,27 +436,41 @@ class MainScreen(Screen[None]):
         else:
             change = store.prepend(message.events, has_older=message.has_older)
         self._observe(session_store, message.events)
-        if self.current == scope:
-            log = self.log_view
-            if message.newest:
-                log.show(store, label_agents=scope[1] is None)
-            else:
-                log.set_loading_older(False)
-                log.apply(change)
+        for view_scope, view_change in self._fan_out(session_store, scope, change):
+            if self.current == view_scope:
+                log = self.log_view
+                if message.newest:
+                    log.show(session_store.scope(view_scope[1]), label_agents=view_scope[1] is None)
+                else:
+                    log.set_loading_older(False)
+                    log.apply(view_change)
+            self._continue_jump(view_scope)
         if message.newest:
             self._ensure_following(scope)
-        self._continue_jump(scope)
         self._try_select()
         self._update_status()
 
+    def _fan_out(
+        self, session_store: SessionStore, scope: Scope, change: Change
+    ) -> list[tuple[Scope, Change]]:
+        """The scope itself, and the primary thread's view when the session stream changed."""
+        out = [(scope, change)]
+        if scope[1] is None:
+            mirrored = session_store.route(change)
+            primary = session_store.primary
+            if mirrored is not None and primary is not None:
+                out.append(((scope[0], primary.id), mirrored))
+        return out
+
     @on(EventLog.NeedOlder)
     def _need_older(self, message: EventLog.NeedOlder) -> None:
-        store = message.store
-        scope = (store.session_id, store.thread_id)
+        view = message.store
+        scope = self._source((view.session_id, view.thread_id))
+        store = self.stores[scope[0]].scope(scope[1])
         if scope in self.fetching or not store.has_older or not store.oldest_id:
             return
         self.fetching.add(scope)
-        if self.current == scope:
+        if self.current is not None and self._source(self.current) == scope:
             self.log_view.set_loading_older(True)
         self.load_page(scope, store.oldest_id)
 
@@ -445,10 +478,11 @@ class MainScreen(Screen[None]):
 
     @on(LiveWake)
     def _live_wake(self, message: LiveWake) -> None:
-        # Coalesce: at most one drain per frame, however fast events arrive.
+        # Coalesce: at most one drain (and so one refresh) per 1/30 s, however fast events arrive.
         if self._drain_scheduled:
             return
-        wait = self._last_drain + DRAIN_INTERVAL - time.monotonic()
+        interval = BUSY_DRAIN_INTERVAL if self._last_batch >= BUSY_BATCH else DRAIN_INTERVAL
+        wait = self._last_drain + interval - time.monotonic()
         self._drain_scheduled = True
         if wait > 0:
             self.set_timer(wait, self._drain)
@@ -459,10 +493,12 @@ class MainScreen(Screen[None]):
         self._drain_scheduled = False
         self._last_drain = time.monotonic()
         tree_dirty: set[str] = set()
+        self._last_batch = 0
         for scope, buffer in list(self.buffers.items()):
             if not buffer:
                 continue
             events, self.buffers[scope] = buffer, []
+            self._last_batch += len(events)
             session_store = self.stores.get(scope[0])
             if session_store is None:
                 continue
@@ -470,8 +506,9 @@ class MainScreen(Screen[None]):
             change = store.append(events)
             if self._observe(session_store, events):
                 tree_dirty.add(scope[0])
-            if self.current == scope:
-                self.log_view.apply(change)
+            for view_scope, view_change in self._fan_out(session_store, scope, change):
+                if self.current == view_scope:
+                    self.log_view.apply(view_change)
         for session_id in tree_dirty:
             dirty = self.stores[session_id]
             self.tree_view.sync_session(dirty)
@@ -519,7 +556,7 @@ class MainScreen(Screen[None]):
         scope = message.scope
         if scope is not None:
             self.fetching.discard(scope)
-            if self.current == scope:
+            if self.current is not None and self._source(self.current) == scope:
                 self.log_view.set_loading_older(False)
         if scope is not None and message.doing == "following live events":
             self.followers.pop(scope, None)
@@ -578,11 +615,13 @@ class MainScreen(Screen[None]):
             if self.current == scope:
                 self.log_view.select(found.id)
             return
-        if store.has_older and pages_left > 0 and store.oldest_id:
+        source = self._source(scope)
+        source_store = self.stores[source[0]].scope(source[1])
+        if store.has_older and pages_left > 0 and source_store.oldest_id:
             self.pending_jump = (target, event, owner, pages_left - 1)
-            if scope not in self.fetching:
-                self.fetching.add(scope)
-                self.load_page(scope, store.oldest_id)
+            if source not in self.fetching:
+                self.fetching.add(source)
+                self.load_page(source, source_store.oldest_id)
             return
         self.pending_jump = None
         name = self.stores[scope[0]].name_of(scope[1])
@@ -648,7 +687,9 @@ class MainScreen(Screen[None]):
         if session_store is None:
             return
         store = session_store.scope(thread_id)
-        state = self.stream_states.get(self.current) or self.stream_states.get((session_id, None))
+        state = self.stream_states.get(self._source(self.current)) or self.stream_states.get(
+            (session_id, None)
+        )
         thread_usage = store.usage if thread_id is not None else None
         if thread_id is None and session_store.primary is not None:
             thread_usage = store.usage

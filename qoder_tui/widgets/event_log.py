@@ -120,6 +120,8 @@ class EventLog(ScrollView, can_focus=True):
         self._render_w = 0
         self._programmatic = False
         self._frame: dict[int, list[Strip]] = {}
+        self._line_style: Style | None = None
+        self._estimate_ctx = RenderContext(width=80)
         self.renders = 0
 
     # ------------------------------------------------------------------ public API
@@ -241,7 +243,15 @@ class EventLog(ScrollView, can_focus=True):
         store = self.store
         if store is not None and store.is_folded(event):
             return 0
-        return estimate_height(event, self._ctx_for(event))
+        # The estimate reads only width, fold state and a call's result: one reused
+        # context instead of a full one per event (this runs for every arriving event).
+        ctx = self._estimate_ctx
+        ctx.width = self._render_w
+        ctx.expanded = self.is_expanded(event)
+        ctx.result = (
+            store.result_for(event) if store is not None and isinstance(event, ToolUse) else None
+        )
+        return estimate_height(event, ctx)
 
     def _reestimate_all(self) -> None:
         store = self.store
@@ -251,7 +261,34 @@ class EventLog(ScrollView, can_focus=True):
     def _rebuild_offsets(self) -> None:
         self.offsets = list(accumulate(self.heights, initial=0))
         width = self.scrollable_content_region.width or self.size.width
-        self.virtual_size = Size(width, self.offsets[-1] + 1)
+        self._set_virtual_size(Size(width, self.offsets[-1] + 1))
+
+    def _set_virtual_size(self, size: Size) -> None:
+        """Update the scrollable size without a layout pass when only the scrollbar cares.
+
+        `virtual_size` is a layout reactive: assigning it re-lays out and repaints
+        the whole screen.  Growing content that already overflows changes nothing
+        but the scrollbar, so then only the scrollbar is updated (a live stream
+        changes the height on every drain).
+        """
+        old = self.virtual_size
+        view = self.scrollable_content_region.height or self.size.height
+        if old == size:
+            return
+        if (
+            old.width != size.width
+            or old.height <= view
+            or size.height <= view
+            or not self.is_mounted
+        ):
+            self.virtual_size = size
+            return
+        self.set_reactive(ScrollView.virtual_size, size)
+        self._programmatic = True
+        try:
+            self._scroll_update(size)
+        finally:
+            self._programmatic = False
 
     def _locate(self, line: int) -> tuple[int, int]:
         """(event index, line within it) of a virtual line (line 0 is the header)."""
@@ -316,6 +353,7 @@ class EventLog(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ drawing
 
     def _strips_for(self, index: int) -> list[Strip]:
+        """The event's lines, each already carrying the (unselected) gutter: full width."""
         store = self.store
         assert store is not None
         event = store.events[index]
@@ -327,8 +365,10 @@ class EventLog(ScrollView, can_focus=True):
             renderable = render_event(event, ctx)
             console = self.app.console
             options = console.options.update_width(ctx.width).update(height=None)
-            lines = console.render_lines(renderable, options, style=self.rich_style, pad=True)
-            strips = [Strip(line, ctx.width) for line in lines]
+            style = self.rich_style
+            lines = console.render_lines(renderable, options, style=style, pad=True)
+            gutter = Segment(" " * GUTTER, style)
+            strips = [Strip([gutter, *line], ctx.width + GUTTER) for line in lines]
             self._cache[key] = strips
         return strips
 
@@ -393,12 +433,16 @@ class EventLog(ScrollView, can_focus=True):
                 self._restore(anchor)
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        self._line_style = self.rich_style
         self._measure_viewport()
-        return super().render_lines(crop)
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._line_style = None
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
-        style = self.rich_style
+        style = self._line_style or self.rich_style
         line = round(self.scroll_y) + y
         store = self.store
         if line == 0:
@@ -409,13 +453,13 @@ class EventLog(ScrollView, can_focus=True):
         strips = self._frame.get(index) or self._strips_for(index)
         if offset >= len(strips):
             return Strip.blank(width, style)
-        selected = store.events[index].id == self.cursor_id
-        gutter = (
-            Segment("▌ ", Style(color=self.palette.accent, bold=True))
-            if selected
-            else Segment("  ", style)
-        )
-        return Strip.join([Strip([gutter], GUTTER), strips[offset]]).crop_extend(0, width, style)
+        strip = strips[offset]
+        if store.events[index].id == self.cursor_id:
+            marker = Segment("▌ ", Style(color=self.palette.accent, bold=True))
+            strip = Strip.join([Strip([marker], GUTTER), strip.crop(GUTTER)])
+        if strip.cell_length != width:
+            strip = strip.crop_extend(0, width, style)
+        return strip
 
     def _header_strip(self, width: int, style: Style) -> Strip:
         store = self.store

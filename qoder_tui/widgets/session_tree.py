@@ -140,7 +140,7 @@ class SessionTree(Tree[NodeRef]):
                 self.session_label(store.session, store.status), data=NodeRef("session", store.id)
             )
             self.session_nodes[store.id] = node
-        node.set_label(self.session_label(store.session, store.status))
+        self._relabel(node, self.session_label(store.session, store.status))
 
         def place(parent: TreeNode[NodeRef], parent_id: str | None) -> None:
             for info in store.children_of(parent_id):
@@ -178,7 +178,19 @@ class SessionTree(Tree[NodeRef]):
                 continue
             store = stores.get(sid)
             status = store.status if store is not None else session.display_status
-            node.set_label(self.session_label(session, status))
+            self._relabel(node, self.session_label(session, status))
+
+    @staticmethod
+    def _relabel(node: TreeNode[NodeRef], label: Text) -> None:
+        """Set a label only when it changed: every set_label repaints the tree."""
+        current = node.label
+        if (
+            isinstance(current, Text)
+            and current.plain == label.plain
+            and current.spans == label.spans
+        ):
+            return
+        node.set_label(label)
 
     def node_for(self, session_id: str, thread_id: str | None) -> TreeNode[NodeRef] | None:
         if thread_id is None:

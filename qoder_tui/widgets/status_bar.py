@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.widget import Widget
 
 from ..api.follower import StreamState
 from ..api.models import Usage
@@ -30,16 +30,26 @@ def _tokens(usage: Usage | None) -> str:
     return f"{usage.input_tokens or 0:,} in / {usage.output_tokens or 0:,} out"
 
 
-class StatusBar(Static):
-    """One line at the bottom.  Updated by the screen through `update_info`."""
+class StatusBar(Widget):
+    """One line at the bottom.  Updated by the screen through `update_info`.
+
+    A plain Widget (not a Static): its size never changes, so an update only
+    repaints this line; Static.update would re-lay out the whole screen, and
+    the status changes on every live drain.
+    """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("", id=id, markup=False)
+        super().__init__(id=id)
         self.info = StatusInfo()
 
     def update_info(self, **changes: object) -> None:
-        self.info = replace(self.info, **changes)  # type: ignore[arg-type]
-        self.update(self.render_info())
+        info = replace(self.info, **changes)  # type: ignore[arg-type]
+        if info != self.info:
+            self.info = info
+            self.refresh()
+
+    def render(self) -> Text:
+        return self.render_info()
 
     def render_info(self) -> Text:
         info = self.info

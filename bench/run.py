@@ -1,0 +1,431 @@
+"""`make bench`: performance figures, measured side by side in one run.
+
+This machine is shared and noisy, so each figure is printed as a ratio of two
+things measured alternately in the same run, with the absolute numbers beside
+it.  The simulator runs in its own process (its own core), serving the `big`
+scenario: a 100,000-event thread and a 100-event thread.
+
+Not a test: nothing here asserts.  Targets (issue 3):
+  launch 100k / 100        <= 1.1
+  prepend 100 + refresh    <= 20 ms on the UI thread
+  live ingest app / bare   >= 0.5, with key presses answered within 100 ms
+  memory, 100k paged in    <= 3 KB per event above the empty app
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from httpx_sse import aconnect_sse
+from pydantic import BaseModel, ConfigDict
+from textual import events
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from qoder_tui.api.settings import Secret, Settings  # noqa: E402
+from qoder_tui.app import QoderApp  # noqa: E402
+from qoder_tui.screens.main import MainScreen  # noqa: E402
+from qoder_tui.widgets.event_log import EventLog  # noqa: E402
+
+TOKEN = "bench-token"
+SIZE = (140, 44)
+REPS = int(os.environ.get("BENCH_REPS", "5"))
+INGEST_EVENTS = int(os.environ.get("BENCH_INGEST", "20000"))
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def rss_kb() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def start_simulator(events: int) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qoder_tui",
+            "simulate",
+            "--scenario",
+            "big",
+            "--events",
+            str(events),
+            "--port",
+            "0",
+            "--token",
+            TOKEN,
+            "--no-live",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=str(ROOT),
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline().strip()
+    env = dict(kv.split("=", 1) for kv in first.split())
+    return proc, env["QODER_MANAGED_BASE_URL"]
+
+
+async def sessions(base: str) -> dict[str, tuple[str, str]]:
+    """title -> (session id, primary thread id)"""
+    out: dict[str, tuple[str, str]] = {}
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        data = (await c.get(base + "sessions")).json()["data"]
+        for s in data:
+            threads = (await c.get(base + f"sessions/{s['id']}/threads")).json()["data"]
+            out[s["title"]] = (s["id"], threads[0]["id"])
+    return out
+
+
+async def until(pilot: Any, cond: Callable[[], object], timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise TimeoutError("bench condition not reached")
+        await pilot.pause(0.001)
+
+
+class FirstPaint:
+    """Records when the event log first draws a loaded store."""
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+        self._orig = EventLog.render_lines
+
+    def __enter__(self) -> FirstPaint:
+        recorder = self
+        orig = self._orig
+
+        def render_lines(log: EventLog, crop: Any) -> Any:
+            strips = orig(log, crop)
+            if (
+                recorder.at is None
+                and log.store is not None
+                and log.store.started
+                and log.store.events
+            ):
+                recorder.at = time.perf_counter()
+            return strips
+
+        EventLog.render_lines = render_lines  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        EventLog.render_lines = self._orig  # type: ignore[method-assign]
+
+
+def settings(base: str) -> Settings:
+    return Settings(base_url=base, token=Secret(TOKEN))
+
+
+# --------------------------------------------------------------------------- 1. launch
+
+
+async def launch_once(base: str, session_id: str, thread_id: str) -> float:
+    with FirstPaint() as paint:
+        t0 = time.perf_counter()
+        app = QoderApp(settings(base), session_id=session_id, thread_id=thread_id, live=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: paint.at is not None)
+            assert paint.at is not None
+            return paint.at - t0
+
+
+async def bench_launch(base: str, big: tuple[str, str], small: tuple[str, str]) -> None:
+    big_t: list[float] = []
+    small_t: list[float] = []
+    await launch_once(base, *small)  # warm imports and caches
+    for _ in range(REPS):
+        small_t.append(await launch_once(base, *small))
+        big_t.append(await launch_once(base, *big))
+    ratio = median(big_t) / median(small_t)
+    print(
+        f"launch to newest events painted   100k/100 = {ratio:.2f}   "
+        f"(100k: {median(big_t) * 1000:.0f} ms, 100: {median(small_t) * 1000:.0f} ms, median of {REPS})   target <= 1.1"
+    )
+
+
+# --------------------------------------------------------------------------- 2. prepend
+
+
+async def bench_prepend(base: str, big: tuple[str, str]) -> None:
+    app = QoderApp(settings(base), session_id=big[0], thread_id=big[1], live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        store = log.store
+        assert store is not None
+        log.focus()
+        await pilot.press("pageup", "pageup")  # a reader somewhere above the tail
+        await until(pilot, lambda: not screen.fetching)
+        # Pre-fetch pages over HTTP (not timed): the cost measured is the UI thread's.
+        pages = []
+        cursor = store.oldest_id
+        for _ in range(REPS * 4):
+            page = await screen.client.older_events(big[0], big[1], cursor, limit=100)  # type: ignore[arg-type]
+            pages.append(page)
+            cursor = page.data[0].id
+        height = log.scrollable_content_region.height
+
+        def view() -> list[str]:
+            return [log.render_line(y).text for y in range(height)]
+
+        prepend_cpu: list[float] = []
+        prepend_wall: list[float] = []
+        refresh_cpu: list[float] = []
+        anchored = 0
+        for page in pages:
+            before = view()
+            # A refresh with nothing changed, for the ratio.
+            c0 = time.process_time()
+            log._measure_viewport()
+            view()
+            refresh_cpu.append(time.process_time() - c0)
+            w0, c0 = time.perf_counter(), time.process_time()
+            change = store.prepend(page.data, has_older=page.has_more)
+            log.apply(change)
+            log._measure_viewport()
+            after = view()
+            prepend_cpu.append(time.process_time() - c0)
+            prepend_wall.append(time.perf_counter() - w0)
+            anchored += before == after
+            await pilot.pause()
+        print(
+            f"prepend 100 older + anchored refresh = {median(prepend_cpu) * 1000:.1f} ms CPU "
+            f"({median(prepend_wall) * 1000:.1f} ms wall; a refresh with no change {median(refresh_cpu) * 1000:.1f} ms, "
+            f"ratio {median(prepend_cpu) / max(median(refresh_cpu), 1e-9):.1f}; view unchanged in {anchored}/{len(pages)}; "
+            f"{len(store):,} events loaded)   target <= 20 ms"
+        )
+
+
+# --------------------------------------------------------------------------- 3. live ingest
+
+
+class BareEvent(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    type: str
+    processed_at: str | None = None
+
+
+async def grow(base: str, session_id: str, count: int) -> int:
+    root = base.split("/api/", 1)[0]
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        r = await c.post(root + f"/_sim/sessions/{session_id}/grow", params={"count": count})
+        return int(r.json()["size"])
+
+
+async def newest_id(base: str, session_id: str, thread_id: str) -> str:
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as c:
+        r = await c.get(
+            base + f"sessions/{session_id}/threads/{thread_id}/events",
+            params={"limit": 1, "order": "desc"},
+        )
+        return str(r.json()["data"][0]["id"])
+
+
+async def bare_ingest(base: str, session_id: str, thread_id: str, count: int) -> float:
+    cursor = await newest_id(base, session_id, thread_id)
+    got = 0
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60) as c:
+        url = base + f"sessions/{session_id}/threads/{thread_id}/stream"
+        async with aconnect_sse(c, "GET", url, headers={"Last-Event-ID": cursor}) as source:
+            iterator = source.aiter_sse()
+            await grow(base, session_id, count)
+            t0 = time.perf_counter()
+            async for sse in iterator:
+                if not sse.data:
+                    continue
+                BareEvent.model_validate_json(sse.data)
+                got += 1
+                if got >= count:
+                    break
+            return count / (time.perf_counter() - t0)
+
+
+async def app_ingest(
+    base: str, session_id: str, thread_id: str, count: int
+) -> tuple[float, float, float, int]:
+    app = QoderApp(settings(base), session_id=session_id, thread_id=thread_id, live=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        scope = screen._source((session_id, thread_id))  # the stream that feeds this view
+        await until(
+            pilot, lambda: (s := screen.stream_states.get(scope)) is not None and s.phase == "live"
+        )
+        store = log.store
+        assert store is not None
+        start = len(store)
+        lags: list[float] = []
+        presses: list[float] = []
+        done = asyncio.Event()
+
+        driver = app._driver
+        assert driver is not None
+
+        async def press(key: str, done_when: Callable[[], bool]) -> float:
+            # As a terminal would: the driver delivers the key; we time until its effect is there.
+            t = time.perf_counter()
+            event = events.Key(key, key if len(key) == 1 else None)
+            event.set_sender(app)
+            driver.send_message(event)
+            while not done_when():
+                await asyncio.sleep(0.001)
+            return time.perf_counter() - t
+
+        async def probe() -> None:
+            # How long the UI takes to answer while events pour in: key presses, and a callback.
+            while not done.is_set():
+                t = time.perf_counter()
+                fut: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+                app.call_later(lambda fut=fut: fut.done() or fut.set_result(time.perf_counter()))
+                lags.append((await fut) - t)
+                previous = log.cursor_id
+                presses.append(
+                    await press(
+                        "k",
+                        lambda previous=previous: (
+                            log.cursor_id is not None and log.cursor_id != previous
+                        ),
+                    )
+                )
+                presses.append(await press("end", lambda: log.follow and log.cursor_id is None))
+                await asyncio.sleep(0.2)  # a fast typist: five keys a second
+
+        await grow(base, session_id, count)
+        t0 = time.perf_counter()
+        prober = asyncio.create_task(probe())
+        await until(pilot, lambda: len(store) >= start + count, timeout=300)
+        elapsed = time.perf_counter() - t0
+        done.set()
+        await prober
+        return (
+            count / elapsed,
+            max(presses),
+            statistics.quantiles(lags, n=20)[-1] if len(lags) > 2 else max(lags),
+            len(presses),
+        )
+
+
+async def bench_ingest(base: str, big: tuple[str, str]) -> None:
+    bare: list[float] = []
+    mine: list[float] = []
+    worst_press: list[float] = []
+    lag95: list[float] = []
+    presses = 0
+    for _ in range(max(2, REPS // 2)):
+        bare.append(await bare_ingest(base, big[0], big[1], INGEST_EVENTS))
+        rate, press, lag, n = await app_ingest(base, big[0], big[1], INGEST_EVENTS)
+        mine.append(rate)
+        worst_press.append(press)
+        lag95.append(lag)
+        presses += n
+    ratio = median(mine) / median(bare)
+    print(
+        f"live ingest app/bare = {ratio:.2f}   (app {median(mine):,.0f} ev/s through follower, store and log; "
+        f"bare httpx-sse + pydantic {median(bare):,.0f} ev/s; {INGEST_EVENTS:,} events per run)   target >= 0.5"
+    )
+    print(
+        f"  key presses during ingest: slowest {max(worst_press) * 1000:.0f} ms over {presses} presses; "
+        f"UI callback lag p95 {median(lag95) * 1000:.1f} ms   target <= 100 ms"
+    )
+
+
+# --------------------------------------------------------------------------- 4. memory
+
+
+async def bench_memory(base: str, big: tuple[str, str], total: int) -> None:
+    app = QoderApp(settings(base), live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        await until(pilot, lambda: len(screen.tree_view.session_nodes) >= 2)
+        await pilot.pause()
+        gc.collect()
+        empty = rss_kb()
+        screen.load_session(big[0], big[1], open_scope=True)
+        log = screen.log_view
+        await until(
+            pilot,
+            lambda: log.store is not None and log.store.started and log.store.thread_id == big[1],
+        )
+        store = log.store
+        assert store is not None
+        t0 = time.perf_counter()
+        while store.has_older:
+            scope = (big[0], big[1])
+            if scope not in screen.fetching:
+                screen.fetching.add(scope)
+                screen.load_page(scope, store.oldest_id)
+            await pilot.pause(0.001)
+        await until(pilot, lambda: not screen.fetching)
+        paged = time.perf_counter() - t0
+        await pilot.press("home")
+        await pilot.pause()
+        gc.collect()
+        full = rss_kb()
+        per_event = (full - empty) * 1024 / len(store)
+        print(
+            f"memory, {len(store):,} events paged in = {per_event / 1024:.2f} KB per event above the empty app   "
+            f"(RSS {empty / 1024:.0f} MB empty, {full / 1024:.0f} MB full; paging in took {paged:.1f} s)   target <= 3 KB"
+        )
+
+
+# --------------------------------------------------------------------------- main
+
+
+async def main() -> None:
+    events = int(os.environ.get("BENCH_EVENTS", "100000"))
+    proc, base = start_simulator(events)
+    try:
+        found = await sessions(base)
+        big = next(v for k, v in found.items() if f"{events:,}" in k)
+        small = next(v for k, v in found.items() if "100 events" in k)
+        print(
+            f"qoder-tui bench: simulator in its own process, big thread {events:,} events, {os.cpu_count()} cores"
+        )
+        await bench_launch(base, big, small)
+        await bench_prepend(base, big)
+        await bench_ingest(base, big)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    # A fresh simulator for memory, so the growth above does not count.
+    proc, base = start_simulator(events)
+    try:
+        found = await sessions(base)
+        big = next(v for k, v in found.items() if f"{events:,}" in k)
+        await bench_memory(base, big, events)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

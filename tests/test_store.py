@@ -1,0 +1,87 @@
+"""The event store: exactly once, in order, and pairing whichever side arrives first."""
+
+from __future__ import annotations
+
+from qoder_tui.api.models import parse_event
+from qoder_tui.store import EventStore
+
+
+def ev(i: int, type_: str = "agent.message", **fields: object):
+    return parse_event(
+        {"id": f"e{i}", "type": type_, "processed_at": f"2026-01-01T00:00:{i % 60:02d}Z", **fields}
+    )
+
+
+def test_append_and_prepend_dedupe_and_index() -> None:
+    store = EventStore("s")
+    store.start([ev(5), ev(6), ev(7)], has_older=True)
+    store.append([ev(7), ev(8)])
+    change = store.prepend([ev(2), ev(3), ev(3), ev(4), ev(5)], has_older=True)
+    assert [e.id for e in store.events] == ["e2", "e3", "e4", "e5", "e6", "e7", "e8"]
+    assert [e.id for e in change.added] == ["e2", "e3", "e4"]
+    for i, e in enumerate(store.events):
+        assert store.index_of(e.id) == i
+    assert store.index_of("nope") is None
+    assert store.has_older
+    store.prepend([], has_older=True)
+    assert not store.has_older  # an empty page ends the walk
+
+
+def test_result_before_call_pairs_when_the_call_arrives() -> None:
+    store = EventStore("s")
+    store.start([ev(10, "agent.tool_result", tool_use_id="e9", content="ok")], has_older=True)
+    result = store.events[0]
+    assert not store.is_folded(result)
+    change = store.prepend(
+        [ev(9, "agent.tool_use", name="Bash", input={"command": "ls"})], has_older=False
+    )
+    assert result.id in change.changed
+    assert store.is_folded(result)
+    use = store.events[0]
+    assert store.result_for(use) is result  # type: ignore[arg-type]
+
+
+def test_pairs_inside_one_batch_are_not_reported_as_changed() -> None:
+    store = EventStore("s")
+    change = store.append(
+        [
+            ev(1, "span.model_request_start"),
+            ev(2, "agent.tool_use", name="Read", input={}),
+            ev(
+                3,
+                "span.model_request_end",
+                model_request_start_id="e1",
+                model_usage={"input_tokens": 7},
+            ),
+            ev(4, "agent.tool_result", tool_use_id="e2"),
+        ]
+    )
+    assert change.changed == set()
+    assert store.usage.input_tokens == 7
+    assert store.is_folded(store.events[0]) and store.is_folded(store.events[3])
+
+
+def test_primary_thread_is_a_view_of_the_session_stream() -> None:
+    from qoder_tui.api.models import Session, Thread
+    from qoder_tui.store import SessionStore
+
+    s = SessionStore(Session(id="s"))
+    s.set_threads([Thread(id="P", parent_thread_id=None), Thread(id="C", parent_thread_id="P")])
+    session = s.scope(None)
+    session.start(
+        [ev(3), ev(4, "session.thread_status_idle", session_thread_id="C"), ev(5)], has_older=True
+    )
+    view = s.scope("P")
+    assert s.source_of("P") is None and s.source_of("C") == "C"
+    assert [e.id for e in view.events] == ["e3", "e5"] and view.has_older
+    mirrored = s.route(
+        session.append([ev(6), ev(7, "agent.tool_use", session_thread_id="C", name="Bash")])
+    )
+    assert mirrored is not None and [e.id for e in mirrored.added] == ["e6"]
+    mirrored = s.route(
+        session.prepend(
+            [ev(1), ev(2, "session.thread_status_running", session_thread_id="C")], has_older=False
+        )
+    )
+    assert mirrored is not None and [e.id for e in mirrored.added] == ["e1"]
+    assert [e.id for e in view.events] == ["e1", "e3", "e5", "e6"] and not view.has_older
