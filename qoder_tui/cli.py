@@ -99,6 +99,7 @@ def _sim_config(args: argparse.Namespace, token: str) -> Any:
         drop_mid_frame=getattr(args, "drop_mid_frame", False),
         error_rate=getattr(args, "error_rate", 0.0),
         error_status=getattr(args, "error_status", 503),
+        error_mix=getattr(args, "error_mix", False),
         retry_after=getattr(args, "retry_after", None),
         delay=getattr(args, "delay", 0.0),
         malformed_every=getattr(args, "malformed_every", 0),

@@ -74,6 +74,8 @@ class RenderContext:
     waiting_on: frozenset[str] = field(default_factory=frozenset)
     started_at: datetime | None = None
     """For a model-request end: when its request started."""
+    waiting_calls: tuple[str, ...] = ()
+    """For an idle with `requires_action`: what each blocking call is, as a person reads it."""
     now: datetime | None = None
     palette: Palette = field(default_factory=Palette)
 
@@ -264,11 +266,14 @@ def _status(event: StatusChange, ctx: RenderContext) -> RenderableType:
     label = "status" if event.scope == "session" else "thread"
     head = _header(event, ctx, label, f"bold {colour}", title)
     if stop == "requires_action" and event.stop_reason and event.stop_reason.event_ids:
-        ids = ", ".join(event.stop_reason.event_ids)
-        return Group(
-            head,
-            _body(Text(f"waiting on: {ids}", style=p.warning, no_wrap=True, overflow="ellipsis")),
-        )
+        calls = ctx.waiting_calls or tuple(event.stop_reason.event_ids)
+        lines = Text(no_wrap=True, overflow="ellipsis")
+        for i, call in enumerate(calls):
+            if i:
+                lines.append("\n")
+            lines.append("⏸ waiting on ", style=p.warning)
+            lines.append(call, style=f"bold {p.warning}")
+        return Group(head, _body(lines))
     return head
 
 
@@ -436,7 +441,7 @@ def estimate_height(event: Event, ctx: RenderContext) -> int:
         return 1
     if isinstance(event, StatusChange):
         sr = event.stop_reason
-        return 2 if sr is not None and sr.type == "requires_action" and sr.event_ids else 1
+        return 1 + len(sr.event_ids) if sr is not None and sr.type == "requires_action" else 1
     if isinstance(event, Thinking):
         if not ctx.expanded or not event.text:
             return 1

@@ -34,6 +34,8 @@ class Faults:
     error_rate: float = 0.0
     """Share of requests answered with `error_status` instead."""
     error_status: int = 503
+    error_mix: bool = False
+    """Alternate 429 and 503 (instead of always `error_status`)."""
     retry_after: float | None = None
     """Seconds to send in `Retry-After` with those errors."""
     delay: float = 0.0
@@ -121,16 +123,20 @@ class Simulator:
             return rid, _error(401, "authentication_error", "Invalid API key or token.", rid)
         if f.error_rate > 0 and self.fault_rng.random() < f.error_rate:
             self.stats["errors_injected"] += 1
+            status = f.error_status
+            if f.error_mix:
+                status = 429 if self.stats["errors_injected"] % 2 else 503
+            self.stats[f"status_{status}"] = self.stats.get(f"status_{status}", 0) + 1
             headers = {"x-request-id": rid}
             if f.retry_after is not None:
                 headers["retry-after"] = f"{f.retry_after:g}"
-            etype = "rate_limit_error" if f.error_status == 429 else "api_error"
+            etype = "rate_limit_error" if status == 429 else "api_error"
             body = {
                 "type": "error",
                 "request_id": rid,
                 "error": {"type": etype, "message": "Injected fault."},
             }
-            return rid, JSONResponse(body, status_code=f.error_status, headers=headers)
+            return rid, JSONResponse(body, status_code=status, headers=headers)
         return rid, None
 
     def _session(self, session_id: str, rid: str) -> SimSession | Response:

@@ -35,10 +35,12 @@ from ..api.models import (
     Event,
     ModelRequestEnd,
     ModelRequestStart,
+    StatusChange,
     ThreadMessage,
     ToolUse,
 )
 from ..render.events import Palette, RenderContext, estimate_height, render_event
+from ..render.summary import summarize
 from ..store import Change, EventStore
 
 GUTTER = 2
@@ -140,7 +142,8 @@ class EventLog(ScrollView, can_focus=True):
         self._set_follow(True)
         self._scroll_to_end()
         self.refresh()
-        self._maybe_need_older()
+        # Only once it is drawn do we know whether the page fills the view.
+        self.call_after_refresh(self._maybe_need_older)
 
     def apply(self, change: Change) -> None:
         """The store changed: insert heights, re-measure changed events, keep the anchor."""
@@ -227,6 +230,9 @@ class EventLog(ScrollView, can_focus=True):
         if isinstance(event, ThreadMessage):
             peer_id = event.peer_thread_id
             peer = self.agent_name(peer_id) if peer_id else None
+        waiting: tuple[str, ...] = ()
+        if isinstance(event, StatusChange) and event.stop_reason and event.stop_reason.event_ids:
+            waiting = tuple(self._describe_call(i) for i in event.stop_reason.event_ids)
         return RenderContext(
             width=self._render_w,
             expanded=self.is_expanded(event),
@@ -235,9 +241,18 @@ class EventLog(ScrollView, can_focus=True):
             peer_name=peer,
             waiting_on=self.waiting_on,
             started_at=started,
+            waiting_calls=waiting,
             now=self.clock(),
             palette=self.palette,
         )
+
+    def _describe_call(self, event_id: str) -> str:
+        store = self.store
+        event = store.by_id.get(event_id) if store is not None else None
+        if isinstance(event, ToolUse):
+            who = f"{self.agent_name(event.thread_id)}: " if event.thread_id else ""
+            return f"{who}{summarize(event, limit=100)}"
+        return event_id
 
     def _estimate(self, event: Event) -> int:
         store = self.store
@@ -385,6 +400,8 @@ class EventLog(ScrollView, can_focus=True):
             live = _seconds(ctx)
         elif isinstance(event, ModelRequestEnd):
             live = ctx.started_at
+        elif ctx.waiting_calls:
+            live = ctx.waiting_calls
         return (event.id, ctx.width, ctx.expanded, ctx.agent, ctx.peer_name, live, self.palette)
 
     def _measure_viewport(self) -> None:
@@ -496,7 +513,9 @@ class EventLog(ScrollView, can_focus=True):
         store = self.store
         if store is None or not store.started or not store.has_older or self.loading_older:
             return
-        view = self.scrollable_content_region.height or self.size.height or 24
+        view = self.scrollable_content_region.height or self.size.height
+        if not view:
+            return  # not laid out yet: scroll positions mean nothing
         if self.scroll_y <= view * PREFETCH_SCREENS:
             self.post_message(self.NeedOlder(store))
 

@@ -94,9 +94,8 @@ class SessionTree(Tree[NodeRef]):
     def session_label(self, session: Session, status: str) -> Text:
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(status))
-        label.append(" ")
+        label.append(f" {age(session.created_at, self.clock()):>3} ", style=self.colours["muted"])
         label.append(session.display_title)
-        label.append(f"  {age(session.created_at, self.clock())}", style=self.colours["muted"])
         return label
 
     def thread_label(self, info: ThreadInfo) -> Text:
@@ -153,7 +152,7 @@ class SessionTree(Tree[NodeRef]):
                     )
                     self.thread_nodes[key] = child
                 else:
-                    child.set_label(label)
+                    self._relabel(child, label)
                 child.allow_expand = bool(store.children_of(info.id))
                 place(child, info.id)
 
