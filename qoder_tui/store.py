@@ -53,6 +53,8 @@ class EventStore:
         """True once the newest page was loaded."""
         self.usage = Usage()
         self.version = 0
+        self._settled: dict[str | None, int] = {}
+        """Per thread key: the sequence number of its latest idle/terminated status."""
         self._seq: dict[str, int] = {}
         """Each event's sequence number; position = seq - seq of events[0].  O(1) index_of."""
         self._base = 0
@@ -73,8 +75,18 @@ class EventStore:
 
     # ------------------------------------------------------------------ updates
 
+    def _thread_key(self, event: Event) -> str | None:
+        # A thread's own store is one thread; the session stream mixes the primary
+        # (no thread id) with what children cross-post (their thread id).
+        return self.thread_id if self.thread_id is not None else event.thread_id
+
     def _index(self, event: Event, change: Change) -> None:
         self.by_id[event.id] = event
+        if isinstance(event, StatusChange) and event.status in ("idle", "terminated", "deleted"):
+            key = self._thread_key(event)
+            seq = self._seq[event.id]
+            if seq > self._settled.get(key, -(2**62)):
+                self._settled[key] = seq
         if isinstance(event, ToolUse):
             self.uses[event.call_id] = event
             result = self.results.get(event.call_id)
@@ -143,6 +155,16 @@ class EventStore:
         return change
 
     # ------------------------------------------------------------------ queries
+
+    def settled(self, event: Event) -> bool:
+        """True when its thread went idle (or ended) after this event.
+
+        A call with no result, or a model request with no end, is then not
+        "running": it will never finish, and is shown as such.
+        """
+        seq = self._seq.get(event.id)
+        last = self._settled.get(self._thread_key(event))
+        return seq is not None and last is not None and last > seq
 
     def result_for(self, use: ToolUse) -> ToolResult | None:
         return self.results.get(use.call_id)
@@ -300,9 +322,20 @@ class SessionStore:
         view.has_older = session.has_older
         return mirrored
 
-    def observe(self, event: Event) -> set[str]:
-        """Apply an event's news to thread/session status.  Returns thread ids that are new."""
+    def observe(self, event: Event, *, current: bool = True) -> set[str]:
+        """Apply an event's news to thread/session status.  Returns thread ids that are new.
+
+        `current` is False for events from an older page: they name threads, but
+        their statuses are history and must not overwrite what is true now.
+        """
         unknown: set[str] = set()
+        if not current:
+            if isinstance(event, ThreadCreated) and event.child_thread_id not in self.threads:
+                unknown.add(event.child_thread_id or "")
+            if event.thread_id and event.thread_id not in self.threads:
+                unknown.add(event.thread_id)
+            unknown.discard("")
+            return unknown
         if isinstance(event, ThreadCreated) and event.child_thread_id:
             if event.child_thread_id not in self.threads:
                 unknown.add(event.child_thread_id)

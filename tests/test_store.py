@@ -85,3 +85,40 @@ def test_primary_thread_is_a_view_of_the_session_stream() -> None:
     )
     assert mirrored is not None and [e.id for e in mirrored.added] == ["e1"]
     assert [e.id for e in view.events] == ["e1", "e3", "e5", "e6"] and not view.has_older
+
+
+def test_calls_before_an_idle_are_settled() -> None:
+    store = EventStore("s")
+    store.start(
+        [
+            ev(1, "agent.tool_use", name="Bash", input={}),
+            ev(2, "session.status_idle", stop_reason={"type": "end_turn"}),
+            ev(3, "agent.tool_use", name="Read", input={}),
+        ],
+        has_older=False,
+    )
+    first, _, last = store.events
+    assert store.settled(first) and not store.settled(last)
+    store.prepend([ev(0, "span.model_request_start")], has_older=False)
+    assert store.settled(store.events[0])
+
+
+def test_older_pages_do_not_overwrite_current_status() -> None:
+    from qoder_tui.api.models import Session, Thread
+    from qoder_tui.store import SessionStore
+
+    s = SessionStore(Session(id="s", status="idle"))
+    s.set_threads([Thread(id="P", parent_thread_id=None), Thread(id="C", parent_thread_id="P")])
+    s.observe(
+        ev(
+            9,
+            "session.thread_status_idle",
+            session_thread_id="C",
+            stop_reason={"type": "requires_action", "event_ids": ["x"]},
+        )
+    )
+    assert s.threads["C"].status == "waiting"
+    old = ev(1, "session.thread_status_running", session_thread_id="C")
+    assert s.observe(old, current=False) == set()
+    assert s.threads["C"].status == "waiting"
+    assert s.observe(ev(2, "session.thread_created", session_thread_id="N"), current=False) == {"N"}

@@ -75,6 +75,8 @@ class RenderContext:
     started_at: datetime | None = None
     """For a model-request end: when its request started."""
     waiting_calls: tuple[str, ...] = ()
+    settled: bool = False
+    """Its thread went idle or ended after it: a call without a result will not get one."""
     """For an idle with `requires_action`: what each blocking call is, as a person reads it."""
     now: datetime | None = None
     palette: Palette = field(default_factory=Palette)
@@ -193,6 +195,8 @@ def _tool(event: ToolUse, ctx: RenderContext) -> RenderableType:
         summary.append(detail)
     if event.id in ctx.waiting_on or (result is None and event.requires_confirmation):
         summary.append("  ⏸ waiting for approval", style=f"bold {p.warning}")
+    elif result is None and ctx.settled:
+        summary.append("  no result recorded", style=f"italic {p.muted}")
     elif result is None:
         elapsed = _elapsed(event, ctx.now)
         summary.append(f"  ⋯ running {elapsed}".rstrip(), style=p.warning)
@@ -365,8 +369,11 @@ def render_event(event: Event, ctx: RenderContext) -> RenderableType:
     if isinstance(event, ModelRequestEnd):
         return _span_end(event, ctx)
     if isinstance(event, ModelRequestStart):
-        elapsed = _elapsed(event, ctx.now)
-        text = f"request running {elapsed}" if elapsed else "request started"
+        elapsed = "" if ctx.settled else _elapsed(event, ctx.now)
+        if ctx.settled:
+            text = "request did not finish"
+        else:
+            text = f"request running {elapsed}" if elapsed else "request started"
         return _one_liner(
             event, ctx, "model ▸", p.secondary, text + (f" · {event.model}" if event.model else "")
         )

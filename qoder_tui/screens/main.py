@@ -441,7 +441,8 @@ class MainScreen(Screen[None]):
             change = store.start(message.events, has_older=message.has_older)
         else:
             change = store.prepend(message.events, has_older=message.has_older)
-        self._observe(session_store, message.events)
+        if self._observe(session_store, message.events, current=message.newest):
+            self.tree_view.sync_session(session_store)
         for view_scope, view_change in self._fan_out(session_store, scope, change):
             if self.current == view_scope:
                 log = self.log_view
@@ -558,16 +559,18 @@ class MainScreen(Screen[None]):
             gc.collect(1)
             gc.freeze()
 
-    def _observe(self, session_store: SessionStore, events: list[Event]) -> bool:
+    def _observe(
+        self, session_store: SessionStore, events: list[Event], *, current: bool = True
+    ) -> bool:
         """Status news from events; fetch threads we do not know yet.  True if the tree changed."""
         changed = False
         for event in events:
-            unknown = session_store.observe(event)
+            unknown = session_store.observe(event, current=current)
             if unknown or event.type.startswith(("session.status", "session.thread")):
                 changed = True
             for thread_id in unknown:
                 self.load_thread(session_store.id, thread_id)
-            if isinstance(event, UsageSnapshot) and event.usage and event.usage.credits is not None:
+            if current and isinstance(event, UsageSnapshot) and event.usage and event.usage.credits is not None:
                 self.session_credits[session_store.id] = event.usage.credits
         return changed
 

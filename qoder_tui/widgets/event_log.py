@@ -242,6 +242,7 @@ class EventLog(ScrollView, can_focus=True):
             waiting_on=self.waiting_on,
             started_at=started,
             waiting_calls=waiting,
+            settled=store.settled(event) if store is not None else False,
             now=self.clock(),
             palette=self.palette,
         )
@@ -394,10 +395,10 @@ class EventLog(ScrollView, can_focus=True):
             live = (
                 result.id
                 if result is not None
-                else ("pending", event.id in ctx.waiting_on, _seconds(ctx))
+                else ("pending", event.id in ctx.waiting_on, ctx.settled or _seconds(ctx))
             )
         elif isinstance(event, ModelRequestStart):
-            live = _seconds(ctx)
+            live = ctx.settled or _seconds(ctx)
         elif isinstance(event, ModelRequestEnd):
             live = ctx.started_at
         elif ctx.waiting_calls:
@@ -673,9 +674,10 @@ class EventLog(ScrollView, can_focus=True):
         last, _ = self._locate(top + view)
         for i in range(first, min(last + 1, len(store.events))):
             event = store.events[i]
-            if (isinstance(event, ToolUse) and store.result_for(event) is None) or (
-                isinstance(event, ModelRequestStart) and self.heights[i]
-            ):
+            pending = (isinstance(event, ToolUse) and store.result_for(event) is None) or (
+                isinstance(event, ModelRequestStart) and self.heights[i] > 0
+            )
+            if pending and not store.settled(event):
                 self.refresh()
                 return
 

@@ -153,7 +153,12 @@ class SessionTree(Tree[NodeRef]):
                     self.thread_nodes[key] = child
                 else:
                     self._relabel(child, label)
-                child.allow_expand = bool(store.children_of(info.id))
+                has_children = bool(store.children_of(info.id))
+                if has_children and not child.allow_expand:
+                    child.allow_expand = True
+                    child.expand()  # a coordinator's first child: show it
+                elif not has_children:
+                    child.allow_expand = False
                 place(child, info.id)
 
         place(node, None)
