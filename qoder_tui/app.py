@@ -11,6 +11,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 
 from .api.client import QoderClient
+from .api.errors import redact
 from .api.settings import Settings
 from .commands import GoToProvider
 from .screens.main import MainScreen
@@ -45,8 +46,12 @@ class QoderApp(App[None]):
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
         server_label: str | None = None,
+        quiet_crashes: bool = False,
     ) -> None:
         super().__init__()
+        self.quiet_crashes = quiet_crashes
+        """True when run by the CLI: a bug ends the app with one line, details in a file."""
+        self.crash_message: str | None = None
         self.settings = settings
         self.client = QoderClient(settings)
         self._screen_args = {
@@ -63,3 +68,37 @@ class QoderApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
+
+    def _fatal_error(self) -> None:
+        """A bug: end with one line for the person and the details in a file, not a traceback.
+
+        (Textual's own handler prints the traceback with local variables, which
+        is no place for a person, nor for a token.)
+        """
+        error = self._exception
+        if not self.quiet_crashes or error is None:
+            super()._fatal_error()
+            return
+        token = self.settings.token.reveal() if self.settings.token else None
+        path = write_crash_log(error, token)
+        where = f" (details in {path})" if path else ""
+        self.crash_message = redact(
+            f"unexpected error: {type(error).__name__}: {error}{where}", token
+        )
+        self._close_messages_no_wait()
+
+
+def write_crash_log(error: BaseException, token: str | None) -> Path | None:
+    """The traceback, without local variables and with the token removed, in the user's cache."""
+    import os
+    import traceback
+
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "qoder-tui"
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        path = base / "crash.log"
+        text = "".join(traceback.format_exception(error))
+        path.write_text(redact(text, token), encoding="utf-8")
+        return path
+    except OSError:
+        return None

@@ -298,8 +298,11 @@ def cmd_app(argv: Sequence[str]) -> int:
             thread_id=args.thread,
             open_live_session=args.demo and not args.session_id,
             server_label="embedded simulator" if args.demo else None,
+            quiet_crashes=not os.environ.get("QODER_TUI_DEBUG"),
         )
         app.run()
+        if app.crash_message:
+            print(f"qoder-tui: {app.crash_message}", file=sys.stderr)
         return int(app.return_code or 0)
     finally:
         if server is not None:

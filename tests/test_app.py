@@ -409,3 +409,45 @@ def demo_app_sim() -> SimulatorServer:
 
     with running_sim(sim_config()) as server:
         yield server
+
+
+async def test_malformed_and_unknown_events_render_as_blocks(make_sim) -> None:
+    server = make_sim(live=True, speed=25.0, malformed_every=5)
+    app = QoderApp(settings_for(server), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and screen.log_view.store.started
+        )
+        store = screen.log_view.store
+        await until(
+            pilot,
+            lambda: any(e.kind == "malformed" for e in store.events),
+            what="a malformed frame",
+        )
+        broken = next(e for e in store.events if e.kind == "malformed")
+        assert screen.log_view.select(broken.id)
+        await pilot.pause()
+        assert "unreadable event" in visible_text(app)
+        assert app.is_running
+
+
+async def test_a_bug_ends_the_app_with_one_line_and_a_crash_log(
+    demo_app_sim: SimulatorServer, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    app = QoderApp(settings_for(demo_app_sim), live=False, quiet_crashes=True)
+
+    def boom() -> None:
+        raise RuntimeError("simulated bug " + TOKEN)
+
+    with pytest.raises(RuntimeError):  # run_test re-raises it for tests; a person sees one line
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: len(main_screen(app).tree_view.session_nodes) == 5)
+            main_screen(app).log_view.call_later(boom)
+            await app._exception_event.wait()
+    assert app.return_code == 1
+    assert app.crash_message is not None
+    assert "simulated bug" in app.crash_message and TOKEN not in app.crash_message
+    log = (tmp_path / "qoder-tui" / "crash.log").read_text()
+    assert "RuntimeError" in log and TOKEN not in log

@@ -570,7 +570,12 @@ class MainScreen(Screen[None]):
                 changed = True
             for thread_id in unknown:
                 self.load_thread(session_store.id, thread_id)
-            if current and isinstance(event, UsageSnapshot) and event.usage and event.usage.credits is not None:
+            if (
+                current
+                and isinstance(event, UsageSnapshot)
+                and event.usage
+                and event.usage.credits is not None
+            ):
                 self.session_credits[session_store.id] = event.usage.credits
         return changed
 

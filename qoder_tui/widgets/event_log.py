@@ -378,11 +378,19 @@ class EventLog(ScrollView, can_focus=True):
         strips = self._cache.get(key)
         if strips is None:
             self.renders += 1
-            renderable = render_event(event, ctx)
             console = self.app.console
             options = console.options.update_width(ctx.width).update(height=None)
             style = self.rich_style
-            lines = console.render_lines(renderable, options, style=style, pad=True)
+            try:
+                lines = console.render_lines(
+                    render_event(event, ctx), options, style=style, pad=True
+                )
+            except Exception as exc:  # one odd event must not take the log down
+                note = Text(
+                    f"{event.hhmmss}  {event.type}: could not be drawn ({type(exc).__name__}: {exc})"
+                )
+                note.stylize(self.palette.error)
+                lines = console.render_lines(note, options, style=style, pad=True)
             gutter = Segment(" " * GUTTER, style)
             strips = [Strip([gutter, *line], ctx.width + GUTTER) for line in lines]
             self._cache[key] = strips
