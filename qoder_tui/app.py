@@ -47,6 +47,7 @@ class QoderApp(App[None]):
         live: bool = True,
         server_label: str | None = None,
         quiet_crashes: bool = False,
+        frame_budget: float | None = 0.012,
     ) -> None:
         super().__init__()
         self.quiet_crashes = quiet_crashes
@@ -61,6 +62,7 @@ class QoderApp(App[None]):
             "clock": clock,
             "live": live,
             "server_label": server_label,
+            "frame_budget": frame_budget,
         }
 
     def on_mount(self) -> None:

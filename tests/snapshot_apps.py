@@ -31,6 +31,7 @@ def make_app(server: SimulatorServer, **kw: object) -> QoderApp:
         clock=fixed_clock,
         live=False,
         server_label="embedded simulator",
+        frame_budget=None,  # every visible event drawn in the frame that is captured
         **kw,  # type: ignore[arg-type]
     )
 

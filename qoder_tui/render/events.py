@@ -483,8 +483,6 @@ def estimate_height(event: Event, ctx: RenderContext) -> int:
 
 
 def _wrapped(text: str, width: int) -> int:
-    width = max(10, width)
-    total = 0
-    for line in text.split("\n"):
-        total += max(1, -(-len(line) // width))
-    return total
+    """Lines after wrapping, roughly: this runs for every arriving event, and the
+    exact height replaces it as soon as the event is drawn."""
+    return text.count("\n") + 1 + len(text) // max(10, width)

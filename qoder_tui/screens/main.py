@@ -49,8 +49,10 @@ MAX_JUMP_PAGES = 50
 DRAIN_INTERVAL = 1 / 30
 BUSY_DRAIN_INTERVAL = 1 / 5
 YIELD_EVERY = 0.005
-FREEZE_BATCH = 100
 DRAIN_SLICE = 400
+FREEZE_BATCH = 100
+QUIET = 5.0
+RECLAIM_EVERY = 300.0
 BUSY_BATCH = 200
 """When a drain applied this many events, the next waits longer: nobody reads 200 events
 in a frame, and fewer frames leave the loop free for ingest and for key presses."""
@@ -74,9 +76,11 @@ class MainScreen(Screen[None]):
         clock: Callable[[], datetime] | None = None,
         live: bool = True,
         server_label: str | None = None,
+        frame_budget: float | None = 0.012,
     ) -> None:
         super().__init__()
         self.server_label = server_label
+        self.frame_budget = frame_budget
         self.client = client
         self.start_session = session_id
         self.start_thread = thread_id
@@ -97,6 +101,7 @@ class MainScreen(Screen[None]):
         self.session_credits: dict[str, float] = {}
         self._last_drain = 0.0
         self._last_batch = 0
+        self._last_reclaim = time.monotonic()
         self._drain_scheduled = False
         self._in_cycle = False
         self._view_changes: dict[Scope, Change] = {}
@@ -134,6 +139,7 @@ class MainScreen(Screen[None]):
 
     def on_mount(self) -> None:
         log = self.log_view
+        log.frame_budget = self.frame_budget
         if self.clock is not None:
             log.clock = self.clock
             self.tree_view.clock = self.clock
@@ -155,6 +161,7 @@ class MainScreen(Screen[None]):
                 )
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
+        self.set_interval(10.0, self._reclaim)
 
     def _apply_palette(self) -> None:
         theme = self.app.current_theme
@@ -552,12 +559,26 @@ class MainScreen(Screen[None]):
         Loaded events live as long as their store, and a cyclic collector that
         rescans 100,000 of them stalls the UI for tens of milliseconds each
         time.  Frozen objects are still freed by reference counting (events
-        hold no cycles); only cyclic garbage alive at the freeze is kept, and
-        the young collection just before removes it.
+        hold no cycles).  Cyclic garbage that was alive at a freeze is kept
+        until `_reclaim` runs in a quiet moment.
         """
         if batch >= FREEZE_BATCH:
             gc.collect(1)
             gc.freeze()
+
+    def _reclaim(self) -> None:
+        """Now and then, when no events are arriving, give frozen garbage back."""
+        now = time.monotonic()
+        if (
+            not gc.get_freeze_count()
+            or now - self._last_drain < QUIET
+            or now - self._last_reclaim < RECLAIM_EVERY
+        ):
+            return
+        self._last_reclaim = now
+        gc.unfreeze()
+        gc.collect()
+        gc.freeze()
 
     def _observe(
         self, session_store: SessionStore, events: list[Event], *, current: bool = True

@@ -13,6 +13,7 @@ by the same amount, so the line under the reader's eye stays put.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_right
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -65,6 +66,10 @@ class EventLog(ScrollView, can_focus=True):
     ]
 
     follow: reactive[bool] = reactive(True, init=False)
+
+    frame_budget: float | None = 0.012
+    """Seconds of Rich rendering per frame; visible events beyond it draw next frame.
+    None renders everything in one frame (snapshots and screenshots use that)."""
 
     # ------------------------------------------------------------------ messages
 
@@ -368,14 +373,19 @@ class EventLog(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
-    def _strips_for(self, index: int) -> list[Strip]:
-        """The event's lines, each already carrying the (unselected) gutter: full width."""
+    def _strips_for(self, index: int, *, render: bool = True) -> list[Strip] | None:
+        """The event's lines, each already carrying the (unselected) gutter: full width.
+
+        With `render=False`, only what is cached (None if it would need rendering).
+        """
         store = self.store
         assert store is not None
         event = store.events[index]
         ctx = self._ctx_for(event)
         key = self._strip_key(event, ctx)
         strips = self._cache.get(key)
+        if strips is None and not render:
+            return None
         if strips is None:
             self.renders += 1
             console = self.app.console
@@ -430,6 +440,8 @@ class EventLog(ScrollView, can_focus=True):
             else:
                 self._restore(anchor)
         view = self.scrollable_content_region.height or self.size.height
+        deadline = None if self.frame_budget is None else time.perf_counter() + self.frame_budget
+        deferred = False
         for _ in range(4):
             anchor = self._anchor()
             top = round(self.scroll_y)
@@ -441,22 +453,40 @@ class EventLog(ScrollView, can_focus=True):
                 if self.heights[i] == 0:
                     i += 1
                     continue
-                strips = self._strips_for(i)
-                self._frame[i] = strips
-                if len(strips) != self.heights[i]:
+                over = deadline is not None and time.perf_counter() > deadline
+                strips = self._strips_for(i, render=not over)
+                if strips is None:
+                    # Out of time for this frame: a placeholder of the estimated
+                    # height now, the real lines next frame (keys stay answered).
+                    strips = self._placeholder(i)
+                    deferred = True
+                elif len(strips) != self.heights[i]:
                     self.heights[i] = len(strips)
                     changed = True
+                self._frame[i] = strips
                 self._exact.add(store.events[i].id)
                 covered += len(strips)
                 i += 1
             if not changed:
-                return
+                break
             self._frame = {}
             self._rebuild_offsets()
             if self.follow:
                 self._scroll_to_end()
             else:
                 self._restore(anchor)
+        if deferred:
+            self.set_timer(0.01, self.refresh)
+
+    def _placeholder(self, index: int) -> list[Strip]:
+        store = self.store
+        assert store is not None
+        event = store.events[index]
+        style = self._line_style or self.rich_style
+        width = self._render_w + GUTTER
+        text = Text(f"  {event.hhmmss}  {event.type} …", style=self.palette.muted)
+        first = Strip(list(text.render(self.app.console))).crop_extend(0, width, style)
+        return [first] + [Strip.blank(width, style)] * max(0, self.heights[index] - 1)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._line_style = self.rich_style
@@ -465,6 +495,7 @@ class EventLog(ScrollView, can_focus=True):
             return super().render_lines(crop)
         finally:
             self._line_style = None
+            self._frame = {}
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
@@ -476,7 +507,7 @@ class EventLog(ScrollView, can_focus=True):
         if store is None or not store.events or line - 1 >= self.offsets[-1]:
             return Strip.blank(width, style)
         index, offset = self._locate(line)
-        strips = self._frame.get(index) or self._strips_for(index)
+        strips = self._frame.get(index) or self._strips_for(index) or []
         if offset >= len(strips):
             return Strip.blank(width, style)
         strip = strips[offset]
