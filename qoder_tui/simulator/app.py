@@ -167,6 +167,23 @@ class Simulator:
     def _json(self, body: Any, rid: str) -> JSONResponse:
         return JSONResponse(body, headers={"x-request-id": rid})
 
+    def _object_page(
+        self,
+        objs: list[dict[str, Any]],
+        q: Any,
+        limit: int,
+        rid: str,
+        out: Callable[[dict[str, Any], str], dict[str, Any]],
+    ) -> Response:
+        """A page of sessions or threads, in the list's own order, in this dialect."""
+        index = {o["id"]: i for i, o in enumerate(objs)}
+        try:
+            page = _paginate(len(objs), objs.__getitem__, index.get, q, limit, "asc")
+        except ValueError as exc:
+            return _error(400, "invalid_request_error", str(exc), rid)
+        page["data"] = [out(o, self.dialect) for o in page["data"]]
+        return self._json(page_out(self.dialect, page), rid)
+
     # ------------------------------------------------------------------ sessions
 
     async def list_sessions(self, request: Request) -> Response:
@@ -202,19 +219,7 @@ class Simulator:
             and (not agent_id or s.obj["agent"]["id"] == agent_id)
             and _created_ok(s.obj.get("created_at", ""), q)
         ]
-        try:
-            page = _paginate(
-                len(items),
-                lambda i: items[i],
-                {o["id"]: i for i, o in enumerate(items)}.get,
-                q,
-                limit,
-                "asc",
-            )
-        except ValueError as exc:
-            return _error(400, "invalid_request_error", str(exc), rid)
-        page["data"] = [session_out(o, self.dialect) for o in page["data"]]
-        return self._json(page_out(self.dialect, page), rid)
+        return self._object_page(items, q, limit, rid, session_out)
 
     async def get_session(self, request: Request) -> Response:
         rid, err = await self._guard(request)
@@ -239,21 +244,8 @@ class Simulator:
             limit = _limit(q, default=1000, maximum=1000)
         except ValueError as exc:
             return _error(400, "invalid_request_error", str(exc), rid)
-        threads = list(sess.threads.values())  # primary first: it is created first
-        objs = [t.obj for t in threads]
-        try:
-            page = _paginate(
-                len(objs),
-                lambda i: objs[i],
-                {o["id"]: i for i, o in enumerate(objs)}.get,
-                q,
-                limit,
-                "asc",
-            )
-        except ValueError as exc:
-            return _error(400, "invalid_request_error", str(exc), rid)
-        page["data"] = [thread_out(o, self.dialect) for o in page["data"]]
-        return self._json(page_out(self.dialect, page), rid)
+        objs = [t.obj for t in sess.threads.values()]  # primary first: it is created first
+        return self._object_page(objs, q, limit, rid, thread_out)
 
     async def get_thread(self, request: Request) -> Response:
         rid, err = await self._guard(request)
@@ -283,20 +275,10 @@ class Simulator:
     async def _events(self, request: Request, *, thread: bool) -> Response:
         if "text/event-stream" in request.headers.get("accept", ""):
             return await self._stream(request, thread=thread)
-        rid, err = await self._guard(request)
-        if err:
-            return err
-        sess = self._session(request.path_params["session_id"], rid)
-        if isinstance(sess, Response):
-            return sess
-        owner: str | None = None
-        if thread:
-            owner = request.path_params["thread_id"]
-            log = self._thread_log(sess, owner, rid)
-            if isinstance(log, Response):
-                return log
-        else:
-            log = sess.session_log
+        opened = await self._open_log(request, thread=thread)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess, log, owner = opened
         q = request.query_params
         try:
             limit = _limit(q)
@@ -324,6 +306,24 @@ class Simulator:
             return _error(400, "invalid_request_error", str(exc), rid)
         page["data"] = [self._event_out(sess, e, owner) for e in page["data"]]
         return self._json(page_out(self.dialect, page), rid)
+
+    async def _open_log(
+        self, request: Request, *, thread: bool
+    ) -> tuple[str, SimSession, Any, str | None] | Response:
+        """Guard the request, then find its session and the log asked for (session or thread)."""
+        rid, err = await self._guard(request)
+        if err:
+            return err
+        sess = self._session(request.path_params["session_id"], rid)
+        if isinstance(sess, Response):
+            return sess
+        if not thread:
+            return rid, sess, sess.session_log, None
+        owner = request.path_params["thread_id"]
+        log = self._thread_log(sess, owner, rid)
+        if isinstance(log, Response):
+            return log
+        return rid, sess, log, owner
 
     def _event_out(
         self, sess: SimSession, event: dict[str, Any], owner: str | None
@@ -354,20 +354,10 @@ class Simulator:
         return f"id: {event['id']}\nevent: {event.get('type') if self.dialect != 'g1' else out.get('type', event.get('type'))}\ndata: {data}\n\n".encode()
 
     async def _stream(self, request: Request, *, thread: bool) -> Response:
-        rid, err = await self._guard(request)
-        if err:
-            return err
-        sess = self._session(request.path_params["session_id"], rid)
-        if isinstance(sess, Response):
-            return sess
-        owner: str | None = None
-        if thread:
-            owner = request.path_params["thread_id"]
-            log = self._thread_log(sess, owner, rid)
-            if isinstance(log, Response):
-                return log
-        else:
-            log = sess.session_log
+        opened = await self._open_log(request, thread=thread)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess, log, owner = opened
         last_id = request.headers.get("last-event-id")
         start = 0
         if last_id:
