@@ -104,7 +104,6 @@ class MainScreen(Screen[None]):
         self._last_reclaim = time.monotonic()
         self._drain_scheduled = False
         self._in_cycle = False
-        self._view_changes: dict[Scope, Change] = {}
         self._tree_dirty: set[str] = set()
 
     # ------------------------------------------------------------------ layout
@@ -288,11 +287,11 @@ class MainScreen(Screen[None]):
         )
         try:
             last_yield = time.monotonic()
-            async for event in follower.events():
+            async for batch in follower.batches():
                 buffer = self.buffers.setdefault(scope, [])
-                buffer.append(event)
-                if len(buffer) == 1:
+                if not buffer:
                     self.post_message(LiveWake(scope))
+                buffer.extend(batch)
                 # A fast stream's bytes are already buffered, so reading never blocks and
                 # never lets the loop run anything else: hand it back every few ms.
                 if time.monotonic() - last_yield > YIELD_EVERY:
@@ -505,52 +504,53 @@ class MainScreen(Screen[None]):
             self.call_later(self._drain)
 
     def _drain(self) -> None:
-        """Move buffered live events into their stores, a slice at a time.
+        """Move buffered live events into their stores and the view, a slice at a time.
 
-        Slices keep each step short, so key presses get in between even during
-        a burst; the view is updated once, after the last slice, so a burst
-        costs one repaint rather than one per slice.
+        Slices keep each step short, so key presses get in between even during a
+        burst.  Repaints are held until the burst is in (as Textual's
+        `delay_update` does), so a burst costs one frame rather than one per slice.
         """
         self._drain_scheduled = False
         if not self._in_cycle:
             self._in_cycle = True
             self._last_batch = 0
-        for scope, buffer in list(self.buffers.items()):
-            if not buffer:
-                continue
-            events, self.buffers[scope] = buffer[:DRAIN_SLICE], buffer[DRAIN_SLICE:]
-            self._last_batch += len(events)
-            session_store = self.stores.get(scope[0])
-            if session_store is None:
-                continue
-            store = session_store.scope(scope[1])
-            change = store.append(events)
-            if self._observe(session_store, events):
-                self._tree_dirty.add(scope[0])
-            for view_scope, view_change in self._fan_out(session_store, scope, change):
-                pending = self._view_changes.setdefault(view_scope, Change())
-                pending.added.extend(view_change.added)
-                pending.changed |= view_change.changed
-        if any(self.buffers.values()):
-            self._drain_scheduled = True
-            self.call_later(self._drain)
-            return
-        self._in_cycle = False
-        self._last_drain = time.monotonic()
-        changes, self._view_changes = self._view_changes, {}
-        if self.current is not None and self.current in changes:
-            self.log_view.apply(changes[self.current])
-        for session_id in self._tree_dirty:
-            dirty = self.stores[session_id]
-            self.tree_view.sync_session(dirty)
-            if self.current and self.current[0] == session_id:
-                waiting = self._waiting(dirty)
-                if waiting != self.log_view.waiting_on:
-                    self.log_view.waiting_on = waiting
-                    self.log_view.refresh_everything()
-        self._tree_dirty.clear()
-        self._update_status()
-        self._settle_memory(self._last_batch)
+            self.app._begin_batch()
+        try:
+            for scope, buffer in list(self.buffers.items()):
+                if not buffer:
+                    continue
+                events, self.buffers[scope] = buffer[:DRAIN_SLICE], buffer[DRAIN_SLICE:]
+                self._last_batch += len(events)
+                session_store = self.stores.get(scope[0])
+                if session_store is None:
+                    continue
+                store = session_store.scope(scope[1])
+                change = store.append(events)
+                if self._observe(session_store, events):
+                    self._tree_dirty.add(scope[0])
+                for view_scope, view_change in self._fan_out(session_store, scope, change):
+                    if self.current == view_scope:
+                        self.log_view.apply(view_change)
+            if any(self.buffers.values()):
+                self._drain_scheduled = True
+                self.call_later(self._drain)
+                return
+            self._last_drain = time.monotonic()
+            for session_id in self._tree_dirty:
+                dirty = self.stores[session_id]
+                self.tree_view.sync_session(dirty)
+                if self.current and self.current[0] == session_id:
+                    waiting = self._waiting(dirty)
+                    if waiting != self.log_view.waiting_on:
+                        self.log_view.waiting_on = waiting
+                        self.log_view.refresh_everything()
+            self._tree_dirty.clear()
+            self._update_status()
+            self._settle_memory(self._last_batch)
+        finally:
+            if not self._drain_scheduled:  # the burst is in (or something failed): paint again
+                self._in_cycle = False
+                self.app._end_batch()
 
     @staticmethod
     def _settle_memory(batch: int) -> None:
