@@ -105,6 +105,10 @@ class EventLog(ScrollView, can_focus=True):
             self.following = following
             self.new_events = new_events
 
+        def can_replace(self, message: Message) -> bool:
+            # A burst posts one per slice; only the newest matters.
+            return isinstance(message, EventLog.FollowState)
+
     # ------------------------------------------------------------------ state
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
