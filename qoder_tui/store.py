@@ -52,7 +52,6 @@ class EventStore:
         self.started = False
         """True once the newest page was loaded."""
         self.usage = Usage()
-        self.version = 0
         self._settled: dict[str | None, int] = {}
         """Per thread key: the sequence number of its latest idle/terminated status."""
         self._seq: dict[str, int] = {}
@@ -121,8 +120,6 @@ class EventStore:
             change.added.append(event)
         # Pairs formed inside the batch are new, not changed.
         change.changed.difference_update(e.id for e in change.added)
-        if change.added or change.changed:
-            self.version += 1
         return change
 
     def prepend(self, events: Iterable[Event], *, has_older: bool) -> Change:
@@ -143,7 +140,6 @@ class EventStore:
         change.added = fresh
         change.changed.difference_update(e.id for e in fresh)
         self.has_older = has_older and bool(fresh)
-        self.version += 1
         return change
 
     def start(self, newest: list[Event], *, has_older: bool) -> Change:
@@ -151,7 +147,6 @@ class EventStore:
         change = self.append(newest)
         self.has_older = has_older
         self.started = True
-        self.version += 1
         return change
 
     # ------------------------------------------------------------------ queries

@@ -948,15 +948,5 @@ def parse_event(
         )
 
 
-def parse_events(items: Any) -> list[Event]:
-    if not isinstance(items, list):
-        return []
-    return [parse_event(item) for item in items]
-
-
 def is_terminal(event: Event) -> bool:
     return event.type in TERMINAL_TYPES
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
@@ -422,10 +422,6 @@ def json_syntax(event: Event, dark: bool = True) -> Syntax:
     return Syntax(
         pretty_json(event), "json", theme="monokai" if dark else "default", word_wrap=True
     )
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 # --------------------------------------------------------------------------- heights

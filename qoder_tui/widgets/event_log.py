@@ -116,7 +116,6 @@ class EventLog(ScrollView, can_focus=True):
         self.store: EventStore | None = None
         self.heights: list[int] = []
         self.offsets: list[int] = [0]
-        self._exact: set[str] = set()
         self._cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(600)
         self.toggled: set[str] = set()
         self.expand_all = False
@@ -133,7 +132,6 @@ class EventLog(ScrollView, can_focus=True):
         self._frame: dict[int, list[Strip]] = {}
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
-        self.renders = 0
 
     # ------------------------------------------------------------------ public API
 
@@ -144,7 +142,6 @@ class EventLog(ScrollView, can_focus=True):
         self.cursor_id = None
         self.new_events = 0
         self.loading_older = False
-        self._exact.clear()
         self._frame.clear()
         self._render_w = self._render_width()
         self._reestimate_all()
@@ -171,7 +168,6 @@ class EventLog(ScrollView, can_focus=True):
         if len(self.heights) != len(store.events):  # defensive: resynchronise
             self._reestimate_all()
         for event_id in change.changed:
-            self._exact.discard(event_id)
             index = store.index_of(event_id)
             if index is not None:
                 self.heights[index] = self._estimate(store.events[index])
@@ -194,7 +190,6 @@ class EventLog(ScrollView, can_focus=True):
     def refresh_everything(self) -> None:
         """Theme or agent names changed: render again."""
         self._cache.clear()
-        self._exact.clear()
         self.refresh()
 
     def select(self, event_id: str, *, center: bool = True) -> bool:
@@ -391,7 +386,6 @@ class EventLog(ScrollView, can_focus=True):
         if strips is None and not render:
             return None
         if strips is None:
-            self.renders += 1
             console = self.app.console
             options = console.options.update_width(ctx.width).update(height=None)
             style = self.rich_style
@@ -437,7 +431,6 @@ class EventLog(ScrollView, can_focus=True):
         if width != self._render_w:
             anchor = self._anchor()
             self._render_w = width
-            self._exact.clear()
             self._reestimate_all()
             if self.follow:
                 self._scroll_to_end()
@@ -468,7 +461,6 @@ class EventLog(ScrollView, can_focus=True):
                     self.heights[i] = len(strips)
                     changed = True
                 self._frame[i] = strips
-                self._exact.add(store.events[i].id)
                 covered += len(strips)
                 i += 1
             if not changed:
@@ -574,9 +566,6 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
 
     # ------------------------------------------------------------------ actions
-
-    def _visible_indices(self) -> list[int]:
-        return [i for i, h in enumerate(self.heights) if h > 0]
 
     def _bottom_index(self) -> int | None:
         if not self.heights:
