@@ -338,7 +338,7 @@ async def app_ingest(
         return (
             count / elapsed,
             presses,
-            statistics.quantiles(lags, n=20)[-1] if len(lags) > 2 else max(lags),
+            max(lags),
             len(presses),
         )
 
@@ -347,14 +347,14 @@ async def bench_ingest(base: str, big: tuple[str, str]) -> None:
     bare: list[float] = []
     mine: list[float] = []
     all_presses: list[float] = []
-    lag95: list[float] = []
+    lag_max: list[float] = []
     presses = 0
     for _ in range(max(2, REPS // 2)):
         bare.append(await bare_ingest(base, big[0], big[1], INGEST_EVENTS))
         rate, press, lag, n = await app_ingest(base, big[0], big[1], INGEST_EVENTS)
         mine.append(rate)
         all_presses.extend(press)
-        lag95.append(lag)
+        lag_max.append(lag)
         presses += n
     ratio = median(mine) / median(bare)
     print(
@@ -365,7 +365,7 @@ async def bench_ingest(base: str, big: tuple[str, str]) -> None:
         f"  key presses during ingest, answered in: median {median(all_presses) * 1000:.0f} ms, "
         f"90th percentile {sorted(all_presses)[int(len(all_presses) * 0.9)] * 1000:.0f} ms, "
         f"slowest {max(all_presses) * 1000:.0f} ms ({presses} presses); "
-        f"UI callback lag p95 {median(lag95) * 1000:.1f} ms   target <= 100 ms"
+        f"slowest UI callback in the same runs {max(lag_max) * 1000:.1f} ms   target <= 100 ms"
     )
 
 
