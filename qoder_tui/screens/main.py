@@ -532,8 +532,12 @@ class MainScreen(Screen[None]):
                     if self.current == view_scope:
                         self.log_view.apply(view_change)
             if any(self.buffers.values()):
+                # Through a timer, not call_later: a message pump runs its queued
+                # callbacks back to back without returning to the event loop, so
+                # chained slices would hold every other task (keys included) until
+                # the whole burst is in.
                 self._drain_scheduled = True
-                self.call_later(self._drain)
+                self.set_timer(0.001, self._drain)
                 return
             self._last_drain = time.monotonic()
             for session_id in self._tree_dirty:
