@@ -122,6 +122,14 @@ def _cropped_lines(
     return out, hidden
 
 
+def _folded_body(
+    text: str, limit: int | None, style: str, ctx: RenderContext
+) -> list[RenderableType]:
+    """The body lines, cropped to `limit`, and a "… N more lines" line when some are hidden."""
+    out, hidden = _cropped_lines(text, limit, style, ctx)
+    return [_body(out), _body(_more(hidden, ctx))] if hidden else [_body(out)]
+
+
 def _ruled(text: Text, rule_style: str) -> Text:
     """Output lines behind a thin rule, so they read as belonging to the call above."""
     out = Text(no_wrap=True, overflow="ellipsis")
@@ -232,13 +240,8 @@ def _orphan_result(event: ToolResult, ctx: RenderContext) -> RenderableType:
         event, ctx, "result", f"bold {p.error if event.is_error else p.primary}", summary
     )
     style = p.error if event.is_error else p.foreground
-    out, hidden = _cropped_lines(
-        event.text or "(no output)", None if ctx.expanded else FOLDED_OUTPUT_LINES, style, ctx
-    )
-    parts: list[RenderableType] = [head, _body(out)]
-    if hidden:
-        parts.append(_body(_more(hidden, ctx)))
-    return Group(*parts)
+    limit = None if ctx.expanded else FOLDED_OUTPUT_LINES
+    return Group(head, *_folded_body(event.text or "(no output)", limit, style, ctx))
 
 
 def _status(event: StatusChange, ctx: RenderContext) -> RenderableType:
@@ -310,11 +313,9 @@ def _handoff(event: ThreadMessage, ctx: RenderContext) -> RenderableType:
     head = _header(event, ctx, "handoff", f"bold {p.accent}", summary)
     if ctx.expanded:
         return Group(head, _body(markdown(event.text or "(empty)", ctx)))
-    out, hidden = _cropped_lines(event.text or "(empty)", FOLDED_HANDOFF_LINES, p.foreground, ctx)
-    parts: list[RenderableType] = [head, _body(out)]
-    if hidden:
-        parts.append(_body(_more(hidden, ctx)))
-    return Group(*parts)
+    return Group(
+        head, *_folded_body(event.text or "(empty)", FOLDED_HANDOFF_LINES, p.foreground, ctx)
+    )
 
 
 def _error(event: SessionError, ctx: RenderContext) -> RenderableType:
@@ -340,11 +341,8 @@ def _json_block(
         text = json.dumps(raw, indent=2, ensure_ascii=False) if not isinstance(raw, str) else raw
     except (TypeError, ValueError):
         text = str(raw)
-    out, hidden = _cropped_lines(text, None if ctx.expanded else FOLDED_JSON_LINES, p.muted, ctx)
-    parts: list[RenderableType] = [head, _body(out)]
-    if hidden:
-        parts.append(_body(_more(hidden, ctx)))
-    return Group(*parts)
+    limit = None if ctx.expanded else FOLDED_JSON_LINES
+    return Group(head, *_folded_body(text, limit, p.muted, ctx))
 
 
 def _one_liner(

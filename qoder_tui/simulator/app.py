@@ -222,23 +222,19 @@ class Simulator:
         return self._object_page(items, q, limit, rid, session_out)
 
     async def get_session(self, request: Request) -> Response:
-        rid, err = await self._guard(request)
-        if err:
-            return err
-        sess = self._session(request.path_params["session_id"], rid)
-        if isinstance(sess, Response):
-            return sess
+        opened = await self._open_session(request)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess = opened
         return self._json(session_out(sess.obj, self.dialect), rid)
 
     # ------------------------------------------------------------------ threads
 
     async def list_threads(self, request: Request) -> Response:
-        rid, err = await self._guard(request)
-        if err:
-            return err
-        sess = self._session(request.path_params["session_id"], rid)
-        if isinstance(sess, Response):
-            return sess
+        opened = await self._open_session(request)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess = opened
         q = request.query_params
         try:
             limit = _limit(q, default=1000, maximum=1000)
@@ -248,12 +244,10 @@ class Simulator:
         return self._object_page(objs, q, limit, rid, thread_out)
 
     async def get_thread(self, request: Request) -> Response:
-        rid, err = await self._guard(request)
-        if err:
-            return err
-        sess = self._session(request.path_params["session_id"], rid)
-        if isinstance(sess, Response):
-            return sess
+        opened = await self._open_session(request)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess = opened
         thread = sess.threads.get(request.path_params["thread_id"])
         if thread is None:
             return _error(
@@ -307,16 +301,24 @@ class Simulator:
         page["data"] = [self._event_out(sess, e, owner) for e in page["data"]]
         return self._json(page_out(self.dialect, page), rid)
 
-    async def _open_log(
-        self, request: Request, *, thread: bool
-    ) -> tuple[str, SimSession, Any, str | None] | Response:
-        """Guard the request, then find its session and the log asked for (session or thread)."""
+    async def _open_session(self, request: Request) -> tuple[str, SimSession] | Response:
+        """Guard the request, then find the session it names (or answer 401/404/a fault)."""
         rid, err = await self._guard(request)
         if err:
             return err
         sess = self._session(request.path_params["session_id"], rid)
         if isinstance(sess, Response):
             return sess
+        return rid, sess
+
+    async def _open_log(
+        self, request: Request, *, thread: bool
+    ) -> tuple[str, SimSession, Any, str | None] | Response:
+        """Guard the request, then find its session and the log asked for (session or thread)."""
+        opened = await self._open_session(request)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess = opened
         if not thread:
             return rid, sess, sess.session_log, None
         owner = request.path_params["thread_id"]
@@ -432,12 +434,10 @@ class Simulator:
 
     async def control_append(self, request: Request) -> Response:
         """POST /_sim/sessions/{id}/grow?count=N: append N synthetic events to a `big` thread."""
-        rid, err = await self._guard(request)
-        if err:
-            return err
-        sess = self._session(request.path_params["session_id"], rid)
-        if isinstance(sess, Response):
-            return sess
+        opened = await self._open_session(request)
+        if isinstance(opened, Response):
+            return opened
+        rid, sess = opened
         count = int(request.query_params.get("count", "1"))
         log = sess.session_log
         if not hasattr(log, "grow"):

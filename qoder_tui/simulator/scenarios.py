@@ -198,6 +198,37 @@ def model_call(
     yield rng.uniform(0.2, 1.0)
 
 
+def _hand_over(
+    w: Writer,
+    sender: str,
+    receiver: str,
+    text: str,
+    *,
+    sender_name: str | None = None,
+    receiver_name: str | None = None,
+    advance: float = 0.01,
+) -> None:
+    """A message between threads: `sent` on the sender's stream, `received` on the receiver's.
+
+    The SDK names the peer agent only when it is not the primary, so the
+    caller passes a name only for a child.
+    """
+    content = [{"type": "text", "text": text}]
+    sent: dict[str, Any] = {"to_session_thread_id": receiver}
+    if receiver_name:
+        sent["to_agent_name"] = receiver_name
+    w.emit(sender, "agent.thread_message_sent", {**sent, "content": content})
+    received: dict[str, Any] = {"from_session_thread_id": sender}
+    if sender_name:
+        received["from_agent_name"] = sender_name
+    w.emit(
+        receiver,
+        "agent.thread_message_received",
+        {**received, "content": [dict(block) for block in content]},
+        advance=advance,
+    )
+
+
 def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | None = None) -> Step:
     w, rng = ctx.w, ctx.rng
     _set_status(ctx, child_id, "running")
@@ -212,21 +243,7 @@ def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | No
         yield from model_call(ctx, child_id, thought=rng.random() < 0.6, tool=make_tool_call(rng))
     report = rng.choice(REPORTS)
     yield from model_call(ctx, child_id, thought=False, message=report)
-    w.emit(
-        child_id,
-        "agent.thread_message_sent",
-        {"to_session_thread_id": ctx.primary, "content": [{"type": "text", "text": report}]},
-    )
-    w.emit(
-        ctx.primary,
-        "agent.thread_message_received",
-        {
-            "from_session_thread_id": child_id,
-            "from_agent_name": name,
-            "content": [{"type": "text", "text": report}],
-        },
-        advance=0.01,
-    )
+    _hand_over(w, child_id, ctx.primary, report, sender_name=name)
     _set_status(ctx, child_id, "idle")
     w.emit(
         child_id,
@@ -275,21 +292,7 @@ def _delegate(ctx: Ctx, name: str, task: str) -> Step:
             "session.thread_created",
             {"session_thread_id": child_id, "agent_name": name},
         )
-    w.emit(
-        tid,
-        "agent.thread_message_sent",
-        {
-            "to_session_thread_id": child_id,
-            "to_agent_name": name,
-            "content": [{"type": "text", "text": task}],
-        },
-    )
-    w.emit(
-        child_id,
-        "agent.thread_message_received",
-        {"from_session_thread_id": tid, "content": [{"type": "text", "text": task}]},
-        advance=0.01,
-    )
+    _hand_over(w, tid, child_id, task, receiver_name=name)
     w.emit(
         tid,
         "agent.tool_result",
@@ -568,20 +571,7 @@ def _delegate_blocked(ctx: Ctx, name: str) -> Step:
     child = w.add_thread(name=name, parent_id=tid, created_by_tool_use_id=use["id"])
     cid = child.id
     w.emit(tid, "session.thread_created", {"session_thread_id": cid, "agent_name": name})
-    w.emit(
-        tid,
-        "agent.thread_message_sent",
-        {
-            "to_session_thread_id": cid,
-            "to_agent_name": name,
-            "content": [{"type": "text", "text": task}],
-        },
-    )
-    w.emit(
-        cid,
-        "agent.thread_message_received",
-        {"from_session_thread_id": tid, "content": [{"type": "text", "text": task}]},
-    )
+    _hand_over(w, tid, cid, task, receiver_name=name, advance=0.05)
     w.emit(
         tid,
         "agent.tool_result",
