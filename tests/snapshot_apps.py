@@ -41,10 +41,14 @@ def session_id(server: SimulatorServer, part: str) -> str:
 
 
 async def settle(pilot: Pilot, condition: Callable[[], object], timeout: float = 20.0) -> None:
+    """Until `condition` holds on three checks in a row (a page fetched after the first
+    paint, e.g. older events, would otherwise land before or after the capture)."""
     deadline = time.monotonic() + timeout
-    while not condition():
+    held = 0
+    while held < 3:
         if time.monotonic() > deadline:
             raise AssertionError("the app did not reach the expected state")
+        held = held + 1 if condition() else 0
         await pilot.pause(0.02)
     await pilot.pause()
 
