@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from .api.client import QoderClient
 from .api.errors import redact
 from .api.settings import Settings
-from .commands import GoToProvider
+from .commands import GoToProvider, SafeCommandPalette
 from .screens.main import MainScreen
 
 
@@ -64,6 +64,10 @@ class QoderApp(App[None]):
             "server_label": server_label,
             "frame_budget": frame_budget,
         }
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not SafeCommandPalette.is_open(self):  # type: ignore[arg-type]
+            self.push_screen(SafeCommandPalette(id="--command-palette"))
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.client, **self._screen_args))  # type: ignore[arg-type]

@@ -258,7 +258,12 @@ class SessionStore:
         return info
 
     def children_of(self, thread_id: str | None) -> list[ThreadInfo]:
-        return [t for t in self.threads.values() if t.thread.parent_thread_id == thread_id]
+        """Its child threads (a thread is never its own child, whatever the server says)."""
+        return [
+            t
+            for t in self.threads.values()
+            if t.thread.parent_thread_id == thread_id and t.id != thread_id
+        ]
 
     def name_of(self, thread_id: str | None) -> str:
         if thread_id and thread_id in self.threads:

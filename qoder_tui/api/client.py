@@ -8,7 +8,9 @@ honouring `Retry-After` / `retry-after-ms`, as the official SDK does.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
@@ -24,6 +26,7 @@ from .errors import (
     error_from_response,
 )
 from .models import Event, Page, Session, Thread, parse_event
+from .sanitize import clean_label
 from .settings import Settings
 
 T = TypeVar("T")
@@ -79,12 +82,25 @@ def should_retry(status: int, headers: httpx.Headers | None = None) -> bool:
 
 
 def describe_transport_error(exc: Exception, url: str) -> str:
+    """One line for a person.  A protocol error's text can quote a request header (and so
+    the token): only the class of such an error is named, never its message."""
     name = type(exc).__name__
     if isinstance(exc, httpx.ConnectError):
-        return f"Cannot reach the server at {url}: connection failed ({exc or name})."
+        return f"Cannot reach the server at {url}: connection failed ({_os_detail(exc) or name})."
     if isinstance(exc, httpx.TimeoutException):
         return f"The server at {url} did not answer in time ({name})."
-    return f"The connection to {url} broke: {exc or name}."
+    if isinstance(exc, (httpx.LocalProtocolError, httpx.InvalidURL, httpx.UnsupportedProtocol)):
+        return f"The request to {url} could not be sent ({name})."
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return f"The server at {url} broke the HTTP protocol ({name})."
+    return f"The connection to {url} broke: {_os_detail(exc) or name}."
+
+
+def _os_detail(exc: Exception) -> str:
+    text = str(exc)
+    if not text or "header" in text.lower() or "bearer" in text.lower():
+        return ""
+    return clean_label(text)[:200]
 
 
 class QoderClient:
@@ -147,7 +163,7 @@ class QoderClient:
                 raise ConnectionFailedError(describe_transport_error(exc, self.base_url)) from None
             if response.status_code < 300:
                 try:
-                    return response.json()
+                    return decode_json(response.content)
                 except ValueError:
                     raise ServerError(
                         f"The server answered {what} with something that is not JSON "
@@ -175,11 +191,22 @@ class QoderClient:
         )
 
     @staticmethod
-    def _page(raw: Any, parse: Callable[[Any], T]) -> Page[T]:
+    def _page(raw: Any, parse: Callable[[Any], T], *, keep_unreadable: bool = False) -> Page[T]:
+        """One page; an item that could not be decoded becomes what `parse` makes of its text
+        (an unreadable event) or, for sessions and threads, is left out."""
         if not isinstance(raw, dict):
             raw = {"data": raw if isinstance(raw, list) else []}
         items = raw.get("data")
-        data = [parse(item) for item in items] if isinstance(items, list) else []
+        data = (
+            [
+                parse(item.text if isinstance(item, UnreadableItem) else item)
+                for item in items
+                if keep_unreadable
+                or (isinstance(item, dict) and not isinstance(item, UnreadableItem))
+            ]
+            if isinstance(items, list)
+            else []
+        )
         return Page(
             data=data,
             first_id=raw.get("first_id") if isinstance(raw.get("first_id"), str) else None,
@@ -312,7 +339,7 @@ class QoderClient:
             params=params,
             what=f"the events of {self.scope_name(session_id, thread_id)}",
         )
-        return self._page(raw, parse_event)
+        return self._page(raw, parse_event, keep_unreadable=True)
 
     async def newest_events(
         self, session_id: str, thread_id: str | None = None, *, limit: int = MAX_LIMIT
@@ -384,6 +411,85 @@ class QoderClient:
             if next_cursor == cursor:
                 return
             cursor = next_cursor
+
+
+class UnreadableItem:
+    """A list item whose JSON could not be decoded on its own (kept as its text)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+_PAGE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{},]')
+
+
+def decode_json(content: bytes | str) -> Any:
+    """A response body as JSON; a list page whose items cannot all be read is decoded item by item.
+
+    One hostile item (nested 100,000 deep, or broken) must not make the whole
+    page unreadable: the envelope and every other item are still read, and
+    the bad item stays as an :class:`UnreadableItem` holding its text.
+    """
+    text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        page = _decode_items(text)
+        if page is None:
+            raise ValueError(str(exc)) from None
+        return page
+
+
+def _decode_items(text: str) -> dict[str, Any] | None:
+    depth = 0
+    data_start = data_end = item_start = -1
+    expect_data = False
+    spans: list[tuple[int, int]] = []
+    for match in _PAGE_TOKENS.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == '"':
+            expect_data = (
+                depth == 1
+                and data_start < 0
+                and token == '"data"'
+                and text[match.end() : match.end() + 16].lstrip().startswith(":")
+            )
+            continue
+        if first in "[{":
+            depth += 1
+            if depth == 2 and first == "[" and expect_data:
+                data_start, item_start = match.start(), match.end()
+        elif first in "]}":
+            if data_start >= 0 and data_end < 0 and depth == 2:
+                spans.append((item_start, match.start()))
+                data_end = match.end()
+            depth -= 1
+        elif data_start >= 0 and data_end < 0 and depth == 2:  # a comma between items
+            spans.append((item_start, match.start()))
+            item_start = match.end()
+        expect_data = False
+    if data_start < 0 or data_end < 0:
+        return None
+    try:
+        envelope = json.loads(text[:data_start] + "[]" + text[data_end:])
+    except (ValueError, RecursionError):
+        envelope = {}
+    if not isinstance(envelope, dict):
+        return None
+    items: list[Any] = []
+    for start, end in spans:
+        item = text[start:end].strip()
+        if not item:
+            continue
+        try:
+            items.append(json.loads(item))
+        except (ValueError, RecursionError):
+            items.append(UnreadableItem(item))
+    envelope["data"] = items
+    return envelope
 
 
 def _clamp(limit: int) -> int:

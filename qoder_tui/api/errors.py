@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from .sanitize import clean_label
+
 TOKEN_VARIABLES = "QODER_ACCESS_TOKEN (or QODER_PAT), or pass --token-file PATH"
 
 
@@ -44,6 +46,12 @@ class ConfigError(QoderError):
 
 
 class MissingTokenError(ConfigError):
+    exit_code = 3
+
+
+class BadTokenError(ConfigError):
+    """A token that cannot be sent (line breaks, spaces, non-ASCII): said without showing it."""
+
     exit_code = 3
 
 
@@ -114,8 +122,9 @@ def error_from_response(
     says which one is missing.
     """
     etype, msg, body_rid = _envelope(body)
-    rid = request_id or body_rid
-    detail = msg or (text.strip()[:200] if text else "") or f"HTTP {status}"
+    rid = clean_label(request_id or body_rid or "")[:100] or None
+    detail = clean_label((msg or (text.strip() if text else ""))[:300]) or f"HTTP {status}"
+    etype = clean_label(etype)[:100] if etype else None
     kw: dict[str, Any] = {"status": status, "error_type": etype, "request_id": rid}
     if status == 401:
         return AuthError(f"The server rejected the token ({detail}). Set {TOKEN_VARIABLES}.", **kw)

@@ -15,23 +15,26 @@ import asyncio
 import hashlib
 import json
 import random
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 import httpx
-from httpx_sse._decoders import SSEDecoder, SSELineDecoder
+from httpx_sse import EventSource
 
-from .client import QoderClient, _seg, describe_transport_error, should_retry
+from .client import QoderClient, _seg, describe_transport_error, retry_delay, should_retry
 from .errors import (
     BadRequestError,
     ConnectionFailedError,
+    NotFoundError,
     QoderError,
     StreamError,
 )
 from .models import Event, MalformedEvent, is_terminal, parse_event
+from .sanitize import clean_label
 
 Phase = Literal["connecting", "live", "reconnecting", "ended", "failed"]
 
@@ -66,8 +69,61 @@ class _Retry(Exception):
         self.response = response
 
 
+class _CursorRefused(Exception):
+    """The server refused `Last-Event-ID` (400, or 404 on a resume: D24)."""
+
+    def __init__(self, error: QoderError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class RecentIds:
+    """The ids of the newest events delivered, at most `limit` of them (a bounded `seen`).
+
+    Older duplicates are caught by time instead: the follower never delivers
+    an event older than the newest it delivered.
+    """
+
+    __slots__ = ("_ids", "_order", "limit")
+
+    def __init__(self, ids: Iterable[str] = (), limit: int = 20_000) -> None:
+        self.limit = limit
+        self._order: deque[str] = deque()
+        self._ids: set[str] = set()
+        for event_id in ids:
+            self.add(event_id)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._ids
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def add(self, event_id: str) -> None:
+        if event_id in self._ids:
+            return
+        self._ids.add(event_id)
+        self._order.append(event_id)
+        if len(self._order) > self.limit:
+            self._ids.discard(self._order.popleft())
+
+
+RESYNC_PAGES = 20
+"""Pages walked back after a refused cursor before giving up on finding where we were."""
+
+
 class Follower:
-    """Yields the live events of a session (or of one thread) exactly once, in order."""
+    """Yields the live events of a session (or of one thread) exactly once, in order.
+
+    - Reconnects after any drop with `Last-Event-ID`, waiting with jittered
+      exponential backoff; the attempt count starts again as soon as a
+      connection delivers a new event, and the server's SSE `retry:` field,
+      or a `Retry-After` on 429/503, sets the wait.
+    - A refused cursor (400, or 404 on a resume) makes it fetch the newest
+      page, walk back to the newest event it had delivered, hand over what
+      it missed, and resume from the newest id; nothing older than what it
+      delivered is ever handed over, whatever a server replays.
+    """
 
     def __init__(
         self,
@@ -77,27 +133,34 @@ class Follower:
         *,
         last_event_id: str | None = None,
         seen: Iterable[str] = (),
+        newest_time: datetime | None = None,
         on_state: Callable[[StreamState], None] | None = None,
         initial_backoff: float = 0.5,
         max_backoff: float = 10.0,
-        healthy_after: float = 5.0,
         read_timeout: float = 60.0,
+        seen_limit: int = 20_000,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.client = client
         self.session_id = session_id
         self.thread_id = thread_id
         self.last_event_id = last_event_id
-        self.seen: set[str] = set(seen)
+        self.seen = RecentIds(seen, seen_limit)
+        self.newest_time = newest_time
+        """The time of the newest event delivered: nothing older is delivered after it."""
         self._on_state = on_state
         self.initial_backoff = initial_backoff
         self.max_backoff = max_backoff
-        self.healthy_after = healthy_after
         self.read_timeout = read_timeout
+        self.retry_hint: float | None = None
+        """The server's SSE `retry:` field, in seconds."""
         self._sleep = sleep
         self._use_events_route = False
         self.state = StreamState("connecting")
         self.connections = 0
+        self.delays: list[float] = []
+        """Every wait before a reconnect, in seconds (for a status line and for tests)."""
+        self._delivered_on_connection = 0
 
     # ------------------------------------------------------------------ state
 
@@ -144,13 +207,16 @@ class Follower:
                     await response.aread()
                     if should_retry(status, response.headers):
                         raise _Retry(f"the server answered {status}", response)
-                    raise self.client._error(response, f"the live stream of {self.scope}")
+                    error = self.client._error(response, f"the live stream of {self.scope}")
+                    if self.last_event_id and isinstance(error, (BadRequestError, NotFoundError)):
+                        raise _CursorRefused(error)
+                    raise error
                 ctype = response.headers.get("content-type", "")
                 if "text/event-stream" not in ctype:
                     await response.aread()
                     raise QoderError(
                         f"The server does not stream {self.scope}: it answered with "
-                        f"{ctype or 'no content type'} instead of text/event-stream."
+                        f"{clean_label(ctype)[:80] or 'no content type'} instead of text/event-stream."
                     )
                 if index > 0:
                     self._use_events_route = True
@@ -162,98 +228,135 @@ class Follower:
     # ------------------------------------------------------------------ main loop
 
     def backoff(self, attempt: int, response: httpx.Response | None = None) -> float:
-        if response is not None:
-            from .client import retry_delay
-
-            hinted = response.headers.get("retry-after-ms") or response.headers.get("retry-after")
-            if hinted:
-                return retry_delay(response, attempt)
-        base = min(self.initial_backoff * (2 ** max(0, attempt - 1)), self.max_backoff)
+        """The wait before reconnect number `attempt` (1 after a connection that delivered)."""
+        if response is not None and (
+            response.headers.get("retry-after-ms") or response.headers.get("retry-after")
+        ):
+            return retry_delay(response, attempt)
+        first = self.retry_hint if self.retry_hint is not None else self.initial_backoff
+        base = min(first * (2 ** max(0, attempt - 1)), max(self.max_backoff, first))
         return random.uniform(base / 2, base)
 
     async def events(self) -> AsyncIterator[Event]:
         """The live events, each once.  Ends after a terminal event; raises QoderError if fatal."""
-        async for batch in self.batches():
-            for event in batch:
-                yield event
+        async with aclosing(self.batches()) as batches:
+            async for batch in batches:
+                for event in batch:
+                    yield event
 
-    async def batches(self) -> AsyncIterator[list[Event]]:
-        """Like `events`, a network chunk's worth at a time (cheaper for a fast stream)."""
+    async def batches(self) -> AsyncGenerator[list[Event], None]:
+        """Like `events`, a batch at a time (one frame's event, or what a resync found)."""
         attempt = 0
-        dropped_cursor = False
         while True:
             self._set_state(
                 StreamState("connecting")
                 if attempt == 0
                 else StreamState("reconnecting", attempt, self.state.reason, 0.0)
             )
-            started = time.monotonic()
             response_for_delay: httpx.Response | None = None
+            self._delivered_on_connection = 0
             try:
                 async with self._connect() as response:
                     self.connections += 1
                     self._set_state(StreamState("live"))
-                    async for batch in self._read(response):
-                        for i, event in enumerate(batch):
-                            if is_terminal(event):
-                                yield batch[: i + 1]
-                                self._set_state(StreamState("ended", reason=f"{event.type}"))
-                                return
-                        yield batch
+                    async with aclosing(self._read(response)) as frames:
+                        async for batch in frames:
+                            for i, event in enumerate(batch):
+                                if is_terminal(event):
+                                    yield batch[: i + 1]
+                                    self._set_state(StreamState("ended", reason=event.type))
+                                    return
+                            yield batch
                 reason = "the server closed the stream"
             except _Retry as retry:
                 reason = retry.reason
                 response_for_delay = retry.response
             except (httpx.TransportError, httpx.StreamError) as exc:
                 reason = describe_transport_error(exc, self.client.base_url)
-            except BadRequestError as exc:
-                if self.last_event_id and not dropped_cursor:
-                    # The server refuses our cursor (D24): replay without it; dedupe keeps it exact.
-                    dropped_cursor = True
-                    self.last_event_id = None
-                    reason = f"the server refused the resume cursor ({exc.message}); replaying"
-                else:
-                    self._set_state(StreamState("failed", reason=str(exc)))
-                    raise
+            except _CursorRefused as refused:
+                reason = (
+                    f"the server refused the resume cursor ({refused.error.message}); resyncing"
+                )
+                async with aclosing(self._resync()) as found:
+                    async for batch in found:
+                        yield batch
+                        if batch and is_terminal(batch[-1]):
+                            self._set_state(StreamState("ended", reason=batch[-1].type))
+                            return
             except QoderError as exc:
                 self._set_state(StreamState("failed", reason=str(exc)))
                 raise
-            if time.monotonic() - started >= self.healthy_after:
-                attempt = 0
+            if self._delivered_on_connection:
+                attempt = 0  # that connection worked: start the backoff again
             attempt += 1
             delay = self.backoff(attempt, response_for_delay)
+            self.delays.append(delay)
             self._set_state(StreamState("reconnecting", attempt, reason, delay))
             await self._sleep(delay)
 
-    async def _read(self, response: httpx.Response) -> AsyncIterator[list[Event]]:
-        """The events of each chunk that arrives, once each, checkpoint moved frame by frame.
+    def _accept(self, event: Event) -> bool:
+        """Whether to deliver this event: not seen, and not older than what was delivered."""
+        if event.id in self.seen:
+            return False
+        when = event.time
+        if when is not None and self.newest_time is not None and when < self.newest_time:
+            return False
+        self.seen.add(event.id)
+        if when is not None:
+            self.newest_time = when
+        self._delivered_on_connection += 1
+        return True
 
-        httpx-sse's decoders split lines and frames; they are fed whole chunks here
-        rather than through its per-line async iterator, which costs several
-        generator hops per event on a fast stream.
-        """
-        lines = SSELineDecoder()
-        frames = SSEDecoder()
-        previous_sse_id = ""
-        async for text in response.aiter_text():
-            batch: list[Event] = []
-            for line in lines.decode(text):
-                sse = frames.decode(line.rstrip("\n"))
-                if sse is None:
+    async def _resync(self) -> AsyncGenerator[list[Event], None]:
+        """After a refused cursor: what we missed, from the newest page back to where we were."""
+        missed: list[Event] = []
+        before: str | None = None
+        for _ in range(RESYNC_PAGES):
+            if before is None:
+                page = await self.client.newest_events(self.session_id, self.thread_id)
+            else:
+                page = await self.client.older_events(self.session_id, self.thread_id, before)
+            older_reached = False
+            fresh: list[Event] = []
+            for event in page.data:
+                when = event.time
+                if event.id in self.seen or (
+                    when is not None and self.newest_time is not None and when < self.newest_time
+                ):
+                    older_reached = True
+                    fresh = []  # only what comes after the last known event is missed
                     continue
+                fresh.append(event)
+            missed[:0] = fresh
+            if older_reached or not page.has_more or not page.data:
+                break
+            before = page.data[0].id
+        batch = [e for e in missed if self._accept(e)]
+        if batch:
+            yield batch
+        newest = missed[-1].id if missed else None
+        # Resume from the newest event there is; if even that is refused, from no cursor
+        # at all (the time guard drops whatever the server replays).
+        self.last_event_id = newest if newest and newest != self.last_event_id else None
+
+    async def _read(self, response: httpx.Response) -> AsyncGenerator[list[Event], None]:
+        """Each frame's event once, the checkpoint moved only after a whole frame was read."""
+        previous_sse_id = ""
+        async with aclosing(EventSource(response).aiter_sse()) as frames:
+            async for sse in frames:
+                if sse.retry is not None and sse.retry >= 0:
+                    self.retry_hint = min(sse.retry / 1000.0, self.max_backoff)
                 # The decoder carries the last `id:` over to later frames (as the SSE
                 # spec says); a frame has an id of its own only when the value changed.
                 frame_id = sse.id if sse.id and sse.id != previous_sse_id else None
                 previous_sse_id = sse.id
-                name = sse.event or ""
+                name = sse.event if sse.event != "message" else ""
                 data = sse.data
                 if name in ("ping", "heartbeat") or not data:
                     continue  # keep-alives, and id-only or empty frames, carry no event
                 if data.strip() == "[DONE]":
-                    yield batch
                     return
                 if name == "error":
-                    yield batch  # what came before the error is not lost
                     raise StreamError(_stream_error_message(data, self.scope))
                 event = parse_event(data, sse_id=frame_id, sse_event=name or None)
                 if event.type in SKIPPED_TYPES:
@@ -261,24 +364,19 @@ class Follower:
                 if isinstance(event, MalformedEvent):
                     if frame_id is None:
                         # Same frame after the same checkpoint (a replay) gets the same id.
-                        digest = hashlib.sha1(f"{self.last_event_id}|{data}".encode()).hexdigest()[
-                            :16
-                        ]
+                        digest = hashlib.sha1(
+                            f"{self.last_event_id}|{data}".encode("utf-8", "replace")
+                        ).hexdigest()[:16]
                         event.id = f"malformed:{digest}"
                 elif event.type == "error":
-                    yield batch
                     raise StreamError(_stream_error_message(data, self.scope))
                 # The whole frame is read: the checkpoint may move now.
                 if frame_id:
                     self.last_event_id = frame_id
                 elif not isinstance(event, MalformedEvent):
                     self.last_event_id = event.id
-                if event.id in self.seen:
-                    continue
-                self.seen.add(event.id)
-                batch.append(event)
-            if batch:
-                yield batch
+                if self._accept(event):
+                    yield [event]
 
 
 def _stream_error_message(data: str, scope: str) -> str:
@@ -293,7 +391,8 @@ def _stream_error_message(data: str, scope: str) -> str:
                 message = body["message"]
     except ValueError:
         pass
-    return f"The server ended the live stream of {scope} with an error: {message[:300]}"
+    message = clean_label(message)[:300]
+    return f"The server ended the live stream of {scope} with an error: {message}"
 
 
-__all__ = ["ConnectionFailedError", "Follower", "StreamState"]
+__all__ = ["ConnectionFailedError", "Follower", "RecentIds", "StreamState"]

@@ -9,6 +9,7 @@ every event keeps its raw JSON for display.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from functools import lru_cache
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from .sanitize import clean_label, clean_tree, escape_json, needs_cleaning
 
 __all__ = [
     "AgentMessage",
@@ -89,6 +92,12 @@ def _str(value: Any) -> str | None:
     if isinstance(value, (int, float, bool)):
         return str(value)
     return None
+
+
+def _label(value: Any) -> str | None:
+    """A name or title from the server: one line, nothing invisible or reordering."""
+    text = _str(value)
+    return clean_label(text) if text else text
 
 
 def _int(value: Any) -> int | None:
@@ -328,10 +337,8 @@ class Session(_Model):
 
     @classmethod
     def parse(cls, raw: Any) -> Session:
-        data = dict(raw) if isinstance(raw, dict) else {}
-        if not isinstance(data.get("agent"), dict):
-            agent = data.get("agent")
-            data["agent"] = {"id": agent} if isinstance(agent, str) else None
+        data = clean_tree(raw) if isinstance(raw, dict) else {}
+        data["agent"] = _agent(data.get("agent"))
         for key in ("metadata",):
             if not isinstance(data.get(key), dict):
                 data[key] = {}
@@ -341,7 +348,8 @@ class Session(_Model):
         for key in ("title", "status", "created_at", "updated_at", "archived_at"):
             if key in data and not isinstance(data[key], (str, type(None))):
                 data[key] = str(data[key])
-        data["id"] = str(data.get("id") or "")
+        data["title"] = _label(data.get("title"))
+        data["id"] = clean_label(str(data.get("id") or ""))
         return cls.model_validate(data)
 
 
@@ -385,19 +393,36 @@ class Thread(_Model):
 
     @classmethod
     def parse(cls, raw: Any) -> Thread:
-        data = dict(raw) if isinstance(raw, dict) else {}
-        if not isinstance(data.get("agent"), dict):
-            agent = data.get("agent")
-            data["agent"] = {"id": agent} if isinstance(agent, str) else None
+        data = clean_tree(raw) if isinstance(raw, dict) else {}
+        data["agent"] = _agent(data.get("agent"))
         data["stop_reason"] = StopReason.from_raw(data.get("stop_reason"))
         for key in ("usage", "stats"):
             if not isinstance(data.get(key), dict):
                 data[key] = None
-        data["id"] = str(data.get("id") or "")
+        data["id"] = clean_label(str(data.get("id") or ""))
         for key in ("parent_thread_id", "name", "role", "status", "session_id"):
             if key in data and not isinstance(data[key], (str, type(None))):
                 data[key] = str(data[key])
+        data["name"] = _label(data.get("name"))
         return cls.model_validate(data)
+
+
+def _agent(value: Any) -> dict[str, Any] | None:
+    """An agent object (or a bare agent id) with its name made safe to show."""
+    if isinstance(value, str):
+        return {"id": value}
+    if not isinstance(value, dict):
+        return None
+    agent = dict(value)
+    for key in ("id", "name", "type"):
+        if key in agent and not isinstance(agent[key], (str, type(None))):
+            agent[key] = str(agent[key])
+    agent["name"] = _label(agent.get("name"))
+    if not isinstance(agent.get("version"), (int, type(None))) or isinstance(
+        agent.get("version"), bool
+    ):
+        agent["version"] = None
+    return agent
 
 
 @dataclass
@@ -444,7 +469,7 @@ class Event(BaseModel):
     def raw(self) -> Any:
         try:
             return json.loads(self.raw_json)
-        except ValueError:
+        except (ValueError, RecursionError):
             return self.raw_json
 
     @classmethod
@@ -735,11 +760,11 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             tool_input = {} if tool_input is None else {"value": tool_input}
         return ToolUse._make(
             **c,
-            name=_str(raw.get("name")) or _str(raw.get("tool_name")) or "?",
+            name=_label(raw.get("name")) or _label(raw.get("tool_name")) or "?",
             input=tool_input,
             call_id=_str(raw.get("tool_use_id")) or ev_id,
             family=family,
-            mcp_server=_str(raw.get("mcp_server_name")),
+            mcp_server=_label(raw.get("mcp_server_name")),
             permission=_str(raw.get("evaluated_permission")),
             requires_confirmation=raw.get("requires_confirmation") is True
             or raw.get("evaluated_permission") == "ask",
@@ -803,7 +828,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             status=status,
             stop_reason=StopReason.from_raw(raw.get("stop_reason")),
             usage=usage,
-            agent_name=_str(raw.get("agent_name")),
+            agent_name=_label(raw.get("agent_name")),
             reason=_str(raw.get("reason")),
         )
     if t == "session.thread_created":
@@ -813,7 +838,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             **c,
             child_thread_id=_str(raw.get("session_thread_id")),
             parent_thread_id=_str(raw.get("parent_thread_id")),
-            agent_name=_str(raw.get("agent_name")) or _str(raw.get("name")),
+            agent_name=_label(raw.get("agent_name")) or _label(raw.get("name")),
             created_by_tool_use_id=_str(raw.get("created_by_tool_use_id")),
         )
     if t == "session.error":
@@ -823,26 +848,26 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             retry_type = _str(retry.get("type")) if isinstance(retry, dict) else _str(retry)
             return SessionError._make(
                 **c,
-                error_type=_str(err.get("type")),
+                error_type=_label(err.get("type")),
                 message=_str(err.get("message")) or "",
                 retry_status=retry_type,
-                code=_str(err.get("qoder_error_code"))
-                or _str(err.get("code"))
-                or _str(raw.get("code")),
-                mcp_server=_str(err.get("mcp_server_name")),
+                code=_label(err.get("qoder_error_code"))
+                or _label(err.get("code"))
+                or _label(raw.get("code")),
+                mcp_server=_label(err.get("mcp_server_name")),
             )
         return SessionError._make(
             **c,
             error_type=None,
             message=_str(err) or _str(raw.get("message")) or "",
-            code=_str(raw.get("code")),
+            code=_label(raw.get("code")),
         )
     if t in ("agent.thread_message_sent", "agent.thread_message_received"):
         direction: Direction = "sent" if t.endswith("_sent") else "received"
         agent = (
-            _str(raw.get("to_agent_name"))
+            _label(raw.get("to_agent_name"))
             if direction == "sent"
-            else _str(raw.get("from_agent_name"))
+            else _label(raw.get("from_agent_name"))
         )
         return ThreadMessage._make(
             **c,
@@ -875,20 +900,32 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
 
 
 def _model_name(value: Any) -> str | None:
-    if isinstance(value, str):
-        return value
     if isinstance(value, dict):
-        return _str(value.get("id"))
-    return None
+        value = value.get("id")
+    return _label(value) if isinstance(value, str) else None
 
 
-_malformed_counter = 0
+MAX_RAW_CHARS = 1_000_000
+"""The most of an unreadable payload kept for display: enough to see what went wrong."""
 
 
-def _synthetic_id(prefix: str) -> str:
-    global _malformed_counter
-    _malformed_counter += 1
-    return f"{prefix}{_malformed_counter}"
+def _digest_id(text: str) -> str:
+    """A stable id for something without one: the same bytes get the same id on a replay."""
+    return "malformed:" + hashlib.sha1(text.encode("utf-8", "replace")).hexdigest()[:16]
+
+
+def _malformed(text: str, problem: str, ev_id: str | None, ev_type: str | None) -> MalformedEvent:
+    shown = text if len(text) <= MAX_RAW_CHARS else text[:MAX_RAW_CHARS] + "…"
+    return MalformedEvent(
+        id=clean_label(ev_id) if ev_id else _digest_id(text),
+        type=clean_label(ev_type) if ev_type else "malformed",
+        raw_json=escape_json(shown),
+        problem=clean_label(problem)[:500],
+    )
+
+
+def _compact(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 def parse_event(
@@ -902,49 +939,51 @@ def parse_event(
 
     `payload` is either the decoded JSON object or the raw `data:` text.  The
     SSE `id:` and `event:` fields fill in `id` / `type` when the JSON lacks
-    them (G1 catalog frames carry only the payload).
+    them (G1 catalog frames carry only the payload, D25), and the event's
+    JSON text (`raw_json`, what the raw view, copy and `tail --json` show) is
+    the merged object: one JSON text per event, used everywhere.  Every string
+    is sanitised here (:mod:`.sanitize`), so nothing downstream can reach a
+    terminal raw.
     """
+    text: str | None = raw_json
     try:
         if isinstance(payload, (str, bytes)):
             text = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else payload
             try:
                 payload = json.loads(text)
             except json.JSONDecodeError as exc:
-                return MalformedEvent(
-                    id=sse_id or _synthetic_id("malformed:"),
-                    type=sse_event or "malformed",
-                    raw_json=text,
-                    problem=f"not valid JSON ({exc.msg} at char {exc.pos})",
+                return _malformed(
+                    text, f"not valid JSON ({exc.msg} at char {exc.pos})", sse_id, sse_event
                 )
-            raw_json = text
+            except RecursionError:
+                return _malformed(text, "nested too deeply to read", sse_id, sse_event)
         if not isinstance(payload, dict):
-            text = raw_json if raw_json is not None else json.dumps(payload)
-            return MalformedEvent(
-                id=sse_id or _synthetic_id("malformed:"),
-                type=sse_event or "malformed",
-                raw_json=text,
-                problem=f"expected a JSON object, got {type(payload).__name__}",
+            shown = text if text is not None else json.dumps(payload)
+            return _malformed(
+                shown, f"expected a JSON object, got {type(payload).__name__}", sse_id, sse_event
             )
-        if raw_json is None:
-            raw_json = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        ev_id = _str(payload.get("id")) or sse_id
-        ev_type = _str(payload.get("type")) or sse_event
+        merged = False
+        if _str(payload.get("id")) is None and sse_id:
+            payload["id"] = sse_id
+            merged = True
+        if _str(payload.get("type")) is None and sse_event:
+            payload["type"] = sse_event
+            merged = True
+        if text is None or merged or "\n" in text or "\r" in text:
+            text = _compact(payload)
+        if needs_cleaning(text):
+            payload = clean_tree(payload)
+            text = escape_json(text)
+        ev_id = _str(payload.get("id"))
+        ev_type = _str(payload.get("type"))
         if not ev_id or not ev_type:
             missing = " and ".join(n for n, v in (("id", ev_id), ("type", ev_type)) if not v)
-            return MalformedEvent(
-                id=ev_id or _synthetic_id("malformed:"),
-                type=ev_type or "malformed",
-                raw_json=raw_json,
-                problem=f"the event has no {missing}",
-            )
-        return _build(payload, ev_id, ev_type, raw_json)
+            return _malformed(text, f"the event has no {missing}", ev_id, ev_type)
+        return _build(payload, clean_label(ev_id), clean_label(ev_type), text)
     except Exception as exc:  # the parser must never raise, whatever arrives
-        text = raw_json if isinstance(raw_json, str) else repr(payload)[:10000]
-        return MalformedEvent(
-            id=sse_id or _synthetic_id("malformed:"),
-            type=sse_event or "malformed",
-            raw_json=text,
-            problem=f"could not be read: {type(exc).__name__}: {exc}"[:500],
+        shown = text if isinstance(text, str) else repr(payload)[:10000]
+        return _malformed(
+            shown, f"could not be read: {type(exc).__name__}: {exc}", sse_id, sse_event
         )
 
 

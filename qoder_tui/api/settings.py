@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from .errors import TOKEN_VARIABLES, ConfigError, MissingTokenError
+from .errors import TOKEN_VARIABLES, BadTokenError, ConfigError, MissingTokenError
 
 DEFAULT_BASE_URL = "https://api.qoder.com/api/v1/cloud/"
 TOKEN_ENV_VARS = ("QODER_ACCESS_TOKEN", "QODER_PAT")
@@ -87,9 +87,21 @@ def read_token_file(path: str | os.PathLike[str]) -> Secret:
     token = text.strip()
     if not token:
         raise MissingTokenError(f"The token file {str(p)!r} is empty. Set {TOKEN_VARIABLES}.")
+    return Secret(check_token(token, f"The token in the file {str(p)!r}"))
+
+
+def check_token(token: str, where: str) -> str:
+    """The token, if it can be sent in a header; otherwise a clear error that does not show it."""
     if any(ch.isspace() for ch in token):
-        raise ConfigError(f"The token file {str(p)!r} must hold one token on one line.")
-    return Secret(token)
+        raise BadTokenError(
+            f"{where} has a space or line break inside it: a token is one word on one line."
+        )
+    if not token.isascii() or not token.isprintable():
+        raise BadTokenError(
+            f"{where} has characters a token cannot have (non-ASCII or control characters); "
+            "copy it again from the console."
+        )
+    return token
 
 
 def load_settings(
@@ -107,6 +119,6 @@ def load_settings(
         for name in TOKEN_ENV_VARS:
             value = (env.get(name) or "").strip()
             if value:
-                token = Secret(value)
+                token = Secret(check_token(value, f"The token in ${name}"))
                 break
     return Settings(base_url=url, token=token)

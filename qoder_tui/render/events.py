@@ -8,8 +8,10 @@ result, the agent label, the fold state, the palette, the clock) comes in a
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.markdown import Markdown
@@ -38,6 +40,7 @@ from ..api.models import (
     UsageSnapshot,
     UserMessage,
 )
+from ..api.sanitize import escape_json
 from .summary import one_line, stop_reason_summary, summarize, tool_input_summary, usage_summary
 
 FOLDED_OUTPUT_LINES = 4
@@ -105,21 +108,86 @@ def _body(renderable: RenderableType) -> Padding:
     return Padding(renderable, (0, 0, 0, INDENT))
 
 
+LONG_LINES = 400
+LONG_CHARS = 100_000
+"""An unfolded body past either of these is drawn a visible line at a time (LongBody)."""
+LINE_CHARS = 2_000
+"""No shown line is longer than this (the view is never that wide): one 10 MB line costs no more."""
+FOLDED_MESSAGE_LINES = 40
+FOLDED_MESSAGE_CHARS = 8_000
+
+
+def _trim_end(text: str) -> str:
+    return text.rstrip("\n") if text.endswith("\n") else text
+
+
+def line_count(text: str) -> int:
+    """Lines in a body (0 for nothing but white space), without splitting it."""
+    body = _trim_end(text)
+    if not body or (len(body) < 4096 and not body.strip()):
+        return 0
+    return body.count("\n") + 1
+
+
+def is_long(text: str) -> bool:
+    return len(text) > LONG_CHARS or text.count("\n") >= LONG_LINES
+
+
+def head_lines(text: str, limit: int | None) -> tuple[list[str], int]:
+    """The first `limit` lines (each cut to LINE_CHARS) and how many more there are.
+
+    Splits no further than it shows: folding a 10 MB output costs what a short one does.
+    """
+    body = _trim_end(text)
+    if limit is None:
+        lines = body.split("\n")
+        hidden = 0
+    else:
+        lines = body.split("\n", limit)
+        hidden = 0
+        if len(lines) > limit:
+            hidden = body.count("\n") + 1 - limit
+            lines = lines[:limit]
+    return [line if len(line) <= LINE_CHARS else line[:LINE_CHARS] + "…" for line in lines], hidden
+
+
 def _cropped_lines(
     text: str, limit: int | None, style: str, ctx: RenderContext
 ) -> tuple[Text, int]:
     """Lines shown as-is (cropped, never wrapped), the first `limit` of them."""
-    lines = text.rstrip("\n").split("\n") if text.strip() else []
-    hidden = 0
-    if limit is not None and len(lines) > limit:
-        hidden = len(lines) - limit
-        lines = lines[:limit]
+    lines, hidden = head_lines(text, limit) if line_count(text) else ([], 0)
     out = Text(no_wrap=True, overflow="ellipsis")
     for i, line in enumerate(lines):
         if i:
             out.append("\n")
         out.append(line.expandtabs(4), style=style)
     return out, hidden
+
+
+@dataclass(frozen=True)
+class LineRun:
+    """Body lines drawn one by one: cropped (tool output, JSON) or wrapped (prose)."""
+
+    lines: list[str]
+    style: str
+    wrap: bool = False
+    prefix: str = ""
+    prefix_style: str = ""
+
+
+@dataclass(frozen=True)
+class LongBody:
+    """An unfolded event too long to render at once.
+
+    `head` (the header and anything short) is rendered with Rich as usual; the
+    runs are drawn a visible line at a time by the event log, so unfolding a
+    10 MB output or a 1 MB message costs one frame, not seconds.
+    """
+
+    head: RenderableType
+    runs: tuple[LineRun, ...]
+    indent: int = INDENT
+    tail: RenderableType | None = None
 
 
 def _folded_body(
@@ -177,6 +245,12 @@ def _message(
         label, style = "agent", f"bold {p.primary}"
     partial = " (partial)" if isinstance(event, AgentMessage) and event.partial else ""
     head = _header(event, ctx, label, style, Text(partial, style=p.muted))
+    if is_long(event.text):
+        # Folded: the start as markdown and what is left; unfolded it is a LongBody.
+        lines, hidden = head_lines(event.text, FOLDED_MESSAGE_LINES)
+        start = "\n".join(lines)[:FOLDED_MESSAGE_CHARS]
+        hidden = max(hidden, 1)
+        return Group(head, _body(markdown(start, ctx)), _body(_more(hidden, ctx)))
     body = event.text.strip() or "(empty)"
     return Group(head, _body(markdown(body, ctx)))
 
@@ -336,13 +410,8 @@ def _json_block(
 ) -> RenderableType:
     p = ctx.palette
     head = _header(event, ctx, label, style, Text(note, style=p.muted))
-    raw = event.raw
-    try:
-        text = json.dumps(raw, indent=2, ensure_ascii=False) if not isinstance(raw, str) else raw
-    except (TypeError, ValueError):
-        text = str(raw)
     limit = None if ctx.expanded else FOLDED_JSON_LINES
-    return Group(head, *_folded_body(text, limit, p.muted, ctx))
+    return Group(head, *_folded_body(pretty_json(event), limit, p.muted, ctx))
 
 
 def _one_liner(
@@ -351,69 +420,151 @@ def _one_liner(
     return _header(event, ctx, label, style, Text(text, style=ctx.palette.muted))
 
 
+def _model_start(event: ModelRequestStart, ctx: RenderContext) -> RenderableType:
+    if ctx.settled:
+        text = "request did not finish"
+    else:
+        elapsed = _elapsed(event, ctx.now)
+        text = f"request running {elapsed}" if elapsed else "request started"
+    if event.model:
+        text += f" · {event.model}"
+    return _one_liner(event, ctx, "model ▸", ctx.palette.secondary, text)
+
+
+def _spawn(event: ThreadCreated, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    spawned = Text()
+    spawned.append("started ", style=p.muted)
+    spawned.append(event.agent_name or "a child agent", style=f"bold {p.secondary}")
+    spawned.append(f"  {event.child_thread_id or ''}", style=p.muted)
+    return _header(event, ctx, "spawn", f"bold {p.secondary}", spawned)
+
+
+def _usage(event: UsageSnapshot, ctx: RenderContext) -> RenderableType:
+    return _one_liner(event, ctx, "usage", ctx.palette.muted, summarize(event))
+
+
+def _confirmation(event: ToolConfirmation, ctx: RenderContext) -> RenderableType:
+    p = ctx.palette
+    style = p.success if event.result == "allow" else p.error
+    return _one_liner(event, ctx, "confirm", f"bold {style}", summarize(event))
+
+
+def _note(event: NoteEvent, ctx: RenderContext) -> RenderableType:
+    return _one_liner(event, ctx, "note", ctx.palette.muted, summarize(event))
+
+
+def _outcome(event: OutcomeSpan, ctx: RenderContext) -> RenderableType:
+    return _one_liner(event, ctx, "outcome", ctx.palette.muted, summarize(event))
+
+
+def _malformed(event: MalformedEvent, ctx: RenderContext) -> RenderableType:
+    note = f"unreadable event: {event.problem}"
+    return _json_block(event, ctx, "broken", note, f"bold {ctx.palette.error}")
+
+
+def _generic(event: Event, ctx: RenderContext) -> RenderableType:
+    note = f"{event.type} (unknown type, shown as JSON)"
+    return _json_block(event, ctx, "event", note, f"bold {ctx.palette.muted}")
+
+
+Renderer = Callable[[Any, RenderContext], RenderableType]
+
+RENDERERS: dict[type[Event], Renderer] = {
+    UserMessage: _message,
+    AgentMessage: _message,
+    SystemMessage: _message,
+    Thinking: _thinking,
+    ToolUse: _tool,
+    ToolResult: _orphan_result,
+    StatusChange: _status,
+    ModelRequestEnd: _span_end,
+    ModelRequestStart: _model_start,
+    ThreadMessage: _handoff,
+    SessionError: _error,
+    ThreadCreated: _spawn,
+    UsageSnapshot: _usage,
+    ToolConfirmation: _confirmation,
+    NoteEvent: _note,
+    OutcomeSpan: _outcome,
+    MalformedEvent: _malformed,
+    GenericEvent: _generic,
+}
+"""One renderer per event kind (the parser makes exactly these classes)."""
+
+
 def render_event(event: Event, ctx: RenderContext) -> RenderableType:
     """The renderable for one event.  Never raises for any event the parser makes."""
+    return RENDERERS.get(type(event), _generic)(event, ctx)
+
+
+# --------------------------------------------------------------------------- long bodies
+
+
+def long_body(event: Event, ctx: RenderContext) -> LongBody | None:
+    """How to draw an unfolded event whose body is too long to render at once (else None)."""
+    if not ctx.expanded:
+        return None
     p = ctx.palette
-    if isinstance(event, (UserMessage, AgentMessage, SystemMessage)):
-        return _message(event, ctx)
-    if isinstance(event, Thinking):
-        return _thinking(event, ctx)
     if isinstance(event, ToolUse):
-        return _tool(event, ctx)
-    if isinstance(event, ToolResult):
-        return _orphan_result(event, ctx)
-    if isinstance(event, StatusChange):
-        return _status(event, ctx)
-    if isinstance(event, ModelRequestEnd):
-        return _span_end(event, ctx)
-    if isinstance(event, ModelRequestStart):
-        elapsed = "" if ctx.settled else _elapsed(event, ctx.now)
-        if ctx.settled:
-            text = "request did not finish"
-        else:
-            text = f"request running {elapsed}" if elapsed else "request started"
-        return _one_liner(
-            event, ctx, "model ▸", p.secondary, text + (f" · {event.model}" if event.model else "")
-        )
-    if isinstance(event, ThreadMessage):
-        return _handoff(event, ctx)
-    if isinstance(event, SessionError):
-        return _error(event, ctx)
-    if isinstance(event, ThreadCreated):
-        spawned = Text()
-        spawned.append("started ", style=p.muted)
-        spawned.append(event.agent_name or "a child agent", style=f"bold {p.secondary}")
-        spawned.append(f"  {event.child_thread_id or ''}", style=p.muted)
-        return _header(event, ctx, "spawn", f"bold {p.secondary}", spawned)
-    if isinstance(event, UsageSnapshot):
-        return _one_liner(event, ctx, "usage", p.muted, summarize(event))
-    if isinstance(event, ToolConfirmation):
-        style = p.success if event.result == "allow" else p.error
-        return _one_liner(event, ctx, "confirm", f"bold {style}", summarize(event))
-    if isinstance(event, (OutcomeSpan, NoteEvent)):
-        return _one_liner(
-            event,
-            ctx,
-            "note" if isinstance(event, NoteEvent) else "outcome",
-            p.muted,
-            summarize(event),
-        )
-    if isinstance(event, MalformedEvent):
-        return _json_block(
-            event, ctx, "broken", f"unreadable event: {event.problem}", f"bold {p.error}"
-        )
-    if isinstance(event, GenericEvent):
-        return _json_block(
-            event, ctx, "event", f"{event.type} (unknown type, shown as JSON)", f"bold {p.muted}"
-        )
-    return _json_block(event, ctx, "event", event.type, p.muted)
+        result = ctx.result
+        input_text = json.dumps(event.input, indent=2, ensure_ascii=False) if event.input else ""
+        long_input = is_long(input_text)
+        if result is None or not (long_input or is_long(result.text)):
+            return None
+        folded_tool = render_event(event, replace(ctx, expanded=False))
+        header = folded_tool.renderables[0] if isinstance(folded_tool, Group) else folded_tool
+        runs: list[LineRun] = []
+        parts: list[RenderableType] = [header]
+        if long_input:
+            runs.append(LineRun(input_text.split("\n"), p.muted))
+        elif input_text:
+            parts.append(_body(Text(input_text, style=p.muted, no_wrap=True, overflow="ellipsis")))
+        rule = p.error if result.is_error else p.muted
+        style = p.error if result.is_error else p.foreground
+        runs.append(LineRun(_all_lines(result.text), style, prefix="│ ", prefix_style=rule))
+        return LongBody(Group(*parts), tuple(runs))
+    if isinstance(event, ToolResult) and is_long(event.text):
+        style = p.error if event.is_error else p.foreground
+        head = render_event(event, replace(ctx, expanded=False))
+        header = head.renderables[0] if isinstance(head, Group) else head
+        return LongBody(header, (LineRun(_all_lines(event.text), style),))
+    if isinstance(event, (UserMessage, AgentMessage, SystemMessage, ThreadMessage)):
+        if not is_long(event.text):
+            return None
+        head = render_event(event, replace(ctx, expanded=False))
+        header = head.renderables[0] if isinstance(head, Group) else head
+        return LongBody(header, (LineRun(_all_lines(event.text), p.foreground, wrap=True),))
+    if isinstance(event, Thinking) and event.text and is_long(event.text):
+        header = _header(event, ctx, "thinking", f"italic {p.muted}", Text(""))
+        return LongBody(header, (LineRun(_all_lines(event.text), f"italic {p.muted}", wrap=True),))
+    if isinstance(event, (MalformedEvent, GenericEvent)):
+        text = pretty_json(event)
+        if not is_long(text):
+            return None
+        head = render_event(event, replace(ctx, expanded=False))
+        header = head.renderables[0] if isinstance(head, Group) else head
+        return LongBody(header, (LineRun(_all_lines(text), p.muted),))
+    return None
+
+
+def _all_lines(text: str) -> list[str]:
+    return [line.expandtabs(4) for line in _trim_end(text).split("\n")]
 
 
 def pretty_json(event: Event) -> str:
+    """The event's JSON, indented, for the raw view, copy and JSON blocks.
+
+    Decoding gives back the characters the parser escaped, so the text is
+    escaped again on the way out (C1, bidi, zero-width as \\uXXXX).
+    """
     raw = event.raw
     if isinstance(raw, str):
-        return raw
-    return json.dumps(raw, indent=2, ensure_ascii=False)
+        return escape_json(raw)
+    try:
+        return escape_json(json.dumps(raw, indent=2, ensure_ascii=False))
+    except (TypeError, ValueError, RecursionError):
+        return escape_json(event.raw_json)
 
 
 def json_syntax(event: Event, dark: bool = True) -> Syntax:
@@ -450,26 +601,28 @@ def estimate_height(event: Event, ctx: RenderContext) -> int:
     if isinstance(event, ToolUse):
         height = 1
         if ctx.expanded and event.input:
-            height += len(json.dumps(event.input, indent=2, ensure_ascii=False).split("\n"))
+            height += json.dumps(event.input, indent=2, ensure_ascii=False).count("\n") + 1
         result = ctx.result
         if result is not None:
-            n = len(result.text.rstrip("\n").split("\n")) if result.text.strip() else 1
+            n = line_count(result.text) or 1
             if not ctx.expanded and n > FOLDED_OUTPUT_LINES:
                 height += FOLDED_OUTPUT_LINES + 1
             else:
                 height += n
         return height
     if isinstance(event, ToolResult):
-        n = len(event.text.rstrip("\n").split("\n")) if event.text.strip() else 1
+        n = line_count(event.text) or 1
         return 1 + (FOLDED_OUTPUT_LINES + 1 if not ctx.expanded and n > FOLDED_OUTPUT_LINES else n)
     if isinstance(event, ThreadMessage):
         if ctx.expanded:
             return 1 + _wrapped(event.text, ctx.width - INDENT) + 1
-        n = len(event.text.rstrip("\n").split("\n")) if event.text.strip() else 1
+        n = line_count(event.text) or 1
         return 1 + (FOLDED_HANDOFF_LINES + 1 if n > FOLDED_HANDOFF_LINES else n)
     if isinstance(event, SessionError):
         return 1 + _wrapped(event.message or "(no message)", ctx.width - INDENT)
     if isinstance(event, (UserMessage, AgentMessage, SystemMessage)):
+        if not ctx.expanded and is_long(event.text):
+            return 2 + FOLDED_MESSAGE_LINES
         return 1 + _wrapped(event.text or "(empty)", ctx.width - INDENT) + event.text.count("```")
     if isinstance(event, (MalformedEvent, GenericEvent)):
         return 1 + min(FOLDED_JSON_LINES + 1, 8)

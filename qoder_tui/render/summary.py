@@ -29,6 +29,7 @@ from ..api.models import (
     UsageSnapshot,
     UserMessage,
 )
+from ..api.sanitize import clean_label
 
 INPUT_KEYS = (
     "command",
@@ -44,8 +45,29 @@ INPUT_KEYS = (
 
 
 def one_line(text: str, limit: int = 120) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """The text on one line, at most `limit` characters, nothing invisible or reordering in it.
+
+    Reads only as much of the text as the line can show (a 10 MB output costs
+    the same as a short one)."""
+    head = text[: limit * 4 + 64]
+    flat = " ".join(head.split())
+    if len(flat) > limit or len(head) < len(text):
+        flat = flat[: limit - 1] + "…" if len(flat) >= limit else flat + "…"
+    return clean_label(flat)
+
+
+def first_line(text: str) -> str:
+    """The first line with something on it (reading no further than it)."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        if end < 0:
+            end = len(text)
+        line = text[start:end].strip()
+        if line:
+            return line
+        start = end + 1
+    return ""
 
 
 def tool_input_summary(tool: ToolUse, limit: int = 100) -> str:
@@ -177,7 +199,7 @@ def summarize(event: Event, *, peer_name: str | None = None, limit: int = 140) -
         return f"{head} {detail}{ask}".rstrip()
     if isinstance(event, ToolResult):
         mark = "error: " if event.is_error else ""
-        first = event.text.strip().splitlines()[0] if event.text.strip() else "(no output)"
+        first = first_line(event.text) or "(no output)"
         return one_line(f"{mark}{first}", limit)
     if isinstance(event, ToolConfirmation):
         text = f"{event.result or '?'} {event.call_id}"

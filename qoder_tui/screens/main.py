@@ -638,7 +638,9 @@ class MainScreen(Screen[None]):
             self.show_message(text, error=True)
         elif message.fatal:
             self.show_message(f"Failed {message.doing}: {text}", error=True)
-        self.notify(text, title=f"Failed {message.doing}", severity="error", timeout=8)
+        self.notify(
+            text, title=f"Failed {message.doing}", severity="error", timeout=8, markup=False
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
@@ -648,6 +650,7 @@ class MainScreen(Screen[None]):
                 title="Something went wrong",
                 severity="error",
                 timeout=8,
+                markup=False,
             )
 
     # ------------------------------------------------------------------ handoffs
@@ -664,7 +667,9 @@ class MainScreen(Screen[None]):
         peer = event.peer_thread_id or (primary.id if primary and owner != primary.id else None)
         if peer is None:
             self.notify(
-                "This handoff does not say which thread is on the other side.", severity="warning"
+                "This handoff does not say which thread is on the other side.",
+                severity="warning",
+                markup=False,
             )
             return
         self.back_stack.append((self.current, event.id))
@@ -698,7 +703,9 @@ class MainScreen(Screen[None]):
         self.pending_jump = None
         name = self.stores[scope[0]].name_of(scope[1])
         self.notify(
-            f"The other side of this handoff is not in {name}'s events.", severity="warning"
+            f"The other side of this handoff is not in {name}'s events.",
+            severity="warning",
+            markup=False,
         )
 
     def _try_select(self) -> None:
@@ -710,7 +717,7 @@ class MainScreen(Screen[None]):
 
     def action_back(self) -> None:
         if not self.back_stack:
-            self.notify("Nothing to go back to.", timeout=2)
+            self.notify("Nothing to go back to.", timeout=2, markup=False)
             return
         scope, event_id = self.back_stack.pop()
         self.open_scope(scope, select=event_id)
@@ -726,7 +733,11 @@ class MainScreen(Screen[None]):
     @on(EventLog.CopyEvent)
     def _copy(self, message: EventLog.CopyEvent) -> None:
         self.app.copy_to_clipboard(pretty_json(message.event))
-        self.notify(f"Copied {message.event.type} {message.event.id} to the clipboard", timeout=3)
+        self.notify(
+            f"Copied {message.event.type} {message.event.id} to the clipboard",
+            timeout=3,
+            markup=False,
+        )
 
     def action_help(self) -> None:
         from .help import HelpScreen

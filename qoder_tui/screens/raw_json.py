@@ -37,4 +37,4 @@ class RawJsonScreen(ModalScreen[None]):
 
     def action_copy(self) -> None:
         self.app.copy_to_clipboard(pretty_json(self.event))
-        self.notify("Copied to the clipboard", timeout=2)
+        self.notify("Copied to the clipboard", timeout=2, markup=False)

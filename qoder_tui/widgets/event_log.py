@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import time
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import accumulate
 from typing import ClassVar
 
+from rich.cells import cell_len, chop_cells
+from rich.console import Console
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -40,7 +42,14 @@ from ..api.models import (
     ThreadMessage,
     ToolUse,
 )
-from ..render.events import Palette, RenderContext, estimate_height, render_event
+from ..render.events import (
+    LongBody,
+    Palette,
+    RenderContext,
+    estimate_height,
+    long_body,
+    render_event,
+)
 from ..render.summary import summarize
 from ..store import Change, EventStore
 
@@ -116,7 +125,7 @@ class EventLog(ScrollView, can_focus=True):
         self.store: EventStore | None = None
         self.heights: list[int] = []
         self.offsets: list[int] = [0]
-        self._cache: LRUCache[tuple[object, ...], list[Strip]] = LRUCache(600)
+        self._cache: LRUCache[tuple[object, ...], Sequence[Strip]] = LRUCache(600)
         self.toggled: set[str] = set()
         self.expand_all = False
         self.cursor_id: str | None = None
@@ -129,7 +138,7 @@ class EventLog(ScrollView, can_focus=True):
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._render_w = 0
         self._programmatic = False
-        self._frame: dict[int, list[Strip]] = {}
+        self._frame: dict[int, Sequence[Strip]] = {}
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
 
@@ -372,7 +381,7 @@ class EventLog(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ drawing
 
-    def _strips_for(self, index: int, *, render: bool = True) -> list[Strip] | None:
+    def _strips_for(self, index: int, *, render: bool = True) -> Sequence[Strip] | None:
         """The event's lines, each already carrying the (unselected) gutter: full width.
 
         With `render=False`, only what is cached (None if it would need rendering).
@@ -390,6 +399,11 @@ class EventLog(ScrollView, can_focus=True):
             options = console.options.update_width(ctx.width).update(height=None)
             style = self.rich_style
             try:
+                body = long_body(event, ctx)
+                if body is not None:
+                    strips = LongStrips(console, body, ctx.width, style)
+                    self._cache[key] = strips
+                    return strips
                 lines = console.render_lines(
                     render_event(event, ctx), options, style=style, pad=True
                 )
@@ -667,7 +681,11 @@ class EventLog(ScrollView, can_focus=True):
         else:
             self._restore(anchor)
         self.refresh()
-        self.notify("Everything unfolded" if self.expand_all else "Everything folded", timeout=2)
+        self.notify(
+            "Everything unfolded" if self.expand_all else "Everything folded",
+            timeout=2,
+            markup=False,
+        )
 
     def action_raw(self) -> None:
         event = self._action_target()
@@ -712,6 +730,95 @@ class EventLog(ScrollView, can_focus=True):
             if pending and not store.settled(event):
                 self.refresh()
                 return
+
+
+class LongStrips(Sequence[Strip]):
+    """The lines of an unfolded LongBody, each drawn only when it is on screen.
+
+    The head is rendered with Rich at once (a few lines); body lines are made
+    into Strips one at a time as the log asks for them, and the last few
+    hundred are kept.  Unfolding a 10 MB output or a 1 MB message therefore
+    costs one frame, not seconds.
+    """
+
+    KEEP = 400
+
+    def __init__(self, console: Console, body: LongBody, width: int, style: Style) -> None:
+        self.console = console
+        self.body = body
+        self.width = width
+        self.style = style
+        options = console.options.update_width(width).update(height=None)
+        gutter = Segment(" " * GUTTER, style)
+        head = console.render_lines(body.head, options, style=style, pad=True)
+        self.head = [Strip([gutter, *line], width + GUTTER) for line in head]
+        self.text_width = max(10, width - body.indent)
+        self.starts: list[int] = []
+        """The first row of each run; a wrapped run also keeps each line's first row."""
+        self.wrapped: list[list[int] | None] = []
+        row = len(self.head)
+        for run in body.runs:
+            self.starts.append(row)
+            if run.wrap:
+                room = max(1, self.text_width - len(run.prefix))
+                firsts = [0]
+                for line in run.lines:
+                    cells = len(line) if line.isascii() else cell_len(line)
+                    firsts.append(firsts[-1] + max(1, -(-cells // room)))
+                self.wrapped.append(firsts)
+                row += firsts[-1]
+            else:
+                self.wrapped.append(None)
+                row += len(run.lines)
+        self.total = row
+        self._made: dict[int, Strip] = {}
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(self.total))]
+        if index < 0:
+            index += self.total
+        if not 0 <= index < self.total:
+            raise IndexError(index)
+        if index < len(self.head):
+            return self.head[index]
+        made = self._made.get(index)
+        if made is None:
+            if len(self._made) >= self.KEEP:
+                self._made.clear()
+            made = self._made[index] = self._make(index)
+        return made
+
+    def _make(self, row: int) -> Strip:
+        r = bisect_right(self.starts, row) - 1
+        run = self.body.runs[r]
+        offset = row - self.starts[r]
+        firsts = self.wrapped[r]
+        if firsts is None:
+            text = run.lines[offset]
+            if len(text) > 2_000:
+                text = text[:2_000]
+        else:
+            i = bisect_right(firsts, offset) - 1
+            line = run.lines[i]
+            room = max(1, self.text_width - len(run.prefix))
+            part = offset - firsts[i]
+            if line.isascii():
+                text = line[part * room : (part + 1) * room]
+            else:
+                pieces = chop_cells(line, room)
+                text = pieces[part] if part < len(pieces) else ""
+        out = Text(" " * (GUTTER + self.body.indent - len(run.prefix)), no_wrap=True)
+        if run.prefix:
+            out.append(run.prefix, style=run.prefix_style)
+        out.append(text, style=run.style)
+        segments = list(out.render(self.console))
+        return (
+            Strip(segments).crop_extend(0, self.width + GUTTER, self.style).apply_style(self.style)
+        )
 
 
 def _seconds(ctx: RenderContext) -> int:

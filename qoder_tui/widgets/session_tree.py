@@ -141,8 +141,15 @@ class SessionTree(Tree[NodeRef]):
             self.session_nodes[store.id] = node
         self._relabel(node, self.session_label(store.session, store.status))
 
+        placed: set[str] = set()
+
         def place(parent: TreeNode[NodeRef], parent_id: str | None) -> None:
+            # Iterative in spirit: each thread is placed once, so a thread that is its
+            # own parent, or a cycle a→b→a, cannot recurse (the server's data, not ours).
             for info in store.children_of(parent_id):
+                if info.id in placed:
+                    continue
+                placed.add(info.id)
                 key = (store.id, info.id)
                 child = self.thread_nodes.get(key)
                 label = self.thread_label(info)
@@ -164,12 +171,17 @@ class SessionTree(Tree[NodeRef]):
         place(node, None)
         # Threads whose parent is unknown still get shown, under the session.
         for info in store.threads.values():
+            if info.id in placed:
+                continue
+            placed.add(info.id)
             key = (store.id, info.id)
             if key not in self.thread_nodes:
                 self.thread_nodes[key] = node.add(
                     self.thread_label(info), data=NodeRef("thread", store.id, info.id), expand=True
                 )
-                place(self.thread_nodes[key], info.id)
+            else:
+                self._relabel(self.thread_nodes[key], self.thread_label(info))
+            place(self.thread_nodes[key], info.id)
         node.expand()
 
     def relabel_sessions(
