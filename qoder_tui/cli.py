@@ -47,7 +47,12 @@ def _add_connection_args(p: argparse.ArgumentParser) -> None:
 
 def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None:
     g = p.add_argument_group("simulator")
-    g.add_argument("--scenario", default="demo", choices=["demo", "big"], help="sessions to serve")
+    g.add_argument(
+        "--scenario",
+        default="demo",
+        choices=["demo", "big", "hostile"],
+        help="sessions to serve (hostile: every string an attack, for testing)",
+    )
     g.add_argument(
         "--seed", type=int, default=7, help="random seed: the same seed gives the same sessions"
     )
@@ -75,6 +80,9 @@ def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None
         "--error-rate", type=float, default=0.0, help="share of requests answered with an error"
     )
     f.add_argument("--error-status", type=int, default=503, choices=[429, 500, 502, 503, 504])
+    f.add_argument(
+        "--error-mix", action="store_true", help="alternate 429 and 503 instead of --error-status"
+    )
     f.add_argument(
         "--retry-after", type=float, default=None, help="Retry-After seconds on those errors"
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .api.models import (
+    REORDER_SLACK,
     Event,
     ModelRequestEnd,
     ModelRequestStart,
@@ -35,6 +36,8 @@ class Change:
     added: list[Event] = field(default_factory=list)
     changed: set[str] = field(default_factory=set)
     prepended: bool = False
+    refused: list[Event] = field(default_factory=list)
+    """Appended events older than the newest one held: history is paged in, never appended."""
 
 
 class EventStore:
@@ -110,10 +113,19 @@ class EventStore:
                 change.changed.add(end.id)
 
     def append(self, events: Iterable[Event]) -> Change:
+        """Newer events at the end.  One older than the newest held is refused, not appended
+        out of order (a server replaying history on a live stream)."""
         change = Change()
+        newest = self.events[-1].time if self.events else None
         for event in events:
             if event.id in self.by_id:
                 continue
+            when = event.time
+            if when is not None:
+                if newest is not None and when < newest - REORDER_SLACK:
+                    change.refused.append(event)
+                    continue
+                newest = max(newest, when) if newest is not None else when
             self._seq[event.id] = self._base + len(self.events)
             self.events.append(event)
             self._index(event, change)

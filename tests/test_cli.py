@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -154,3 +155,39 @@ def test_simulate_prints_url_and_token_first(unused_tcp_port: int) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize("dialect", ["g1", "g2", "g3"])
+def test_tail_follow_json_on_older_dialects_gives_id_and_type(make_sim, dialect: str) -> None:
+    """G1 frames carry neither `id` nor `type` in their data (D25): the SSE fields are merged."""
+    import httpx
+
+    server = make_sim(scenario="big", big_events=200, dialect=dialect)
+    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+    log = sess.session_log
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("QODER_")}
+    full_env.update(env_for(server))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qoder_tui", "tail", sess.id, "--limit", "2", "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=full_env,
+    )
+    watchdog = threading.Timer(60, proc.kill)  # a failure must end the test, not hang it
+    watchdog.start()
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(2)]  # the history, then it follows
+        httpx.post(
+            f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=30",
+            headers={"Authorization": f"Bearer {TOKEN}"},
+        ).raise_for_status()
+        lines += [proc.stdout.readline() for _ in range(30)]
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.communicate(timeout=10)
+    objs = [json.loads(line) for line in lines]
+    assert [o["id"] for o in objs] == [log.get(i)["id"] for i in range(198, 230)]
+    assert all(o["type"] == log.get(198 + i)["type"] for i, o in enumerate(objs))

@@ -165,3 +165,90 @@ async def test_unknown_thread_and_bad_token_are_fatal(make_sim) -> None:
                 pass
         assert follower.state.phase == "failed"
         assert TOKEN not in str(info.value)
+
+
+class RecordedSleeps:
+    """A sleep for the follower that records each wait and does not wait (the schedule is
+    what is tested, not the wall clock)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        await asyncio.sleep(0)
+
+
+async def test_backoff_starts_again_after_each_connection_that_delivered(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=2000, drop_every=10)
+    session_id, thread_id, expected = _big_thread(server)
+    sleeps = RecordedSleeps()
+    async with client_for(server) as client:
+        follower = Follower(client, session_id, thread_id, sleep=sleeps)
+        got = await _collect(follower, len(expected))
+    assert [e.id for e in got] == expected
+    assert len(sleeps.waits) >= 199  # one wait per cut
+    assert max(sleeps.waits) <= 1.0, sorted(sleeps.waits)[-5:]
+
+
+async def test_sse_retry_field_sets_the_wait(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=60, drop_every=20, sse_retry_ms=120)
+    session_id, thread_id, expected = _big_thread(server)
+    sleeps = RecordedSleeps()
+    async with client_for(server) as client:
+        follower = Follower(client, session_id, thread_id, sleep=sleeps)
+        got = await _collect(follower, len(expected))
+    assert [e.id for e in got] == expected
+    assert follower.retry_hint == pytest.approx(0.12)
+    assert sleeps.waits and all(0.06 <= w <= 0.12 for w in sleeps.waits), sleeps.waits
+
+
+@pytest.mark.parametrize("status", [400, 404])
+async def test_refused_cursor_resyncs_in_order_without_replaying_history(
+    make_sim, status: int
+) -> None:
+    server = make_sim(scenario="big", big_events=300, cursor_refusal_status=status)
+    session_id, thread_id, ids = _big_thread(server)
+    log = server.simulator.world.sessions[session_id].session_log
+    async with client_for(server) as client:
+        held = (await client.newest_events(session_id, thread_id)).data  # events 200..299
+        assert [e.id for e in held] == ids[200:]
+        log.grow(50)
+        expected = [log.get(i)["id"] for i in range(300, 350)]
+        follower = Follower(
+            client,
+            session_id,
+            thread_id,
+            last_event_id="evt_expired_cursor",
+            seen=[e.id for e in held],
+            newest_time=held[-1].time,
+            sleep=no_wait,
+        )
+        got = await _collect(follower, 50)
+    assert [e.id for e in got] == expected
+    assert server.simulator.stats["cursors_refused"] == 1
+
+
+async def test_soak_two_hundred_faults_every_event_once_in_order(make_sim) -> None:
+    """Drops (half mid-frame), 429 with Retry-After and with retry-after-ms, and 503s."""
+    server = make_sim(
+        scenario="big",
+        big_events=4000,
+        drop_every=20,
+        drop_mid_frame=True,
+        error_rate=0.3,
+        error_mix=True,
+        retry_after=0.3,
+    )
+    session_id, thread_id, expected = _big_thread(server)
+    sleeps = RecordedSleeps()
+    async with client_for(server, max_retries=10) as client:
+        follower = Follower(client, session_id, thread_id, sleep=sleeps)
+        got = await _collect(follower, len(expected), timeout=120)
+    stats = server.simulator.stats
+    assert [e.id for e in got] == expected
+    faults = stats["drops"] + stats["errors_injected"]
+    assert faults >= 200, stats
+    assert stats.get("status_429", 0) and stats.get("status_503", 0), stats
+    assert stats.get("retry_after_ms", 0), stats
+    assert 0.3 in [round(w, 3) for w in sleeps.waits]  # the server's hints were honoured

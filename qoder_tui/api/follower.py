@@ -33,7 +33,7 @@ from .errors import (
     QoderError,
     StreamError,
 )
-from .models import Event, MalformedEvent, is_terminal, parse_event
+from .models import REORDER_SLACK, Event, MalformedEvent, is_terminal, parse_event
 from .sanitize import clean_label
 
 Phase = Literal["connecting", "live", "reconnecting", "ended", "failed"]
@@ -200,9 +200,11 @@ class Follower:
             try:
                 status = response.status_code
                 if status in (404, 405) and index + 1 < len(paths):
-                    # The `/stream` route is missing: try `/events` with Accept: text/event-stream.
                     await response.aread()
-                    continue
+                    if not _is_api_error(response):
+                        # The `/stream` route is missing (a router's 404, not the API's
+                        # error envelope): try `/events` with Accept: text/event-stream.
+                        continue
                 if status >= 300:
                     await response.aread()
                     if should_retry(status, response.headers):
@@ -299,13 +301,17 @@ class Follower:
         if event.id in self.seen:
             return False
         when = event.time
-        if when is not None and self.newest_time is not None and when < self.newest_time:
+        if self._replayed(when):
             return False
         self.seen.add(event.id)
-        if when is not None:
+        if when is not None and (self.newest_time is None or when > self.newest_time):
             self.newest_time = when
         self._delivered_on_connection += 1
         return True
+
+    def _replayed(self, when: datetime | None) -> bool:
+        newest = self.newest_time
+        return when is not None and newest is not None and when < newest - REORDER_SLACK
 
     async def _resync(self) -> AsyncGenerator[list[Event], None]:
         """After a refused cursor: what we missed, from the newest page back to where we were."""
@@ -319,10 +325,7 @@ class Follower:
             older_reached = False
             fresh: list[Event] = []
             for event in page.data:
-                when = event.time
-                if event.id in self.seen or (
-                    when is not None and self.newest_time is not None and when < self.newest_time
-                ):
+                if event.id in self.seen or self._replayed(event.time):
                     older_reached = True
                     fresh = []  # only what comes after the last known event is missed
                     continue
@@ -377,6 +380,15 @@ class Follower:
                     self.last_event_id = event.id
                 if self._accept(event):
                     yield [event]
+
+
+def _is_api_error(response: httpx.Response) -> bool:
+    """Whether a 404 is the API's own answer (an error envelope), not a missing route."""
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and isinstance(body.get("error"), (dict, str))
 
 
 def _stream_error_message(data: str, scope: str) -> str:

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
@@ -686,6 +686,11 @@ _NOTE_SUMMARIES = {
     "user.define_outcome": "outcome defined",
     "agent.artifact_delivered": "artifact delivered",
 }
+
+REORDER_SLACK = timedelta(seconds=5)
+"""Events may arrive a little out of time order (a child's event cross-posted to the session
+stream); within this slack, duplicates are caught by id, and nothing is dropped for its time.
+An event older than the newest delivered by more than this is history replayed, and dropped."""
 
 TERMINAL_TYPES = frozenset({"session.status_terminated", "session.deleted", "terminated"})
 

@@ -21,6 +21,8 @@ from .scenarios import World, WorldConfig
 from .world import TERMINAL_TYPES, SimSession
 
 MAX_LIMIT = 100
+RAW = "__raw_json__"
+"""An event carrying this key is served as that text, not as JSON of the dict (hostile tests)."""
 
 
 @dataclass
@@ -35,7 +37,8 @@ class Faults:
     """Share of requests answered with `error_status` instead."""
     error_status: int = 503
     error_mix: bool = False
-    """Alternate 429 and 503 (instead of always `error_status`)."""
+    """Cycle through 429 with Retry-After, 429 with retry-after-ms, and 503 (instead of
+    always `error_status`)."""
     retry_after: float | None = None
     """Seconds to send in `Retry-After` with those errors."""
     delay: float = 0.0
@@ -43,6 +46,10 @@ class Faults:
     malformed_every: int = 0
     """Insert a malformed frame before every K-th event frame on streams."""
     dialect: str = "sdk"
+    sse_retry_ms: int | None = None
+    """Send an SSE `retry:` field with this many milliseconds when a stream opens."""
+    cursor_refusal_status: int = 400
+    """How an unknown `Last-Event-ID` is refused: 400 `invalid_event_cursor`, or 404 (D24)."""
     thread_stream_route: bool = True
     """False: `/threads/{id}/stream` answers 404, as on servers that only negotiate SSE on `/events`."""
 
@@ -124,12 +131,17 @@ class Simulator:
         if f.error_rate > 0 and self.fault_rng.random() < f.error_rate:
             self.stats["errors_injected"] += 1
             status = f.error_status
+            turn = self.stats["errors_injected"] % 3
             if f.error_mix:
-                status = 429 if self.stats["errors_injected"] % 2 else 503
+                status = 503 if turn == 0 else 429
             self.stats[f"status_{status}"] = self.stats.get(f"status_{status}", 0) + 1
             headers = {"x-request-id": rid}
             if f.retry_after is not None:
-                headers["retry-after"] = f"{f.retry_after:g}"
+                if f.error_mix and turn == 2:
+                    headers["retry-after-ms"] = f"{f.retry_after * 1000:g}"
+                    self.stats["retry_after_ms"] = self.stats.get("retry_after_ms", 0) + 1
+                else:
+                    headers["retry-after"] = f"{f.retry_after:g}"
             etype = "rate_limit_error" if status == 429 else "api_error"
             body = {
                 "type": "error",
@@ -163,9 +175,6 @@ class Simulator:
                 code="thread_not_found",
             )
         return thread.log
-
-    def _json(self, body: Any, rid: str) -> JSONResponse:
-        return JSONResponse(body, headers={"x-request-id": rid})
 
     def _object_page(
         self,
@@ -301,6 +310,20 @@ class Simulator:
         page["data"] = [self._event_out(sess, e, owner) for e in page["data"]]
         return self._json(page_out(self.dialect, page), rid)
 
+    def _json(self, body: Any, rid: str) -> Response:
+        """JSON, with any item marked `__raw_json__` spliced in as that text (hostile scenario)."""
+        items = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(items, list) or not any(isinstance(i, dict) and RAW in i for i in items):
+            return JSONResponse(body, headers={"x-request-id": rid})
+        parts = [
+            i[RAW] if isinstance(i, dict) and RAW in i else json.dumps(i, ensure_ascii=False)
+            for i in items
+        ]
+        text = json.dumps({**body, "data": "\x00data\x00"}, ensure_ascii=False).replace(
+            '"\\u0000data\\u0000"', "[" + ",".join(parts) + "]"
+        )
+        return Response(text, media_type="application/json", headers={"x-request-id": rid})
+
     async def _open_session(self, request: Request) -> tuple[str, SimSession] | Response:
         """Guard the request, then find the session it names (or answer 401/404/a fault)."""
         rid, err = await self._guard(request)
@@ -349,6 +372,8 @@ class Simulator:
         return await self._stream(request, thread=True)
 
     def _frame(self, sess: SimSession, event: dict[str, Any], owner: str | None) -> bytes:
+        if RAW in event:
+            return f"id: {event['id']}\nevent: {event.get('type')}\ndata: {event[RAW]}\n\n".encode()
         out = self._event_out(sess, event, owner)
         if self.dialect == "g1":
             out = {k: v for k, v in out.items() if k not in ("id", "type")}
@@ -366,6 +391,15 @@ class Simulator:
             index = log.index_of(last_id)
             if index is None:
                 where = "thread" if thread else "session"
+                self.stats["cursors_refused"] = self.stats.get("cursors_refused", 0) + 1
+                if self.config.faults.cursor_refusal_status == 404:
+                    return _error(
+                        404,
+                        "not_found_error",
+                        f"Event '{last_id}' was not found in this {where}.",
+                        rid,
+                        code="thread_not_found",
+                    )
                 return _error(
                     400,
                     "invalid_request_error",
@@ -387,6 +421,8 @@ class Simulator:
         f = self.config.faults
         sent = 0
         yield b": connected\n\n"
+        if f.sse_retry_ms is not None:
+            yield f"retry: {f.sse_retry_ms}\n\n".encode()
         heartbeat = (
             b"event: heartbeat\ndata: {}\n\n"
             if self.config.heartbeat_style == "event"

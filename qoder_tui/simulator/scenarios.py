@@ -761,7 +761,81 @@ def _build_big(world: World) -> None:
     small.session_log = log2
 
 
-SCENARIOS: dict[str, Callable[[World], None]] = {"demo": _build_demo, "big": _build_big}
+# --------------------------------------------------------------------------- hostile
+
+ESCAPES = (
+    "\x1b]52;c;cm0gLXJmIH4=\x07"  # OSC 52: write the clipboard
+    "\x1b]0;pwned\x07"  # OSC 0: set the window title
+    "\x1b]8;;https://evil.example/\x1b\\click\x1b]8;;\x1b\\"  # OSC 8: a link
+    "\x1b[2J\x1bc"  # clear, reset
+    "\x1b[6n"  # ask the terminal to type its cursor position
+    "\x9b31m\x85\x7f\x00"  # C1 CSI, NEL, DEL, NUL
+)
+"""Every sequence a hostile server might put into a string to drive the reader's terminal."""
+TRICKS = "\u202eexe.txt\u202c \u200bzero\u2066width\u2069 [/bold] [WIP] [link=x]"
+"""Bidi overrides, zero-width characters and Textual markup."""
+DEEP_ITEM = "[" * 100_000 + "]" * 100_000
+HUGE_OUTPUT_BYTES = 10_000_000
+
+
+def _build_hostile(world: World) -> None:
+    """One session in which every string a server sends is an attack (tests and `simulate`)."""
+    sess, when = world._new_session(
+        f"[WIP] {ESCAPES} title {TRICKS}", f"coord{ESCAPES}", "idle", timedelta(minutes=5)
+    )
+    w = Writer(sess, world.ids, when)
+    primary = w.add_thread(name=f"coordinator {TRICKS}", parent_id=None)
+    pid = primary.id
+    looped = w.add_thread(name=f"self-parented {ESCAPES}", parent_id=None)
+    looped.obj["parent_thread_id"] = looped.id
+    a = w.add_thread(name="cycle-a", parent_id=pid)
+    b = w.add_thread(name="cycle-b", parent_id=a.id)
+    a.obj["parent_thread_id"] = b.id  # a -> b -> a
+    sess.primary_id = pid
+    hostile = f"{ESCAPES} {TRICKS}"
+    w.emit(pid, "user.message", {"content": [{"type": "text", "text": f"please {hostile}"}]})
+    w.emit(pid, "session.status_running")
+    w.emit(pid, "agent.thinking", {"thinking": f"thinking {hostile}"})
+    w.emit(
+        pid,
+        "agent.message",
+        {"content": [{"type": "text", "text": f"**bold** {hostile}\n[red]not markup[/red]"}]},
+    )
+    use = w.emit(
+        pid,
+        "agent.tool_use",
+        {"name": f"Bash{ESCAPES}", "input": {"command": f"echo {hostile}"}},
+    )
+    lines = [f"line {i:07d} {ESCAPES if i % 1000 == 0 else ''}" for i in range(2)]
+    line = "output line of a very chatty build step, padded to fifty-odd chars ..\n"
+    body = lines[0] + "\n" + line * (HUGE_OUTPUT_BYTES // len(line)) + lines[1]
+    w.emit(pid, "agent.tool_result", {"tool_use_id": use["id"], "content": body})
+    message = "A very long plain message.\n" + "".join(
+        f"Paragraph {i}: the agent kept talking and talking {TRICKS}\n" for i in range(15_000)
+    )
+    w.emit(pid, "agent.message", {"content": [{"type": "text", "text": message}]})
+    w.emit(
+        pid,
+        "session.error",
+        {"error": {"type": f"[/bold]{ESCAPES}", "message": f"[/bold] failed {hostile}"}},
+    )
+    deep = w.emit(pid, "agent.message", {"content": "replaced by a raw item"})
+    deep["__raw_json__"] = DEEP_ITEM
+    w.emit(pid, f"x.unknown{ESCAPES}", {"payload": hostile})
+    w.emit(pid, "agent.message", {"content": "x", "session_thread_id": f"[/bold]{ESCAPES}"})
+    w.emit(
+        pid,
+        "session.status_idle",
+        {"stop_reason": {"type": f"end_turn{ESCAPES}"}, "usage": {"input_tokens": 1}},
+    )
+    sess.obj["status"] = "idle"
+
+
+SCENARIOS: dict[str, Callable[[World], None]] = {
+    "demo": _build_demo,
+    "big": _build_big,
+    "hostile": _build_hostile,
+}
 
 
 async def _play_live(world: World, ctx: Ctx, gen: Step) -> None:

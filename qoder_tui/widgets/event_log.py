@@ -625,7 +625,11 @@ class EventLog(ScrollView, can_focus=True):
 
     def action_page(self, direction: int) -> None:
         view = self.scrollable_content_region.height or self.size.height
-        self.scroll_to(y=self.scroll_y + direction * max(1, view - 2), animate=False)
+        if direction < 0:
+            self._set_follow(False)  # paging up is reading back: live events stop moving it
+        self.scroll_to(
+            y=self.scroll_y + direction * max(1, view - 2), animate=False, immediate=True
+        )
 
     def action_top(self) -> None:
         self._set_follow(False)
