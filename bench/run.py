@@ -381,7 +381,7 @@ async def bench_memory(base: str, big: tuple[str, str], total: int) -> None:
         await pilot.pause()
         gc.collect()
         empty = rss_kb()
-        screen.load_session(big[0], big[1], open_scope=True)
+        screen.open_scope((big[0], big[1]))
         log = screen.log_view
         await until(
             pilot,
@@ -394,9 +394,9 @@ async def bench_memory(base: str, big: tuple[str, str], total: int) -> None:
         costs: list[tuple[int, float]] = []
         orig_apply = EventLog.apply
 
-        def timed_apply(view: EventLog, change: Any) -> None:
+        def timed_apply(view: EventLog, change: Any, **kw: Any) -> None:
             c0 = time.process_time()
-            orig_apply(view, change)
+            orig_apply(view, change, **kw)
             costs.append((len(view.heights), time.process_time() - c0))
 
         EventLog.apply = timed_apply  # type: ignore[method-assign]
@@ -404,8 +404,7 @@ async def bench_memory(base: str, big: tuple[str, str], total: int) -> None:
         while store.has_older:
             scope = (big[0], big[1])
             if scope not in screen.fetching:
-                screen.fetching.add(scope)
-                screen.load_page(scope, store.oldest_id)
+                screen.controller.need_older(scope)
             await pilot.pause(0.001)
         await until(pilot, lambda: not screen.fetching)
         paged = time.perf_counter() - t0

@@ -100,7 +100,8 @@ def tool_block_before(*, unfold: bool) -> Callable[[Pilot], Awaitable[None]]:
         log.select(tool.id, center=True)
         if unfold:
             await pilot.press("space")
-        await pilot.pause()
+        # Selecting may bring the top near enough to page in older events: wait them out.
+        await settle(pilot, lambda: not screen.fetching and log.selected is tool)
 
     return run
 

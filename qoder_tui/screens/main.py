@@ -1,61 +1,76 @@
-"""The main screen: the tree, the event log, the status bar, and the work behind them.
+"""The main screen: the tree, the event log, the status bar.
 
-Workers fetch (async, on the event loop) and only post messages; the
-handlers here own every change to state and widgets.
+Everything behind them (fetching, following, buffers, jumps) is the
+:class:`~qoder_tui.controller.SessionController`, which knows nothing of
+widgets.  It reports through small notices that arrive here as messages, and
+one table maps each kind of notice to its handler.
 """
 
 from __future__ import annotations
 
-import asyncio
 import gc
 import time
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Static
-from textual.worker import Worker, WorkerState
 
 from ..api.client import QoderClient
-from ..api.errors import AuthError, NotFoundError, QoderError, redact
-from ..api.follower import Follower, StreamState
-from ..api.models import Event, Session, ThreadMessage, Usage, UsageSnapshot, is_terminal
-from ..messages import (
-    ApiFailed,
-    LiveWake,
-    PageLoaded,
+from ..api.errors import AuthError, NotFoundError
+from ..api.follower import StreamState
+from ..api.models import Session, Usage
+from ..controller import (
+    POSTED,
+    Deferred,
+    DrainResult,
+    Failed,
+    LiveWaiting,
+    LoadingOlder,
+    Notice,
     Scope,
-    SessionLoaded,
-    SessionsLoaded,
-    StreamStateChanged,
-    ThreadLoaded,
+    Select,
+    SessionController,
+    SessionReady,
+    SessionsListed,
+    StreamChanged,
+    TreeChanged,
+    ViewChanged,
 )
 from ..render.events import Palette, pretty_json
-from ..store import Change, SessionStore
+from ..store import EventStore, SessionStore
 from ..widgets.event_log import EventLog
 from ..widgets.new_events_badge import NewEventsBadge
 from ..widgets.session_tree import NodeRef, SessionTree
 from ..widgets.status_bar import StatusBar
 
-PAGE_SIZE = 100
 MIN_WIDTH, MIN_HEIGHT = 60, 12
-MAX_JUMP_PAGES = 50
 DRAIN_INTERVAL = 1 / 30
 BUSY_DRAIN_INTERVAL = 1 / 5
-YIELD_EVERY = 0.005
 DRAIN_SLICE = 400
+PAINT_AT_LEAST_EVERY = 0.1
+"""During a burst the log is drawn again at least this often (seconds), however fast events come."""
 FREEZE_BATCH = 100
 QUIET = 5.0
 RECLAIM_EVERY = 300.0
 BUSY_BATCH = 200
 """When a drain applied this many events, the next waits longer: nobody reads 200 events
 in a frame, and fewer frames leave the loop free for ingest and for key presses."""
+
+
+class ControllerNews(Message):
+    """A notice from the controller, delivered through the screen's message queue."""
+
+    def __init__(self, notice: object) -> None:
+        super().__init__()
+        self.notice = notice
 
 
 class MainScreen(Screen[None]):
@@ -82,29 +97,72 @@ class MainScreen(Screen[None]):
         self.server_label = server_label
         self.frame_budget = frame_budget
         self.client = client
+        self.controller = SessionController(client, self._emit, live=live)
         self.start_session = session_id
         self.start_thread = thread_id
         self.open_live_session = open_live_session
         self.clock = clock
-        self.live = live
-        self.sessions: dict[str, Session] = {}
-        self.stores: dict[str, SessionStore] = {}
-        self.sessions_page: str | None = None
-        self.current: Scope | None = None
-        self.followers: dict[Scope, Worker[None]] = {}
-        self.stream_states: dict[Scope, StreamState] = {}
-        self.fetching: set[Scope] = set()
-        self.buffers: dict[Scope, list[Event]] = {}
         self.back_stack: list[tuple[Scope, str | None]] = []
-        self.pending_jump: tuple[Scope, ThreadMessage, str | None, int] | None = None
         self.pending_select: tuple[Scope, str] | None = None
-        self.session_credits: dict[str, float] = {}
         self._last_drain = 0.0
         self._last_batch = 0
+        self._last_paint = 0.0
         self._last_reclaim = time.monotonic()
         self._drain_scheduled = False
-        self._in_cycle = False
+        self._in_burst = False
         self._tree_dirty: set[str] = set()
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            Deferred: lambda deferred: deferred.run(),
+            SessionsListed: self._sessions_listed,
+            SessionReady: self._session_ready,
+            TreeChanged: self._tree_changed,
+            ViewChanged: self._view_changed,
+            LoadingOlder: self._loading_older,
+            LiveWaiting: self._live_waiting,
+            StreamChanged: self._stream_changed,
+            Failed: self._failed,
+            Select: self._select,
+            Notice: self._notice,
+        }
+
+    # ------------------------------------------------------------------ what the controller knows
+
+    @property
+    def current(self) -> Scope | None:
+        return self.controller.current
+
+    @property
+    def stores(self) -> dict[str, SessionStore]:
+        return self.controller.stores
+
+    @property
+    def sessions(self) -> dict[str, Session]:
+        return self.controller.sessions
+
+    @property
+    def fetching(self) -> set[Scope]:
+        return self.controller.fetching
+
+    @property
+    def followers(self) -> dict[Scope, Any]:
+        return self.controller.followers
+
+    @property
+    def stream_states(self) -> dict[Scope, StreamState]:
+        return self.controller.stream_states
+
+    def _source(self, scope: Scope) -> Scope:
+        return self.controller.source_of(scope)
+
+    def _emit(self, notice: object) -> None:
+        if isinstance(notice, POSTED):
+            self.post_message(ControllerNews(notice))  # from a task: handled on our turn
+        else:
+            self._handlers[type(notice)](notice)  # we called the controller: handle it now
+
+    @on(ControllerNews)
+    def _news(self, message: ControllerNews) -> None:
+        self._handlers[type(message.notice)](message.notice)
 
     # ------------------------------------------------------------------ layout
 
@@ -148,9 +206,9 @@ class MainScreen(Screen[None]):
         self.status.update_info(server=self.server_label or host)
         self.message_panel.display = False
         self._check_size()
-        self.load_sessions(None)
+        self.controller.list_sessions()
         if self.start_session:
-            self.load_session(self.start_session, self.start_thread, open_scope=True)
+            self.open_scope((self.start_session, self.start_thread))
             self.log_view.focus()
         else:
             self.tree_view.focus()
@@ -161,6 +219,9 @@ class MainScreen(Screen[None]):
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
         self.set_interval(10.0, self._reclaim)
+
+    async def on_unmount(self) -> None:
+        await self.controller.aclose()
 
     def _apply_palette(self) -> None:
         theme = self.app.current_theme
@@ -213,286 +274,100 @@ class MainScreen(Screen[None]):
     def hide_message(self) -> None:
         self.message_panel.display = False
 
-    def _safe(self, text: str) -> str:
-        token = self.client.settings.token
-        return redact(text, token.reveal() if token else None)
+    # ------------------------------------------------------------------ sessions and scopes
 
-    # ------------------------------------------------------------------ workers (fetch only; post results)
-
-    @work(exit_on_error=False, group="sessions")
-    async def load_sessions(self, page: str | None) -> None:
-        try:
-            result = await self.client.list_sessions(limit=50, page=page)
-        except QoderError as exc:
-            self.post_message(ApiFailed(exc, "listing sessions", fatal=True))
-            return
-        self.post_message(SessionsLoaded(result.data, result.next_page, result.has_more))
-
-    @work(exit_on_error=False, group="session")
-    async def load_session(
-        self, session_id: str, thread_id: str | None, *, open_scope: bool
-    ) -> None:
-        try:
-            session = await self.client.get_session(session_id)
-            threads = await self.client.all_threads(session_id)
-            if thread_id and thread_id not in {t.id for t in threads}:
-                await self.client.get_thread(session_id, thread_id)  # raises the 404 naming it
-        except QoderError as exc:
-            self.post_message(
-                ApiFailed(exc, f"opening session {session_id}", (session_id, thread_id), fatal=True)
-            )
-            return
-        self.post_message(SessionLoaded(session, threads, thread_id, open_scope))
-
-    @work(exit_on_error=False, group="threads")
-    async def load_thread(self, session_id: str, thread_id: str) -> None:
-        try:
-            thread = await self.client.get_thread(session_id, thread_id)
-        except QoderError as exc:
-            self.post_message(
-                ApiFailed(exc, f"loading thread {thread_id}", (session_id, thread_id))
-            )
-            return
-        self.post_message(ThreadLoaded(session_id, thread))
-
-    @work(exit_on_error=False, group="pages")
-    async def load_page(self, scope: Scope, before_id: str | None) -> None:
-        session_id, thread_id = scope
-        try:
-            if before_id is None:
-                page = await self.client.newest_events(session_id, thread_id, limit=PAGE_SIZE)
-            else:
-                page = await self.client.older_events(
-                    session_id, thread_id, before_id, limit=PAGE_SIZE
-                )
-        except QoderError as exc:
-            self.post_message(ApiFailed(exc, "loading events", scope))
-            return
-        self.post_message(PageLoaded(scope, page.data, page.has_more, before_id is None))
-
-    @work(exit_on_error=False, group="follow")
-    async def follow(self, scope: Scope, last_event_id: str | None, seen: set[str]) -> None:
-        session_id, thread_id = scope
-
-        def on_state(state: StreamState) -> None:
-            self.post_message(StreamStateChanged(scope, state))
-
-        follower = Follower(
-            self.client,
-            session_id,
-            thread_id,
-            last_event_id=last_event_id,
-            seen=seen,
-            on_state=on_state,
-        )
-        try:
-            last_yield = time.monotonic()
-            async for batch in follower.batches():
-                buffer = self.buffers.setdefault(scope, [])
-                if not buffer:
-                    self.post_message(LiveWake(scope))
-                buffer.extend(batch)
-                # A fast stream's bytes are already buffered, so reading never blocks and
-                # never lets the loop run anything else: hand it back every few ms.
-                if time.monotonic() - last_yield > YIELD_EVERY:
-                    await asyncio.sleep(0)
-                    last_yield = time.monotonic()
-        except QoderError as exc:
-            self.post_message(ApiFailed(exc, "following live events", scope))
-
-    # ------------------------------------------------------------------ sessions
-
-    @on(SessionsLoaded)
-    def _sessions_loaded(self, message: SessionsLoaded) -> None:
-        for session in message.sessions:
-            self.sessions[session.id] = session
-        self.sessions_page = message.next_page if message.has_more else None
-        entries = [
-            (s, self.stores[s.id].status if s.id in self.stores else s.display_status)
-            for s in message.sessions
-        ]
-        self.tree_view.add_sessions(entries, has_more=message.has_more)
-        if not self.sessions and not message.sessions:
+    def _sessions_listed(self, news: SessionsListed) -> None:
+        entries = [(s, self.controller.status_of(s)) for s in news.sessions]
+        self.tree_view.add_sessions(entries, has_more=news.has_more)
+        if not self.sessions and not news.sessions:
             self.tree_view.set_session_message("No sessions yet.")
         if self.open_live_session and self.current is None and not self.start_session:
-            live = next((s for s in message.sessions if s.display_status == "running"), None)
-            target = live or (message.sessions[0] if message.sessions else None)
+            live = next((s for s in news.sessions if s.display_status == "running"), None)
+            target = live or (news.sessions[0] if news.sessions else None)
             if target is not None:
-                self.load_session(target.id, None, open_scope=True)
+                self.open_scope((target.id, None))
                 self.log_view.focus()
 
-    @on(SessionLoaded)
-    def _session_loaded(self, message: SessionLoaded) -> None:
-        session = message.session
-        self.sessions[session.id] = session
-        store = self.stores.get(session.id)
-        if store is None:
-            store = SessionStore(session)
-            self.stores[session.id] = store
-        else:
-            store.session = session
-        store.set_threads(message.threads)
-        self.tree_view.sync_session(store)
-        if message.open_scope:
-            self.open_scope((session.id, message.open_thread))
+    def _session_ready(self, news: SessionReady) -> None:
+        if news.open_scope is not None:
+            self.open_scope(news.open_scope)
 
-    @on(ThreadLoaded)
-    def _thread_loaded(self, message: ThreadLoaded) -> None:
-        store = self.stores.get(message.session_id)
-        if store is None:
-            return
-        store.add_thread(message.thread)
-        self.tree_view.sync_session(store)
-        self.log_view.refresh_everything()
+    def _tree_changed(self, news: TreeChanged) -> None:
+        for session_id in news.session_ids:
+            store = self.stores.get(session_id)
+            if store is not None:
+                self.tree_view.sync_session(store)
+        if self.current is not None and self.current[0] in news.session_ids:
+            self._refresh_waiting()
 
     @on(SessionTree.Open)
     def _tree_open(self, message: SessionTree.Open) -> None:
         ref: NodeRef = message.ref
         if ref.kind == "more":
-            if self.sessions_page:
-                self.load_sessions(self.sessions_page)
-            return
-        if ref.kind == "session":
-            if ref.session_id in self.stores:
-                self.open_scope((ref.session_id, None))
-            else:
-                self.load_session(ref.session_id, None, open_scope=True)
+            if self.controller.sessions_page:
+                self.controller.list_sessions(self.controller.sessions_page)
+        elif ref.kind == "session":
+            self.open_scope((ref.session_id, None))
         elif ref.kind == "thread":
             self.open_scope((ref.session_id, ref.thread_id))
 
-    # ------------------------------------------------------------------ scopes
-
     def open_scope(self, scope: Scope, *, select: str | None = None) -> None:
+        view = self.controller.open(scope)
+        if view is None:
+            return  # its session is loading; SessionReady opens it
         session_id, thread_id = scope
-        store = self.stores.get(session_id)
-        if store is None:
-            self.load_session(session_id, thread_id, open_scope=True)
-            return
+        store = self.stores[session_id]
         self.hide_message()
-        previous = self.current
-        self.current = scope
-        source = self._source(scope)
-        if previous is None or previous[0] != session_id:
-            self._stop_followers(keep=session_id)
-        else:
-            # Keep following the session stream (it carries every thread's status).
-            for key in list(self.followers):
-                if key != (session_id, None) and key != source:
-                    self._stop_follower(key)
-        events_store = store.scope(thread_id)
         log = self.log_view
         log.agent_name = store.name_of
         log.waiting_on = self._waiting(store)
-        log.show(events_store, label_agents=thread_id is None)
+        log.show(view, label_agents=thread_id is None)
         self._update_title()
         self.tree_view.reveal(session_id, thread_id)
-        self._ensure_loaded(source)
-        if source[1] is not None:
-            self._ensure_loaded((session_id, None))
         if select is not None:
             self.pending_select = (scope, select)
             self._try_select()
+        self.controller.after_open(scope)
         self._update_status()
-
-    def _source(self, scope: Scope) -> Scope:
-        """The scope whose stream feeds this one (the primary thread is fed by the session)."""
-        store = self.stores.get(scope[0])
-        return (scope[0], store.source_of(scope[1])) if store is not None else scope
 
     def _waiting(self, store: SessionStore) -> frozenset[str]:
         return frozenset(i for t in store.threads.values() for i in t.waiting_on)
 
-    def _ensure_loaded(self, scope: Scope) -> None:
-        store = self.stores[scope[0]].scope(scope[1])
-        if not store.started:
-            if scope not in self.fetching:
-                self.fetching.add(scope)
-                self.load_page(scope, None)
-        else:
-            self._ensure_following(scope)
-
-    def _ensure_following(self, scope: Scope) -> None:
-        if not self.live or scope in self.followers:
+    def _refresh_waiting(self) -> None:
+        if self.current is None:
             return
-        session_store = self.stores[scope[0]]
-        store = session_store.scope(scope[1])
-        if store.events and is_terminal(store.events[-1]):
-            state = StreamState("ended", reason=store.events[-1].type)
-            self.stream_states[scope] = state
-            self._update_status()
-            return
-        self.followers[scope] = self.follow(scope, store.newest_id, store.ids())
+        waiting = self._waiting(self.stores[self.current[0]])
+        if waiting != self.log_view.waiting_on:
+            self.log_view.waiting_on = waiting
+            self.log_view.refresh_everything()
 
-    def _stop_follower(self, scope: Scope) -> None:
-        worker = self.followers.pop(scope, None)
-        if worker is not None:
-            worker.cancel()
-        self.buffers.pop(scope, None)
-        self.stream_states.pop(scope, None)
+    # ------------------------------------------------------------------ pages
 
-    def _stop_followers(self, keep: str | None = None) -> None:
-        for scope in list(self.followers):
-            if scope[0] != keep:
-                self._stop_follower(scope)
-
-    @on(PageLoaded)
-    def _page_loaded(self, message: PageLoaded) -> None:
-        scope = message.scope
-        session_store = self.stores.get(scope[0])
-        if session_store is None:
-            return
-        store = session_store.scope(scope[1])
-        self.fetching.discard(scope)
-        if message.newest:
-            change = store.start(message.events, has_older=message.has_older)
-        else:
-            change = store.prepend(message.events, has_older=message.has_older)
-        if self._observe(session_store, message.events, current=message.newest):
-            self.tree_view.sync_session(session_store)
-        for view_scope, view_change in self._fan_out(session_store, scope, change):
-            if self.current == view_scope:
-                log = self.log_view
-                if message.newest:
-                    log.show(session_store.scope(view_scope[1]), label_agents=view_scope[1] is None)
-                else:
-                    log.set_loading_older(False)
-                    log.apply(view_change)
-            self._continue_jump(view_scope)
-        if message.newest:
-            self._ensure_following(scope)
+    def _view_changed(self, news: ViewChanged) -> None:
+        if self.current == news.scope:
+            log = self.log_view
+            if news.reset:
+                view = self.controller.store_for(news.scope)
+                log.show(view, label_agents=news.scope[1] is None)
+            else:
+                log.apply(news.change)
         self._try_select()
         self._update_status()
-        self._settle_memory(len(message.events))
+        self._settle_memory(len(news.change.added))
 
-    def _fan_out(
-        self, session_store: SessionStore, scope: Scope, change: Change
-    ) -> list[tuple[Scope, Change]]:
-        """The scope itself, and the primary thread's view when the session stream changed."""
-        out = [(scope, change)]
-        if scope[1] is None:
-            mirrored = session_store.route(change)
-            primary = session_store.primary
-            if mirrored is not None and primary is not None:
-                out.append(((scope[0], primary.id), mirrored))
-        return out
+    def _loading_older(self, news: LoadingOlder) -> None:
+        if self.current == news.scope:
+            self.log_view.set_loading_older(news.loading)
 
     @on(EventLog.NeedOlder)
     def _need_older(self, message: EventLog.NeedOlder) -> None:
-        view = message.store
-        scope = self._source((view.session_id, view.thread_id))
-        store = self.stores[scope[0]].scope(scope[1])
-        if scope in self.fetching or not store.has_older or not store.oldest_id:
-            return
-        self.fetching.add(scope)
-        if self.current is not None and self._source(self.current) == scope:
-            self.log_view.set_loading_older(True)
-        self.load_page(scope, store.oldest_id)
+        view: EventStore = message.store
+        self.controller.need_older((view.session_id, view.thread_id))
 
     # ------------------------------------------------------------------ live
 
-    @on(LiveWake)
-    def _live_wake(self, message: LiveWake) -> None:
-        # Coalesce: at most one drain (and so one refresh) per 1/30 s, however fast events arrive.
+    def _live_waiting(self, _news: LiveWaiting) -> None:
+        # Coalesce: at most one drain per 1/30 s (1/5 s in a burst), however fast events arrive.
         if self._drain_scheduled:
             return
         interval = BUSY_DRAIN_INTERVAL if self._last_batch >= BUSY_BATCH else DRAIN_INTERVAL
@@ -504,57 +379,47 @@ class MainScreen(Screen[None]):
             self.call_later(self._drain)
 
     def _drain(self) -> None:
-        """Move buffered live events into their stores and the view, a slice at a time.
+        """Move buffered live events into the stores and the view, a slice at a time.
 
-        Slices keep each step short, so key presses get in between even during a
-        burst.  Repaints are held until the burst is in (as Textual's
-        `delay_update` does), so a burst costs one frame rather than one per slice.
+        Slices keep each step short, so key presses get in between during a
+        burst.  While a burst is coming in, the log is drawn again at most
+        every PAINT_AT_LEAST_EVERY seconds (the rest of the time it only
+        counts), so a burst costs a few frames rather than one per slice.
         """
         self._drain_scheduled = False
-        if not self._in_cycle:
-            self._in_cycle = True
+        if not self._in_burst:
+            self._in_burst = True
             self._last_batch = 0
-            self.app._begin_batch()
-        try:
-            for scope, buffer in list(self.buffers.items()):
-                if not buffer:
-                    continue
-                events, self.buffers[scope] = buffer[:DRAIN_SLICE], buffer[DRAIN_SLICE:]
-                self._last_batch += len(events)
-                session_store = self.stores.get(scope[0])
-                if session_store is None:
-                    continue
-                store = session_store.scope(scope[1])
-                change = store.append(events)
-                if self._observe(session_store, events):
-                    self._tree_dirty.add(scope[0])
-                for view_scope, view_change in self._fan_out(session_store, scope, change):
-                    if self.current == view_scope:
-                        self.log_view.apply(view_change)
-            if any(self.buffers.values()):
-                # Through a timer, not call_later: a message pump runs its queued
-                # callbacks back to back without returning to the event loop, so
-                # chained slices would hold every other task (keys included) until
-                # the whole burst is in.
-                self._drain_scheduled = True
-                self.set_timer(0.001, self._drain)
-                return
-            self._last_drain = time.monotonic()
-            for session_id in self._tree_dirty:
-                dirty = self.stores[session_id]
-                self.tree_view.sync_session(dirty)
-                if self.current and self.current[0] == session_id:
-                    waiting = self._waiting(dirty)
-                    if waiting != self.log_view.waiting_on:
-                        self.log_view.waiting_on = waiting
-                        self.log_view.refresh_everything()
-            self._tree_dirty.clear()
-            self._update_status()
-            self._settle_memory(self._last_batch)
-        finally:
-            if not self._drain_scheduled:  # the burst is in (or something failed): paint again
-                self._in_cycle = False
-                self.app._end_batch()
+        result: DrainResult = self.controller.drain(DRAIN_SLICE)
+        self._last_batch += result.applied
+        self._tree_dirty |= result.sessions
+        now = time.monotonic()
+        paint = not result.more or now - self._last_paint >= PAINT_AT_LEAST_EVERY
+        log = self.log_view
+        for view_scope, change in result.views:
+            if self.current == view_scope:
+                log.apply(change, paint=paint)
+        if paint:
+            log.catch_up()
+            self._last_paint = now
+        if result.more:
+            # Through a timer, not call_later: a message pump runs its queued
+            # callbacks back to back without returning to the event loop, so
+            # chained slices would hold every other task (keys included).
+            self._drain_scheduled = True
+            self.set_timer(0.001, self._drain)
+            return
+        self._in_burst = False
+        self._last_drain = time.monotonic()
+        for session_id in self._tree_dirty:
+            store = self.stores.get(session_id)
+            if store is not None:
+                self.tree_view.sync_session(store)
+            if self.current and self.current[0] == session_id:
+                self._refresh_waiting()
+        self._tree_dirty.clear()
+        self._update_status()
+        self._settle_memory(self._last_batch)
 
     @staticmethod
     def _settle_memory(batch: int) -> None:
@@ -584,31 +449,7 @@ class MainScreen(Screen[None]):
         gc.collect()
         gc.freeze()
 
-    def _observe(
-        self, session_store: SessionStore, events: list[Event], *, current: bool = True
-    ) -> bool:
-        """Status news from events; fetch threads we do not know yet.  True if the tree changed."""
-        changed = False
-        for event in events:
-            unknown = session_store.observe(event, current=current)
-            if unknown or event.type.startswith(("session.status", "session.thread")):
-                changed = True
-            for thread_id in unknown:
-                self.load_thread(session_store.id, thread_id)
-            if (
-                current
-                and isinstance(event, UsageSnapshot)
-                and event.usage
-                and event.usage.credits is not None
-            ):
-                self.session_credits[session_store.id] = event.usage.credits
-        return changed
-
-    @on(StreamStateChanged)
-    def _stream_state(self, message: StreamStateChanged) -> None:
-        if message.scope not in self.followers:
-            return
-        self.stream_states[message.scope] = message.state
+    def _stream_changed(self, news: StreamChanged) -> None:
         self._update_status()
 
     @on(EventLog.FollowState)
@@ -619,39 +460,22 @@ class MainScreen(Screen[None]):
     def _badge_clicked(self) -> None:
         self.log_view.action_follow()
 
-    # ------------------------------------------------------------------ errors
+    # ------------------------------------------------------------------ errors and notices
 
-    @on(ApiFailed)
-    def _api_failed(self, message: ApiFailed) -> None:
-        error = message.error
-        text = self._safe(str(error))
-        scope = message.scope
-        if scope is not None:
-            self.fetching.discard(scope)
-            if self.current is not None and self._source(self.current) == scope:
-                self.log_view.set_loading_older(False)
-        if scope is not None and message.doing == "following live events":
-            self.followers.pop(scope, None)
-            self.stream_states[scope] = StreamState("failed", reason=text)
-            self._update_status()
-        if isinstance(error, AuthError) or (message.fatal and isinstance(error, NotFoundError)):
+    def _failed(self, news: Failed) -> None:
+        error, text = news.error, news.text
+        if news.fatal and (isinstance(error, (AuthError, NotFoundError))):
             self.show_message(text, error=True)
-        elif message.fatal:
-            self.show_message(f"Failed {message.doing}: {text}", error=True)
-        self.notify(
-            text, title=f"Failed {message.doing}", severity="error", timeout=8, markup=False
-        )
+        elif news.fatal:
+            self.show_message(f"Failed {news.doing}: {text}", error=True)
+        self._update_status()
+        self.notify(text, title=f"Failed {news.doing}", severity="error", timeout=8, markup=False)
 
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            error = event.worker.error
-            self.notify(
-                self._safe(f"{type(error).__name__}: {error}"),
-                title="Something went wrong",
-                severity="error",
-                timeout=8,
-                markup=False,
-            )
+    def _notice(self, news: Notice) -> None:
+        if news.severity == "warning":
+            self.notify(news.text, severity="warning", markup=False)
+        else:
+            self.notify(news.text, markup=False)
 
     # ------------------------------------------------------------------ handoffs
 
@@ -659,54 +483,15 @@ class MainScreen(Screen[None]):
     def _jump(self, message: EventLog.Jump) -> None:
         if self.current is None:
             return
-        session_id, thread_id = self.current
-        store = self.stores[session_id]
-        primary = store.primary
-        event = message.event
-        owner = event.thread_id or thread_id or (primary.id if primary else None)
-        peer = event.peer_thread_id or (primary.id if primary and owner != primary.id else None)
-        if peer is None:
-            self.notify(
-                "This handoff does not say which thread is on the other side.",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.back_stack.append((self.current, event.id))
-        target: Scope = (session_id, peer)
-        self.pending_jump = (target, event, owner, MAX_JUMP_PAGES)
-        self.open_scope(target)
-        self._continue_jump(target)
+        origin = self.current
+        target = self.controller.jump(origin, message.event)
+        if target is not None:
+            self.back_stack.append((origin, message.event.id))
+            self.open_scope(target)
 
-    def _continue_jump(self, scope: Scope) -> None:
-        pending = self.pending_jump
-        if pending is None or pending[0] != scope:
-            return
-        target, event, owner, pages_left = pending
-        store = self.stores[scope[0]].scope(scope[1])
-        if not store.started:
-            return
-        found = store.find_handoff(event, owner)
-        if found is not None:
-            self.pending_jump = None
-            if self.current == scope:
-                self.log_view.select(found.id)
-            return
-        source = self._source(scope)
-        source_store = self.stores[source[0]].scope(source[1])
-        if store.has_older and pages_left > 0 and source_store.oldest_id:
-            self.pending_jump = (target, event, owner, pages_left - 1)
-            if source not in self.fetching:
-                self.fetching.add(source)
-                self.load_page(source, source_store.oldest_id)
-            return
-        self.pending_jump = None
-        name = self.stores[scope[0]].name_of(scope[1])
-        self.notify(
-            f"The other side of this handoff is not in {name}'s events.",
-            severity="warning",
-            markup=False,
-        )
+    def _select(self, news: Select) -> None:
+        self.pending_select = (news.scope, news.event_id)
+        self._try_select()
 
     def _try_select(self) -> None:
         pending = self.pending_select
@@ -752,7 +537,7 @@ class MainScreen(Screen[None]):
             title.update("")
             return
         session_id, thread_id = self.current
-        store = self.stores[session_id]
+        store = self.controller.stores[session_id]
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(store.session.display_title, style="bold")
         if thread_id is None:
@@ -770,21 +555,19 @@ class MainScreen(Screen[None]):
         if session_store is None:
             return
         store = session_store.scope(thread_id)
-        state = self.stream_states.get(self._source(self.current)) or self.stream_states.get(
-            (session_id, None)
-        )
+        states = self.controller.stream_states
+        state = states.get(self._source(self.current)) or states.get((session_id, None))
         thread_usage = store.usage if thread_id is not None else None
         if thread_id is None and session_store.primary is not None:
             thread_usage = store.usage
-        session_usage = _session_usage(session_store)
         self.status.update_info(
             connection=state,
             loaded=len(store),
             has_older=store.has_older,
             started=store.started,
             thread_usage=thread_usage,
-            session_usage=session_usage,
-            session_credits=self.session_credits.get(session_id),
+            session_usage=_session_usage(session_store),
+            session_credits=self.controller.session_credits.get(session_id),
             scope="session" if thread_id is None else session_store.name_of(thread_id),
         )
 

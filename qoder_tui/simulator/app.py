@@ -86,6 +86,8 @@ class Simulator:
         self.drops = 0
         self.stats = {"requests": 0, "errors_injected": 0, "streams": 0, "drops": 0}
         self.live_tasks: list[asyncio.Task[Any]] = []
+        self.path_counts: dict[str, int] = {}
+        """Requests per URL path (tests check that something was asked for once)."""
 
     @property
     def dialect(self) -> str:
@@ -114,6 +116,7 @@ class Simulator:
             uuid.UUID(int=self.fault_rng.getrandbits(128))
         )
         self.stats["requests"] += 1
+        self.path_counts[request.url.path] = self.path_counts.get(request.url.path, 0) + 1
         f = self.config.faults
         if f.delay > 0:
             await asyncio.sleep(f.delay)

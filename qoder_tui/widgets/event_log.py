@@ -13,6 +13,7 @@ by the same amount, so the line under the reader's eye stays put.
 
 from __future__ import annotations
 
+import re
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
@@ -141,6 +142,7 @@ class EventLog(ScrollView, can_focus=True):
         self._frame: dict[int, Sequence[Strip]] = {}
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
+        self._behind = False
 
     # ------------------------------------------------------------------ public API
 
@@ -160,8 +162,12 @@ class EventLog(ScrollView, can_focus=True):
         # Only once it is drawn do we know whether the page fills the view.
         self.call_after_refresh(self._maybe_need_older)
 
-    def apply(self, change: Change) -> None:
-        """The store changed: insert heights, re-measure changed events, keep the anchor."""
+    def apply(self, change: Change, *, paint: bool = True) -> None:
+        """The store changed: insert heights, re-measure changed events, keep the anchor.
+
+        With `paint=False` (a burst still coming in), a following view does not
+        move or redraw yet: `catch_up` does both, once for the whole burst.
+        """
         store = self.store
         if store is None or (not change.added and not change.changed):
             return
@@ -184,6 +190,9 @@ class EventLog(ScrollView, can_focus=True):
         if not change.prepended and n_added and not self.follow:
             self.new_events += n_added
             self.post_message(self.FollowState(False, self.new_events))
+        if self.follow and not paint and not change.prepended:
+            self._behind = True
+            return
         if self.follow:
             self._scroll_to_end()
         else:
@@ -191,6 +200,15 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
         if change.prepended:
             self._maybe_need_older()
+
+    def catch_up(self) -> None:
+        """Move to the newest events and draw, after changes applied with `paint=False`."""
+        if not self._behind:
+            return
+        self._behind = False
+        if self.follow:
+            self._scroll_to_end()
+        self.refresh()
 
     def set_loading_older(self, loading: bool) -> None:
         self.loading_older = loading
@@ -767,7 +785,7 @@ class LongStrips(Sequence[Strip]):
                 room = max(1, self.text_width - len(run.prefix))
                 firsts = [0]
                 for line in run.lines:
-                    cells = len(line) if line.isascii() else cell_len(line)
+                    cells = cell_len(line) if _has_wide(line) else len(line)
                     firsts.append(firsts[-1] + max(1, -(-cells // room)))
                 self.wrapped.append(firsts)
                 row += firsts[-1]
@@ -810,11 +828,11 @@ class LongStrips(Sequence[Strip]):
             line = run.lines[i]
             room = max(1, self.text_width - len(run.prefix))
             part = offset - firsts[i]
-            if line.isascii():
-                text = line[part * room : (part + 1) * room]
-            else:
+            if _has_wide(line):
                 pieces = chop_cells(line, room)
                 text = pieces[part] if part < len(pieces) else ""
+            else:
+                text = line[part * room : (part + 1) * room]
         out = Text(" " * (GUTTER + self.body.indent - len(run.prefix)), no_wrap=True)
         if run.prefix:
             out.append(run.prefix, style=run.prefix_style)
@@ -823,6 +841,18 @@ class LongStrips(Sequence[Strip]):
         return (
             Strip(segments).crop_extend(0, self.width + GUTTER, self.style).apply_style(self.style)
         )
+
+
+_WIDE = re.compile(
+    "[\u1100-\u115f\u2e80-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f"
+    "\uff00-\uff60\uffe0-\uffe6\U0001f300-\U0001faff\U00020000-\U0003fffd]"
+)
+
+
+def _has_wide(line: str) -> bool:
+    """Whether a line may hold double-width characters (CJK, emoji): only those lines are
+    measured in cells, the rest by length (a 1 MB message is measured in milliseconds)."""
+    return not line.isascii() and _WIDE.search(line) is not None
 
 
 def _seconds(ctx: RenderContext) -> int:

@@ -1,0 +1,576 @@
+"""Session control without a UI: fetching, following, buffering, draining, jumps.
+
+The main screen owns widgets; this owns everything behind them, and is tested
+without Textual.  It talks to the screen only through `emit(notice)`: one
+small dataclass per kind of news, which the screen turns into a message for
+itself (so nothing here touches a widget, and nothing runs outside the
+screen's message loop that changes what it shows).
+
+Races it rules out by construction:
+- a session is loaded once at a time (a second request waits for the first);
+- a thread that events name but the tree does not know is fetched once;
+- a page or an error from a scope the reader has left does not change what is
+  shown (every request carries the generation it was made in);
+- a follower's generators are closed when it stops, whatever stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Coroutine
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from .api.client import QoderClient
+from .api.errors import QoderError, redact
+from .api.follower import Follower, StreamState
+from .api.models import Event, Session, Thread, ThreadMessage, UsageSnapshot, is_terminal
+from .store import Change, EventStore, SessionStore
+
+Scope = tuple[str, str | None]
+"""(session id, thread id or None for the whole session's stream)."""
+
+PAGE_SIZE = 100
+MAX_JUMP_PAGES = 50
+YIELD_EVERY = 0.005
+
+
+# --------------------------------------------------------------------------- notices
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """Work a task finished, to be applied where the UI applies its changes.
+
+    Tasks only fetch; what they bring is applied by `run()` on the UI's own
+    loop turn (the screen runs it from a message), so a store never changes
+    between the view's updates.  Notices emitted while it runs are handled at
+    once, in the same turn.
+    """
+
+    run: Callable[[], None]
+
+
+@dataclass(frozen=True)
+class SessionsListed:
+    sessions: list[Session]
+    has_more: bool
+
+
+@dataclass(frozen=True)
+class SessionReady:
+    """A session and its threads are loaded; `open_scope` is the view to show, if any."""
+
+    session_id: str
+    open_scope: Scope | None
+
+
+@dataclass(frozen=True)
+class TreeChanged:
+    """Threads or statuses of these sessions changed."""
+
+    session_ids: frozenset[str]
+
+
+@dataclass(frozen=True)
+class ViewChanged:
+    """A scope's events changed.  `reset`: its newest page arrived (show it from the end)."""
+
+    scope: Scope
+    change: Change
+    reset: bool = False
+
+
+@dataclass(frozen=True)
+class LoadingOlder:
+    scope: Scope
+    loading: bool
+
+
+@dataclass(frozen=True)
+class LiveWaiting:
+    """Live events wait in a buffer: call `drain` (posted once until the next drain)."""
+
+
+@dataclass(frozen=True)
+class StreamChanged:
+    scope: Scope
+    state: StreamState
+
+
+@dataclass(frozen=True)
+class Failed:
+    text: str
+    """The error as one line, token removed, ready to show."""
+    doing: str
+    scope: Scope | None
+    fatal: bool
+    error: QoderError
+
+
+@dataclass(frozen=True)
+class Select:
+    """Put the cursor on this event (a jump's target, or going back)."""
+
+    scope: Scope
+    event_id: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+    severity: str = "information"
+
+
+POSTED: tuple[type, ...] = (Deferred, LiveWaiting)
+"""Notices that come from tasks: the UI queues these.  Every other notice comes from
+controller code the UI itself called (or a Deferred it runs), and is handled at once."""
+
+
+@dataclass
+class DrainResult:
+    views: list[tuple[Scope, Change]] = field(default_factory=list)
+    sessions: set[str] = field(default_factory=set)
+    """Sessions whose tree (threads, statuses) changed."""
+    applied: int = 0
+    more: bool = False
+    """Events are still buffered: drain again soon."""
+
+
+# --------------------------------------------------------------------------- controller
+
+
+class SessionController:
+    """Everything the viewer knows and does, minus the drawing."""
+
+    def __init__(
+        self,
+        client: QoderClient,
+        emit: Callable[[object], None],
+        *,
+        live: bool = True,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.client = client
+        self.emit = emit
+        self.live = live
+        self.page_size = page_size
+        self.sessions: dict[str, Session] = {}
+        self.stores: dict[str, SessionStore] = {}
+        self.sessions_page: str | None = None
+        self.current: Scope | None = None
+        self.generation = 0
+        """Moves on every change of what is shown; requests carry the one they began in."""
+        self.followers: dict[Scope, asyncio.Task[None]] = {}
+        self.stream_states: dict[Scope, StreamState] = {}
+        self.buffers: dict[Scope, list[Event]] = {}
+        self.fetching: set[Scope] = set()
+        self.session_credits: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._session_loads: dict[str, asyncio.Task[None]] = {}
+        self._wanted_open: dict[str, Scope | None] = {}
+        self._thread_loads: set[tuple[str, str]] = set()
+        self._live_signalled = False
+        self._jump: tuple[Scope, ThreadMessage, str | None, int] | None = None
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    def _later(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+        """From a task: apply `fn(*args)` on the UI's next turn."""
+        self.emit(Deferred(partial(fn, *args, **kwargs)))
+
+    def _safe(self, text: str) -> str:
+        token = self.client.settings.token
+        return redact(text, token.reveal() if token else None)
+
+    def _fail(
+        self,
+        error: QoderError,
+        doing: str,
+        scope: Scope | None,
+        *,
+        fatal: bool = False,
+        generation: int | None = None,
+    ) -> None:
+        if scope is not None:
+            self.fetching.discard(scope)
+        stale = generation is not None and generation != self.generation
+        # A request the reader has moved away from can still say it failed, but it no
+        # longer takes the screen over.
+        self.emit(Failed(self._safe(str(error)), doing, scope, fatal and not stale, error))
+
+    async def aclose(self) -> None:
+        """Stop every follower and request, and wait until they have closed."""
+        tasks = [*self.followers.values(), *self._tasks]
+        self.followers.clear()
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    def source_of(self, scope: Scope) -> Scope:
+        """The scope whose stream feeds this one (the primary thread is fed by the session)."""
+        store = self.stores.get(scope[0])
+        return (scope[0], store.source_of(scope[1])) if store is not None else scope
+
+    def store_for(self, scope: Scope) -> EventStore | None:
+        session = self.stores.get(scope[0])
+        return session.scope(scope[1]) if session is not None else None
+
+    # ------------------------------------------------------------------ sessions
+
+    def list_sessions(self, page: str | None = None) -> None:
+        self._spawn(self._list_sessions(page))
+
+    async def _list_sessions(self, page: str | None) -> None:
+        try:
+            result = await self.client.list_sessions(limit=50, page=page)
+        except QoderError as exc:
+            self._later(self._fail, exc, "listing sessions", None, fatal=True)
+            return
+        self._later(self._sessions_listed, result.data, result.next_page, result.has_more)
+
+    def _sessions_listed(self, sessions: list[Session], next_page: str | None, more: bool) -> None:
+        for session in sessions:
+            self.sessions[session.id] = session
+        self.sessions_page = next_page if more else None
+        self.emit(SessionsListed(sessions, more))
+
+    def status_of(self, session: Session) -> str:
+        store = self.stores.get(session.id)
+        return store.status if store is not None else session.display_status
+
+    def load_session(self, session_id: str, open_scope: Scope | None) -> None:
+        """Fetch a session and its threads, once at a time; then open `open_scope`."""
+        self._wanted_open[session_id] = open_scope
+        if open_scope is not None:
+            self.generation += 1  # what the reader wants now: older requests become stale
+        if session_id in self._session_loads:
+            return  # the load under way opens what is wanted last
+        generation = self.generation
+        self._session_loads[session_id] = self._spawn(self._load_session(session_id, generation))
+
+    async def _load_session(self, session_id: str, generation: int) -> None:
+        thread_id = (self._wanted_open.get(session_id) or (session_id, None))[1]
+        try:
+            session = await self.client.get_session(session_id)
+            threads = await self.client.all_threads(session_id)
+            if thread_id and thread_id not in {t.id for t in threads}:
+                await self.client.get_thread(session_id, thread_id)  # raises the 404 naming it
+        except QoderError as exc:
+            self._later(self._session_failed, exc, session_id, thread_id, generation)
+            return
+        self._later(self._session_loaded, session, threads)
+
+    def _session_failed(
+        self, exc: QoderError, session_id: str, thread_id: str | None, generation: int
+    ) -> None:
+        self._session_loads.pop(session_id, None)
+        self._wanted_open.pop(session_id, None)
+        self._fail(
+            exc,
+            f"opening session {session_id}",
+            (session_id, thread_id),
+            fatal=True,
+            generation=generation,
+        )
+
+    def _session_loaded(self, session: Session, threads: list[Thread]) -> None:
+        session_id = session.id
+        self._session_loads.pop(session_id, None)
+        self.sessions[session.id] = session
+        store = self.stores.get(session.id)
+        if store is None:
+            store = self.stores[session.id] = SessionStore(session)
+        else:
+            store.session = session
+        store.set_threads(threads)
+        self.emit(TreeChanged(frozenset({session.id})))
+        self.emit(SessionReady(session.id, self._wanted_open.pop(session_id, None)))
+
+    def _fetch_thread(self, session_id: str, thread_id: str) -> None:
+        key = (session_id, thread_id)
+        if key in self._thread_loads:
+            return  # single flight: one request per unknown thread, however many events name it
+        self._thread_loads.add(key)
+        self._spawn(self._load_thread(session_id, thread_id))
+
+    async def _load_thread(self, session_id: str, thread_id: str) -> None:
+        try:
+            thread = await self.client.get_thread(session_id, thread_id)
+        except QoderError as exc:
+            self._later(self._fail, exc, f"loading thread {thread_id}", None)
+            return
+        self._later(self._add_thread, session_id, thread)
+
+    def _add_thread(self, session_id: str, thread: Thread) -> None:
+        store = self.stores.get(session_id)
+        if store is None:
+            return
+        store.add_thread(thread)
+        self.emit(TreeChanged(frozenset({session_id})))
+
+    # ------------------------------------------------------------------ scopes
+
+    def open(self, scope: Scope) -> EventStore | None:
+        """Make `scope` the one shown.  Its store, or None while its session loads."""
+        session_id, thread_id = scope
+        store = self.stores.get(session_id)
+        if store is None:
+            self.load_session(session_id, scope)
+            return None
+        previous = self.current
+        self.current = scope
+        self.generation += 1
+        source = self.source_of(scope)
+        if previous is None or previous[0] != session_id:
+            self.stop_followers(keep=session_id)
+        else:
+            # Keep following the session stream (it carries every thread's status).
+            for key in list(self.followers):
+                if key != (session_id, None) and key != source:
+                    self.stop_follower(key)
+        view = store.scope(thread_id)
+        self._ensure_loaded(source)
+        if source[1] is not None:
+            self._ensure_loaded((session_id, None))
+        return view
+
+    def _ensure_loaded(self, scope: Scope) -> None:
+        store = self.store_for(scope)
+        if store is None:
+            return
+        if not store.started:
+            if scope not in self.fetching:
+                self.fetching.add(scope)
+                self._spawn(self._load_page(scope, None, self.generation))
+        else:
+            self._ensure_following(scope)
+
+    def need_older(self, scope: Scope) -> None:
+        """The reader nears the top of `scope`: fetch the page before its oldest event."""
+        source = self.source_of(scope)
+        store = self.store_for(source)
+        if store is None or source in self.fetching or not store.has_older or not store.oldest_id:
+            return
+        self.fetching.add(source)
+        if self.current is not None and self.source_of(self.current) == source:
+            self.emit(LoadingOlder(self.current, True))
+        self._spawn(self._load_page(source, store.oldest_id, self.generation))
+
+    async def _load_page(self, scope: Scope, before_id: str | None, generation: int) -> None:
+        session_id, thread_id = scope
+        try:
+            if before_id is None:
+                page = await self.client.newest_events(session_id, thread_id, limit=self.page_size)
+            else:
+                page = await self.client.older_events(
+                    session_id, thread_id, before_id, limit=self.page_size
+                )
+        except QoderError as exc:
+            self._later(self._page_failed, exc, scope, generation)
+            return
+        self._later(self._page_loaded, scope, page.data, page.has_more, newest=before_id is None)
+
+    def _page_failed(self, exc: QoderError, scope: Scope, generation: int) -> None:
+        if self.current is not None and self.source_of(self.current) == scope:
+            self.emit(LoadingOlder(self.current, False))
+        self._fail(exc, "loading events", scope, generation=generation)
+
+    def _page_loaded(
+        self, scope: Scope, events: list[Event], has_older: bool, *, newest: bool
+    ) -> None:
+        session_store = self.stores.get(scope[0])
+        self.fetching.discard(scope)
+        if session_store is None:
+            return  # the session was let go meanwhile
+        store = session_store.scope(scope[1])
+        if newest:
+            change = store.start(events, has_older=has_older)
+        else:
+            change = store.prepend(events, has_older=has_older)
+        if self._observe(session_store, events, current=newest):
+            self.emit(TreeChanged(frozenset({session_store.id})))
+        for view_scope, view_change in self.fan_out(session_store, scope, change):
+            if not newest and self.current == view_scope:
+                self.emit(LoadingOlder(view_scope, False))
+            self.emit(ViewChanged(view_scope, view_change, reset=newest))
+            self._continue_jump(view_scope)
+        if newest:
+            self._ensure_following(scope)
+
+    def fan_out(
+        self, session_store: SessionStore, scope: Scope, change: Change
+    ) -> list[tuple[Scope, Change]]:
+        """The scope itself, and the primary thread's view when the session stream changed."""
+        out = [(scope, change)]
+        if scope[1] is None:
+            mirrored = session_store.route(change)
+            primary = session_store.primary
+            if mirrored is not None and primary is not None:
+                out.append(((scope[0], primary.id), mirrored))
+        return out
+
+    # ------------------------------------------------------------------ live
+
+    def _ensure_following(self, scope: Scope) -> None:
+        if not self.live or scope in self.followers:
+            return
+        store = self.store_for(scope)
+        if store is None:
+            return
+        if store.events and is_terminal(store.events[-1]):
+            self._set_stream_state(scope, StreamState("ended", reason=store.events[-1].type))
+            return
+        newest = store.events[-1].time if store.events else None
+        follower = Follower(
+            self.client,
+            scope[0],
+            scope[1],
+            last_event_id=store.newest_id,
+            seen=[e.id for e in store.events[-1000:]],
+            newest_time=newest,
+            on_state=lambda state: self._later(self._stream_state, scope, state),
+        )
+        self.followers[scope] = self._spawn(self._follow(scope, follower))
+
+    def _stream_state(self, scope: Scope, state: StreamState) -> None:
+        if scope in self.followers:  # a stopped follower's last words change nothing
+            self._set_stream_state(scope, state)
+
+    def _set_stream_state(self, scope: Scope, state: StreamState) -> None:
+        self.stream_states[scope] = state
+        self.emit(StreamChanged(scope, state))
+
+    async def _follow(self, scope: Scope, follower: Follower) -> None:
+        try:
+            last_yield = time.monotonic()
+            async with aclosing(follower.batches()) as batches:
+                async for batch in batches:
+                    buffer = self.buffers.setdefault(scope, [])
+                    buffer.extend(batch)
+                    if not self._live_signalled:
+                        self._live_signalled = True
+                        self.emit(LiveWaiting())
+                    # A fast stream's bytes are already buffered, so reading never blocks
+                    # and never lets the loop run anything else: hand it back every few ms.
+                    if time.monotonic() - last_yield > YIELD_EVERY:
+                        await asyncio.sleep(0)
+                        last_yield = time.monotonic()
+        except QoderError as exc:
+            self._later(self._follow_failed, exc, scope, asyncio.current_task())
+
+    def _follow_failed(self, exc: QoderError, scope: Scope, task: object) -> None:
+        if self.followers.get(scope) is not task:
+            return  # a follower stopped since: not news
+        self.followers.pop(scope, None)
+        self._set_stream_state(scope, StreamState("failed", reason=self._safe(str(exc))))
+        self._fail(exc, "following live events", scope)
+
+    def stop_follower(self, scope: Scope) -> None:
+        task = self.followers.pop(scope, None)
+        if task is not None:
+            task.cancel()  # cancelling closes its generators (aclosing), and so its connection
+        self.buffers.pop(scope, None)
+        self.stream_states.pop(scope, None)
+
+    def stop_followers(self, keep: str | None = None) -> None:
+        for scope in list(self.followers):
+            if scope[0] != keep:
+                self.stop_follower(scope)
+
+    def drain(self, limit: int) -> DrainResult:
+        """Move up to `limit` buffered live events into their stores."""
+        result = DrainResult()
+        for scope, buffer in list(self.buffers.items()):
+            if not buffer or result.applied >= limit:
+                continue
+            take = limit - result.applied
+            events = buffer[:take]
+            del buffer[:take]
+            result.applied += len(events)
+            session_store = self.stores.get(scope[0])
+            if session_store is None:
+                continue
+            change = session_store.scope(scope[1]).append(events)
+            if self._observe(session_store, events):
+                result.sessions.add(scope[0])
+            result.views.extend(self.fan_out(session_store, scope, change))
+        result.more = any(self.buffers.values())
+        self._live_signalled = result.more
+        return result
+
+    def _observe(
+        self, session_store: SessionStore, events: list[Event], *, current: bool = True
+    ) -> bool:
+        """Status news from events; fetch threads not known yet.  True if the tree changed."""
+        changed = False
+        for event in events:
+            unknown = session_store.observe(event, current=current)
+            if unknown or event.type.startswith(("session.status", "session.thread")):
+                changed = True
+            for thread_id in unknown:
+                self._fetch_thread(session_store.id, thread_id)
+            if isinstance(event, UsageSnapshot) and event.usage and event.usage.credits is not None:
+                # Credits only grow: an older snapshot (a page paged in) never lowers them.
+                old = self.session_credits.get(session_store.id)
+                self.session_credits[session_store.id] = max(old or 0.0, event.usage.credits)
+        return changed
+
+    # ------------------------------------------------------------------ handoffs
+
+    def jump(self, origin: Scope, event: ThreadMessage) -> Scope | None:
+        """Enter on a handoff: open the other side and select the matching event there."""
+        session_id, thread_id = origin
+        store = self.stores[session_id]
+        primary = store.primary
+        owner = event.thread_id or thread_id or (primary.id if primary else None)
+        peer = event.peer_thread_id or (primary.id if primary and owner != primary.id else None)
+        if peer is None:
+            self.emit(
+                Notice("This handoff does not say which thread is on the other side.", "warning")
+            )
+            return None
+        target: Scope = (session_id, peer)
+        self._jump = (target, event, owner, MAX_JUMP_PAGES)
+        return target
+
+    def _continue_jump(self, scope: Scope) -> None:
+        pending = self._jump
+        if pending is None or pending[0] != scope:
+            return
+        target, event, owner, pages_left = pending
+        store = self.store_for(scope)
+        if store is None or not store.started:
+            return
+        found = store.find_handoff(event, owner)
+        if found is not None:
+            self._jump = None
+            self.emit(Select(scope, found.id))
+            return
+        source = self.source_of(scope)
+        source_store = self.store_for(source)
+        if store.has_older and pages_left > 0 and source_store and source_store.oldest_id:
+            self._jump = (target, event, owner, pages_left - 1)
+            if source not in self.fetching:
+                self.fetching.add(source)
+                self._spawn(self._load_page(source, source_store.oldest_id, self.generation))
+            return
+        self._jump = None
+        name = self.stores[scope[0]].name_of(scope[1])
+        self.emit(Notice(f"The other side of this handoff is not in {name}'s events.", "warning"))
+
+    def after_open(self, scope: Scope) -> None:
+        """Once the view shows `scope`: carry on a jump waiting for it."""
+        self._continue_jump(scope)

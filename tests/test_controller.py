@@ -1,0 +1,139 @@
+"""Session control without Textual: against the simulator over loopback, no widgets."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from qoder_tui.api.models import Event
+from qoder_tui.controller import (
+    POSTED,
+    Deferred,
+    Failed,
+    SessionController,
+    SessionReady,
+    ViewChanged,
+)
+from qoder_tui.simulator import SimulatorServer
+from qoder_tui.store import SessionStore
+
+from .conftest import client_for
+
+
+class Harness:
+    """Plays the screen's part: runs what tasks hand over, records every other notice."""
+
+    def __init__(self, server: SimulatorServer, **kw: object) -> None:
+        self.client = client_for(server)
+        self.notices: list[object] = []
+        self.queue: list[object] = []
+        self.controller = SessionController(self.client, self._emit, **kw)  # type: ignore[arg-type]
+
+    def _emit(self, notice: object) -> None:
+        (self.queue if isinstance(notice, POSTED) else self.notices).append(notice)
+
+    async def until(self, condition: Callable[[], object], timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            while self.queue:
+                notice = self.queue.pop(0)
+                if isinstance(notice, Deferred):
+                    notice.run()
+                else:
+                    self.notices.append(notice)
+            if condition():
+                return
+            assert time.monotonic() < deadline, f"timed out waiting for {condition}"
+            await asyncio.sleep(0.005)
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        return [n for n in self.notices if isinstance(n, kind)]
+
+    async def close(self) -> None:
+        await self.controller.aclose()
+        await self.client.aclose()
+
+
+def _title(server: SimulatorServer, part: str) -> str:
+    return next(s.id for s in server.simulator.world.sessions.values() if part in s.obj["title"])
+
+
+async def test_a_session_is_loaded_once_however_often_it_is_asked_for(demo_sim) -> None:
+    h = Harness(demo_sim)
+    sid = _title(demo_sim, "Summarise")
+    path = f"/api/v1/cloud/sessions/{sid}"
+    before = demo_sim.simulator.path_counts.get(path, 0)
+    for _ in range(5):
+        h.controller.load_session(sid, (sid, None))
+    await h.until(lambda: h.of(SessionReady))
+    await h.until(lambda: not h.controller._tasks)
+    assert demo_sim.simulator.path_counts.get(path, 0) - before == 1
+    assert [n.open_scope for n in h.of(SessionReady)] == [(sid, None)]
+    await h.close()
+
+
+async def test_an_unknown_thread_is_fetched_once_however_many_events_name_it(demo_sim) -> None:
+    h = Harness(demo_sim)
+    sid = _title(demo_sim, "Release 2.8.0")
+    session = await h.client.get_session(sid)  # builds the session and its threads
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    child = next(t for t in sim_session.threads if t != sim_session.primary_id)
+    store = h.controller.stores[sid] = SessionStore(session)  # knows no threads yet
+    named = [Event(id=f"x{i}", type="agent.message", thread_id=child) for i in range(30)]
+    for _ in range(3):
+        h.controller._observe(store, named)
+    await h.until(lambda: child in store.threads)
+    await h.until(lambda: not h.controller._tasks)
+    assert (
+        demo_sim.simulator.path_counts.get(f"/api/v1/cloud/sessions/{sid}/threads/{child}", 0) == 1
+    )
+    await h.close()
+
+
+async def test_a_failure_for_a_scope_left_behind_does_not_take_the_screen(demo_sim) -> None:
+    h = Harness(demo_sim)
+    good = _title(demo_sim, "Summarise")
+    h.controller.load_session("sess_missing", ("sess_missing", None))
+    h.controller.load_session(good, (good, None))
+    await h.until(lambda: h.of(SessionReady))
+    h.controller.open((good, None))  # the reader is elsewhere before the 404 is applied
+    await h.until(lambda: h.of(Failed))
+    failed = h.of(Failed)[0]
+    assert "sess_missing" in failed.text and not failed.fatal
+    await h.close()
+
+
+async def test_live_events_drain_in_order_and_stopping_closes_the_stream(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=500)
+    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+    h = Harness(server)
+    scope = (sess.id, None)
+    h.controller.load_session(sess.id, scope)
+    await h.until(lambda: h.of(SessionReady))
+    view = h.controller.open(scope)
+    assert view is not None
+    await h.until(lambda: view.started and scope in h.controller.followers)
+    await h.until(
+        lambda: (
+            h.controller.stream_states.get(scope) is not None
+            and h.controller.stream_states[scope].phase == "live"
+        )
+    )
+    grown = await h.client.http.post(f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=1200")
+    grown.raise_for_status()
+    applied = 0
+
+    def drained() -> bool:
+        nonlocal applied
+        applied += h.controller.drain(400).applied
+        return len(view) == 1300  # the newest page of 100, then 1,200 live
+
+    await h.until(drained)
+    log = sess.session_log
+    assert [e.id for e in view.events] == [log.get(i)["id"] for i in range(400, 1700)]
+    assert applied == 1200
+    assert any(isinstance(n, ViewChanged) and n.reset for n in h.notices)
+    task = h.controller.followers[scope]
+    await h.close()
+    assert task.done()
