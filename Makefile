@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SRC    := qoder_tui tests bench scripts
 
-.PHONY: demo test lint typecheck unit bench screenshots simulate clean
+.PHONY: demo test lint typecheck unit bench soak screenshots simulate clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ unit: $(STAMP)
 
 bench: $(STAMP)  ## side-by-side performance ratios (not a test)
 	$(BIN)/python bench/run.py
+
+soak: $(STAMP)  ## the live follower through 1,000+ faults, with the figures (not a test)
+	$(BIN)/python bench/soak.py
 
 screenshots: $(STAMP)  ## regenerate the SVGs in screenshots/
 	$(BIN)/python scripts/screenshots.py

@@ -247,10 +247,11 @@ def _message(
     head = _header(event, ctx, label, style, Text(partial, style=p.muted))
     if is_long(event.text):
         # Folded: the start as markdown and what is left; unfolded it is a LongBody.
+        # Plain text, line breaks kept (markdown would join a long plain message's lines).
         lines, hidden = head_lines(event.text, FOLDED_MESSAGE_LINES)
         start = "\n".join(lines)[:FOLDED_MESSAGE_CHARS]
         hidden = max(hidden, 1)
-        return Group(head, _body(markdown(start, ctx)), _body(_more(hidden, ctx)))
+        return Group(head, _body(Text(start, style=p.foreground)), _body(_more(hidden, ctx)))
     body = event.text.strip() or "(empty)"
     return Group(head, _body(markdown(body, ctx)))
 
