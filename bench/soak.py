@@ -16,10 +16,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qoder_tui.api import QoderClient  # noqa: E402
-from qoder_tui.api.follower import Follower, StreamState  # noqa: E402
-from qoder_tui.api.settings import Secret, Settings  # noqa: E402
-from qoder_tui.simulator import Faults, SimConfig, SimulatorServer, WorldConfig  # noqa: E402
+from qoder_tui.api import QoderClient
+from qoder_tui.api.follower import Follower, StreamState
+from qoder_tui.api.settings import Secret, Settings
+from qoder_tui.simulator import Faults, SimConfig, SimulatorServer, WorldConfig
 
 EVENTS = 20_000
 DROP_EVERY = 20
