@@ -15,6 +15,7 @@ from .api.errors import redact
 from .api.settings import Settings
 from .commands import GoToProvider, SafeCommandPalette
 from .screens.main import MainScreen
+from .store import DEFAULT_WINDOW
 
 
 def styles_dir() -> Path:
@@ -48,6 +49,7 @@ class QoderApp(App[None]):
         server_label: str | None = None,
         quiet_crashes: bool = False,
         frame_budget: float | None = 0.012,
+        window: int = DEFAULT_WINDOW,
     ) -> None:
         super().__init__()
         self.quiet_crashes = quiet_crashes
@@ -63,6 +65,7 @@ class QoderApp(App[None]):
             "live": live,
             "server_label": server_label,
             "frame_budget": frame_budget,
+            "window": window,
         }
 
     def action_command_palette(self) -> None:

@@ -281,12 +281,21 @@ def cmd_app(argv: Sequence[str]) -> int:
     p.add_argument(
         "--demo", action="store_true", help="run on the embedded simulator (no account needed)"
     )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="events each view keeps in memory; older ones load again on scroll (default 50,000)",
+    )
     p.add_argument("--version", action="version", version=f"qoder-tui {__version__}")
     _add_connection_args(p)
     _add_sim_args(p, for_demo=True)
     args = p.parse_args(argv)
     if args.thread and not args.session_id:
         raise UsageError("qoder-tui: --thread needs a SESSION_ID")
+    if args.window < 1_000:
+        raise UsageError("qoder-tui: --window must be at least 1000")
     server = None
     if args.demo:
         from .simulator import SimulatorServer
@@ -307,6 +316,7 @@ def cmd_app(argv: Sequence[str]) -> int:
             open_live_session=args.demo and not args.session_id,
             server_label="embedded simulator" if args.demo else None,
             quiet_crashes=not os.environ.get("QODER_TUI_DEBUG"),
+            window=args.window,
         )
         app.run()
         if app.crash_message:

@@ -29,7 +29,7 @@ from .api.client import QoderClient
 from .api.errors import QoderError, redact
 from .api.follower import Follower, StreamState
 from .api.models import Event, Session, Thread, ThreadMessage, UsageSnapshot, is_terminal
-from .store import Change, EventStore, SessionStore
+from .store import DEFAULT_WINDOW, Change, EventStore, SessionStore
 
 Scope = tuple[str, str | None]
 """(session id, thread id or None for the whole session's stream)."""
@@ -154,11 +154,18 @@ class SessionController:
         *,
         live: bool = True,
         page_size: int = PAGE_SIZE,
+        window: int = DEFAULT_WINDOW,
     ) -> None:
         self.client = client
         self.emit = emit
         self.live = live
         self.page_size = page_size
+        self.window = window
+        """Events each view keeps; older ones are let go and paged in again on demand."""
+        self.keep_from: Callable[[Scope], int | None] = lambda _scope: None
+        """Set by the UI: the first event index a scope's view shows (a trim keeps it)."""
+        self.recent_sessions: list[str] = []
+        """Sessions opened, most recent last: only the last two keep their events."""
         self.sessions: dict[str, Session] = {}
         self.stores: dict[str, SessionStore] = {}
         self.sessions_page: str | None = None
@@ -292,7 +299,7 @@ class SessionController:
         self.sessions[session.id] = session
         store = self.stores.get(session.id)
         if store is None:
-            store = self.stores[session.id] = SessionStore(session)
+            store = self.stores[session.id] = SessionStore(session, window=self.window)
         else:
             store.session = session
         store.set_threads(threads)
@@ -336,6 +343,7 @@ class SessionController:
         source = self.source_of(scope)
         if previous is None or previous[0] != session_id:
             self.stop_followers(keep=session_id)
+            self._evict(session_id)
         else:
             # Keep following the session stream (it carries every thread's status).
             for key in list(self.followers):
@@ -346,6 +354,19 @@ class SessionController:
         if source[1] is not None:
             self._ensure_loaded((session_id, None))
         return view
+
+    def _evict(self, session_id: str) -> None:
+        """Keep the events of this session and the one viewed before it; let the rest go."""
+        if session_id in self.recent_sessions:
+            self.recent_sessions.remove(session_id)
+        self.recent_sessions.append(session_id)
+        for old in self.recent_sessions[:-2]:
+            store = self.stores.get(old)
+            if store is not None:
+                store.unload()
+                for scope in [k for k in self.fetching if k[0] == old]:
+                    self.fetching.discard(scope)
+        del self.recent_sessions[:-2]
 
     def _ensure_loaded(self, scope: Scope) -> None:
         store = self.store_for(scope)
@@ -506,7 +527,10 @@ class SessionController:
             change = session_store.scope(scope[1]).append(events)
             if self._observe(session_store, events):
                 result.sessions.add(scope[0])
-            result.views.extend(self.fan_out(session_store, scope, change))
+            for view_scope, view_change in self.fan_out(session_store, scope, change):
+                view = session_store.scope(view_scope[1])
+                view_change.trimmed = view.trim(keep_from=self.keep_from(view_scope))
+                result.views.append((view_scope, view_change))
         result.more = any(self.buffers.values())
         self._live_signalled = result.more
         return result

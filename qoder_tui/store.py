@@ -38,16 +38,27 @@ class Change:
     prepended: bool = False
     refused: list[Event] = field(default_factory=list)
     """Appended events older than the newest one held: history is paged in, never appended."""
+    trimmed: int = 0
+    """Oldest events let go from the front (the window is full); they page in again."""
+
+
+DEFAULT_WINDOW = 50_000
+"""Events a view keeps in memory; older ones are let go and paged in again on demand."""
 
 
 class EventStore:
-    """One scope's events, oldest first."""
+    """One scope's events, oldest first, at most about `window` of them."""
 
-    def __init__(self, session_id: str, thread_id: str | None = None) -> None:
+    def __init__(
+        self, session_id: str, thread_id: str | None = None, *, window: int = DEFAULT_WINDOW
+    ) -> None:
         self.session_id = session_id
         self.thread_id = thread_id
+        self.window = window
+        """How many events to keep; beyond it (and some slack) the oldest are let go."""
+        self.unloaded = 0
+        """Events let go from the front and not paged in again since."""
         self.events: list[Event] = []
-        self.by_id: dict[str, Event] = {}
         self.uses: dict[str, ToolUse] = {}
         self.results: dict[str, ToolResult] = {}
         self.span_ends: dict[str, ModelRequestEnd] = {}
@@ -73,7 +84,15 @@ class EventStore:
         return self.events[-1].id if self.events else None
 
     def ids(self) -> set[str]:
-        return set(self.by_id)
+        return set(self._seq)
+
+    def __contains__(self, event_id: object) -> bool:
+        return event_id in self._seq
+
+    def get(self, event_id: str | None) -> Event | None:
+        """The loaded event with this id, if any (O(1))."""
+        index = self.index_of(event_id) if event_id is not None else None
+        return self.events[index] if index is not None else None
 
     # ------------------------------------------------------------------ updates
 
@@ -83,7 +102,6 @@ class EventStore:
         return self.thread_id if self.thread_id is not None else event.thread_id
 
     def _index(self, event: Event, change: Change) -> None:
-        self.by_id[event.id] = event
         if isinstance(event, StatusChange) and event.status in ("idle", "terminated", "deleted"):
             key = self._thread_key(event)
             seq = self._seq[event.id]
@@ -104,7 +122,7 @@ class EventStore:
                 self.usage = self.usage + event.usage
             if event.start_id:
                 self.span_ends[event.start_id] = event
-                start = self.by_id.get(event.start_id)
+                start = self.get(event.start_id)
                 if start is not None:
                     change.changed.add(start.id)
         elif isinstance(event, ModelRequestStart):
@@ -118,7 +136,7 @@ class EventStore:
         change = Change()
         newest = self.events[-1].time if self.events else None
         for event in events:
-            if event.id in self.by_id:
+            if event.id in self._seq:
                 continue
             when = event.time
             if when is not None:
@@ -140,7 +158,7 @@ class EventStore:
         fresh: list[Event] = []
         seen: set[str] = set()
         for event in events:
-            if event.id in self.by_id or event.id in seen:
+            if event.id in self._seq or event.id in seen:
                 continue
             seen.add(event.id)
             fresh.append(event)
@@ -152,7 +170,43 @@ class EventStore:
         change.added = fresh
         change.changed.difference_update(e.id for e in fresh)
         self.has_older = has_older and bool(fresh)
+        self.unloaded = max(0, self.unloaded - len(fresh)) if self.has_older else 0
         return change
+
+    def trim(self, *, keep_from: int | None = None) -> int:
+        """Let the oldest events go once the store holds more than its window (plus slack).
+
+        Never lets go of `keep_from` or anything after it (what the reader has on
+        screen).  Returns how many went; they page in again with `before_id`.
+        """
+        slack = max(1_000, self.window // 10)
+        if len(self.events) <= self.window + slack:
+            return 0
+        count = len(self.events) - self.window
+        if keep_from is not None:
+            count = min(count, keep_from)
+        if count <= 0:
+            return 0
+        gone = self.events[:count]
+        del self.events[:count]
+        self._base += count
+        removed_usage = Usage()
+        for event in gone:
+            del self._seq[event.id]
+            if isinstance(event, ToolUse):
+                self.uses.pop(event.call_id, None)
+            elif isinstance(event, ToolResult):
+                if self.results.get(event.call_id) is event:
+                    del self.results[event.call_id]
+            elif isinstance(event, ModelRequestEnd):
+                if event.start_id:
+                    self.span_ends.pop(event.start_id, None)
+                if event.usage is not None:
+                    removed_usage = removed_usage + event.usage
+        self.usage = self.usage - removed_usage
+        self.has_older = True
+        self.unloaded += count
+        return count
 
     def start(self, newest: list[Event], *, has_older: bool) -> Change:
         """The newest page: the first thing loaded."""
@@ -192,7 +246,7 @@ class EventStore:
         return False
 
     def span_start_time(self, end: ModelRequestEnd) -> datetime | None:
-        start = self.by_id.get(end.start_id) if end.start_id else None
+        start = self.get(end.start_id)
         return start.time if start is not None else None
 
     def index_of(self, event_id: str) -> int | None:
@@ -236,8 +290,9 @@ class ThreadInfo:
 class SessionStore:
     """A session: its threads (as a tree), their live status, and one EventStore per scope."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, window: int = DEFAULT_WINDOW) -> None:
         self.session = session
+        self.window = window
         self.status = session.display_status
         self.threads: dict[str, ThreadInfo] = {}
         self.scopes: dict[str | None, EventStore] = {}
@@ -306,7 +361,7 @@ class SessionStore:
     def scope(self, thread_id: str | None) -> EventStore:
         store = self.scopes.get(thread_id)
         if store is None:
-            store = EventStore(self.id, thread_id)
+            store = EventStore(self.id, thread_id, window=self.window)
             self.scopes[thread_id] = store
             if self.is_primary(thread_id):
                 session = self.scopes.get(None)
@@ -316,6 +371,10 @@ class SessionStore:
                         has_older=session.has_older,
                     )
         return store
+
+    def unload(self) -> None:
+        """Let go of every loaded event (nobody is viewing this session); threads stay."""
+        self.scopes.clear()
 
     def route(self, change: Change) -> Change | None:
         """Mirror a change of the session scope into the primary thread's view, if it exists."""

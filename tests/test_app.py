@@ -451,3 +451,38 @@ async def test_a_bug_ends_the_app_with_one_line_and_a_crash_log(
     assert "simulated bug" in app.crash_message and TOKEN not in app.crash_message
     log = (tmp_path / "qoder-tui" / "crash.log").read_text()
     assert "RuntimeError" in log and TOKEN not in log
+
+
+async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim) -> None:
+    import httpx
+
+    server = make_sim(scenario="big", big_events=500)
+    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+    app = QoderApp(settings_for(server), session_id=sess.id, window=1_000)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        scope = screen._source(screen.current)
+        await until(pilot, lambda: (s := screen.stream_states.get(scope)) and s.phase == "live")
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+            r = await http.post(f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=5000")
+            r.raise_for_status()
+        store = log.store
+        newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
+        await until(pilot, lambda: store.newest_id == newest, what="every live event")
+        assert len(store) <= 1_000 + 1_000  # the window and its slack
+        assert store.unloaded > 0 and store.has_older
+        assert len(log.heights) == len(store) and log.offsets[-1] == sum(log.heights)
+        ids = [e.id for e in store.events]
+        assert ids == [sess.session_log.get(i)["id"] for i in range(5500 - len(ids), 5500)]
+        header = log.header_text().plain
+        assert f"{store.unloaded:,} older events unloaded" in header
+        log.focus()
+        oldest = store.oldest_id
+        await pilot.press("home")
+        await until(pilot, lambda: store.oldest_id != oldest, what="a page back in")
+        assert store.index_of(oldest) == PAGE  # the page came back before what was kept
+
+
+PAGE = 100

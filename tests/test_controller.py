@@ -137,3 +137,27 @@ async def test_live_events_drain_in_order_and_stopping_closes_the_stream(make_si
     task = h.controller.followers[scope]
     await h.close()
     assert task.done()
+
+
+async def test_sessions_nobody_views_let_their_events_go(demo_sim) -> None:
+    h = Harness(demo_sim, live=False)
+    order = [_title(demo_sim, t) for t in ("Summarise", "Rotate", "Release 2.8.0")]
+    for sid in order:
+        h.controller.load_session(sid, (sid, None))
+        await h.until(lambda sid=sid: sid in h.controller.stores)
+        view = h.controller.open((sid, None))
+        await h.until(lambda view=view: view is not None and view.started)
+    first, second, third = (h.controller.stores[s] for s in order)
+    assert not first.scopes  # two sessions later: its events are gone, its threads stay
+    assert first.threads and second.scopes and third.scopes
+    await h.close()
+
+
+def test_the_followers_memory_of_ids_is_bounded() -> None:
+    from qoder_tui.api.follower import RecentIds
+
+    recent = RecentIds(limit=1_000)
+    for i in range(50_000):
+        recent.add(f"e{i}")
+    assert len(recent) == 1_000
+    assert "e49999" in recent and "e48999" not in recent

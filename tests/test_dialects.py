@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from qoder_tui.api import Follower
-from qoder_tui.api.models import Event, ToolResult, ToolUse
+from qoder_tui.api.models import Event, ToolResult, ToolUse, event_fields
 
 from .conftest import client_for, no_wait, running_sim, sim_config
 
@@ -17,7 +17,8 @@ def _project(events: list[Event]) -> list[tuple[Any, ...]]:
     uses = {e.call_id: i for i, e in enumerate(events) if isinstance(e, ToolUse)}
     rows = []
     for e in events:
-        fields = e.model_dump(
+        fields = event_fields(
+            e,
             exclude={
                 "raw_json",
                 "processed_at",
@@ -36,7 +37,7 @@ def _project(events: list[Event]) -> list[tuple[Any, ...]]:
                 "error_type",
                 "retry_status",
                 "type",
-            }
+            },
         )
         if isinstance(e, ToolResult):
             fields["pairs_with"] = uses.get(e.call_id)

@@ -18,6 +18,7 @@ from qoder_tui.api.models import (
     Thread,
     ToolResult,
     ToolUse,
+    event_fields,
     parse_event,
 )
 from qoder_tui.api.sanitize import clean_label, clean_text, clean_tree, escape_json
@@ -102,7 +103,7 @@ def _hostile_events() -> list[Event]:
 
 
 def _all_text(event: Event) -> str:
-    return json.dumps(event.model_dump(), ensure_ascii=False)
+    return json.dumps(event_fields(event), ensure_ascii=False)
 
 
 def test_the_parser_cleans_every_field_of_every_kind() -> None:

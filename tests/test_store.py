@@ -122,3 +122,47 @@ def test_older_pages_do_not_overwrite_current_status() -> None:
     assert s.observe(old, current=False) == set()
     assert s.threads["C"].status == "waiting"
     assert s.observe(ev(2, "session.thread_created", session_thread_id="N"), current=False) == {"N"}
+
+
+def timed(i: int, type_: str = "agent.message", **fields: object):
+    """Event i, one second after event i-1 (for long runs)."""
+    h, rest = divmod(i, 3600)
+    m, s = divmod(rest, 60)
+    stamp = f"2026-01-01T{h:02d}:{m:02d}:{s:02d}Z"
+    return parse_event({"id": f"t{i}", "type": type_, "processed_at": stamp, **fields})
+
+
+def test_an_older_event_is_refused_not_appended_out_of_order() -> None:
+    store = EventStore("s")
+    store.start([timed(i) for i in range(100, 200)], has_older=True)
+    change = store.append([timed(5), timed(6), timed(200)])
+    assert [e.id for e in change.refused] == ["t5", "t6"]
+    assert [e.id for e in store.events[-2:]] == ["t199", "t200"]
+
+
+def test_the_window_lets_the_oldest_go_and_keeps_what_the_reader_sees() -> None:
+    store = EventStore("s", window=1_000)
+    store.start([timed(i) for i in range(100)], has_older=False)
+    ends = [
+        timed(i, "span.model_request_end", model_usage={"input_tokens": 1, "output_tokens": 2})
+        for i in range(100, 3000)
+    ]
+    store.append(ends)
+    assert store.usage.input_tokens == 2900
+    trimmed = store.trim()
+    assert trimmed == len(ends) + 100 - 1_000
+    assert len(store) == 1_000 and store.events[0].id == "t2000"
+    assert store.has_older and store.unloaded == trimmed
+    assert store.usage.input_tokens == 1_000 and store.usage.output_tokens == 2_000
+    for i, e in enumerate(store.events):
+        assert store.index_of(e.id) == i
+    assert store.index_of("t5") is None and "t5" not in store
+    # Within the slack nothing goes; and what the reader has on screen is kept.
+    store.append([timed(i) for i in range(3000, 3500)])
+    assert store.trim() == 0
+    store.append([timed(i) for i in range(3500, 4200)])
+    assert store.trim(keep_from=300) == 300
+    assert store.events[0].id == "t2300"
+    # Paging back brings them in again, and counts them as loaded.
+    store.prepend([timed(i) for i in range(2200, 2300)], has_older=True)
+    assert store.events[0].id == "t2200" and store.unloaded == trimmed + 300 - 100

@@ -8,7 +8,6 @@ one table maps each kind of notice to its handler.
 
 from __future__ import annotations
 
-import gc
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -45,7 +44,7 @@ from ..controller import (
     ViewChanged,
 )
 from ..render.events import Palette, pretty_json
-from ..store import EventStore, SessionStore
+from ..store import DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
 from ..widgets.new_events_badge import NewEventsBadge
 from ..widgets.session_tree import NodeRef, SessionTree
@@ -57,9 +56,6 @@ BUSY_DRAIN_INTERVAL = 1 / 5
 DRAIN_SLICE = 400
 PAINT_AT_LEAST_EVERY = 0.1
 """During a burst the log is drawn again at least this often (seconds), however fast events come."""
-FREEZE_BATCH = 100
-QUIET = 5.0
-RECLAIM_EVERY = 300.0
 BUSY_BATCH = 200
 """When a drain applied this many events, the next waits longer: nobody reads 200 events
 in a frame, and fewer frames leave the loop free for ingest and for key presses."""
@@ -92,12 +88,14 @@ class MainScreen(Screen[None]):
         live: bool = True,
         server_label: str | None = None,
         frame_budget: float | None = 0.012,
+        window: int = DEFAULT_WINDOW,
     ) -> None:
         super().__init__()
         self.server_label = server_label
         self.frame_budget = frame_budget
         self.client = client
-        self.controller = SessionController(client, self._emit, live=live)
+        self.controller = SessionController(client, self._emit, live=live, window=window)
+        self.controller.keep_from = self._keep_from
         self.start_session = session_id
         self.start_thread = thread_id
         self.open_live_session = open_live_session
@@ -107,7 +105,6 @@ class MainScreen(Screen[None]):
         self._last_drain = 0.0
         self._last_batch = 0
         self._last_paint = 0.0
-        self._last_reclaim = time.monotonic()
         self._drain_scheduled = False
         self._in_burst = False
         self._tree_dirty: set[str] = set()
@@ -153,6 +150,12 @@ class MainScreen(Screen[None]):
 
     def _source(self, scope: Scope) -> Scope:
         return self.controller.source_of(scope)
+
+    def _keep_from(self, scope: Scope) -> int | None:
+        """What a trim of `scope` must keep: from the reader's top line on, if it is shown."""
+        if self.current != scope or self.log_view.follow:
+            return None
+        return self.log_view.first_visible_index()
 
     def _emit(self, notice: object) -> None:
         if isinstance(notice, POSTED):
@@ -218,7 +221,6 @@ class MainScreen(Screen[None]):
                 )
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
-        self.set_interval(10.0, self._reclaim)
 
     async def on_unmount(self) -> None:
         await self.controller.aclose()
@@ -353,7 +355,6 @@ class MainScreen(Screen[None]):
                 log.apply(news.change)
         self._try_select()
         self._update_status()
-        self._settle_memory(len(news.change.added))
 
     def _loading_older(self, news: LoadingOlder) -> None:
         if self.current == news.scope:
@@ -419,35 +420,6 @@ class MainScreen(Screen[None]):
                 self._refresh_waiting()
         self._tree_dirty.clear()
         self._update_status()
-        self._settle_memory(self._last_batch)
-
-    @staticmethod
-    def _settle_memory(batch: int) -> None:
-        """After a large batch: collect young garbage, then freeze what survived.
-
-        Loaded events live as long as their store, and a cyclic collector that
-        rescans 100,000 of them stalls the UI for tens of milliseconds each
-        time.  Frozen objects are still freed by reference counting (events
-        hold no cycles).  Cyclic garbage that was alive at a freeze is kept
-        until `_reclaim` runs in a quiet moment.
-        """
-        if batch >= FREEZE_BATCH:
-            gc.collect(1)
-            gc.freeze()
-
-    def _reclaim(self) -> None:
-        """Now and then, when no events are arriving, give frozen garbage back."""
-        now = time.monotonic()
-        if (
-            not gc.get_freeze_count()
-            or now - self._last_drain < QUIET
-            or now - self._last_reclaim < RECLAIM_EVERY
-        ):
-            return
-        self._last_reclaim = now
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
 
     def _stream_changed(self, news: StreamChanged) -> None:
         self._update_status()

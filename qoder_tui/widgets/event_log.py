@@ -169,16 +169,23 @@ class EventLog(ScrollView, can_focus=True):
         move or redraw yet: `catch_up` does both, once for the whole burst.
         """
         store = self.store
-        if store is None or (not change.added and not change.changed):
+        if store is None or (not change.added and not change.changed and not change.trimmed):
             return
         n_added = len(change.added)
         # The store already holds the new events; our heights do not yet.  On a
-        # prepend, the old index i is now i + n_added.
-        anchor = self._anchor(shift=n_added if change.prepended else 0)
+        # prepend, the old index i is now i + n_added; after a trim, i - trimmed.
+        anchor = self._anchor(shift=n_added if change.prepended else -change.trimmed)
+        first_changed = len(self.heights)
+        if change.trimmed:
+            del self.heights[: change.trimmed]
+            first_changed = 0
+            if self.cursor_id is not None and self.cursor_id not in store:
+                self.cursor_id = None
         if change.prepended:
-            new = [self._estimate(e) for e in change.added]
-            self.heights[0:0] = new
+            self.heights[0:0] = [self._estimate(e) for e in change.added]
+            first_changed = 0
         elif n_added:
+            first_changed = min(first_changed, len(self.heights))
             self.heights.extend(self._estimate(e) for e in change.added)
         if len(self.heights) != len(store.events):  # defensive: resynchronise
             self._reestimate_all()
@@ -186,7 +193,8 @@ class EventLog(ScrollView, can_focus=True):
             index = store.index_of(event_id)
             if index is not None:
                 self.heights[index] = self._estimate(store.events[index])
-        self._rebuild_offsets()
+                first_changed = min(first_changed, index)
+        self._reindex(first_changed)
         if not change.prepended and n_added and not self.follow:
             self.new_events += n_added
             self.post_message(self.FollowState(False, self.new_events))
@@ -237,7 +245,7 @@ class EventLog(ScrollView, can_focus=True):
         store = self.store
         if store is None or self.cursor_id is None:
             return None
-        return store.by_id.get(self.cursor_id)
+        return store.get(self.cursor_id)
 
     def is_expanded(self, event: Event) -> bool:
         return (event.id in self.toggled) != self.expand_all
@@ -280,7 +288,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def _describe_call(self, event_id: str) -> str:
         store = self.store
-        event = store.by_id.get(event_id) if store is not None else None
+        event = store.get(event_id) if store is not None else None
         if isinstance(event, ToolUse):
             who = f"{self.agent_name(event.thread_id)}: " if event.thread_id else ""
             return f"{who}{summarize(event, limit=100)}"
@@ -306,7 +314,23 @@ class EventLog(ScrollView, can_focus=True):
         self._rebuild_offsets()
 
     def _rebuild_offsets(self) -> None:
-        self.offsets = list(accumulate(self.heights, initial=0))
+        self._reindex(0)
+
+    def _reindex(self, start: int) -> None:
+        """The prefix sums of the heights from index `start` on.
+
+        Appending k events costs O(k), and so does re-measuring an event near the
+        end: a live stream never rebuilds the whole index (a prepend or a trim
+        does, once per page, in C).
+        """
+        start = max(0, min(start, len(self.heights), len(self.offsets) - 1))
+        if start == 0:
+            self.offsets = list(accumulate(self.heights, initial=0))
+        else:
+            del self.offsets[start + 1 :]
+            sums = accumulate(self.heights[start:], initial=self.offsets[start])
+            next(sums)
+            self.offsets.extend(sums)
         width = self.scrollable_content_region.width or self.size.width
         self._set_virtual_size(Size(width, self.offsets[-1] + 1))
 
@@ -478,6 +502,7 @@ class EventLog(ScrollView, can_focus=True):
             changed = False
             covered = -self._locate(top)[1] if top > 0 else 0
             i = index
+            first_changed = len(self.heights)
             while i < len(self.heights) and covered < view + 1:
                 if self.heights[i] == 0:
                     i += 1
@@ -491,6 +516,7 @@ class EventLog(ScrollView, can_focus=True):
                     deferred = True
                 elif len(strips) != self.heights[i]:
                     self.heights[i] = len(strips)
+                    first_changed = min(first_changed, i)
                     changed = True
                 self._frame[i] = strips
                 covered += len(strips)
@@ -498,7 +524,7 @@ class EventLog(ScrollView, can_focus=True):
             if not changed:
                 break
             self._frame = {}
-            self._rebuild_offsets()
+            self._reindex(first_changed)
             if self.follow:
                 self._scroll_to_end()
             else:
@@ -547,6 +573,11 @@ class EventLog(ScrollView, can_focus=True):
         return strip
 
     def _header_strip(self, width: int, style: Style) -> Strip:
+        segments = list(self.header_text().render(self.app.console))
+        return Strip(segments).crop_extend(0, width, style).apply_style(style)
+
+    def header_text(self) -> Text:
+        """The first line: loading, older events to come (or unloaded), or the start."""
         store = self.store
         p = self.palette
         if store is None:
@@ -555,6 +586,12 @@ class EventLog(ScrollView, can_focus=True):
             text = Text("  ⟳ loading…", style=p.warning)
         elif self.loading_older:
             text = Text("  ⟳ loading older events…", style=p.warning)
+        elif store.has_older and store.unloaded:
+            text = Text(
+                f"  ↑ {store.unloaded:,} older events unloaded to save memory: "
+                "they load again as you scroll up",
+                style=p.muted,
+            )
         elif store.has_older:
             text = Text("  ↑ older events load as you scroll up", style=p.muted)
         elif not store.events:
@@ -562,8 +599,7 @@ class EventLog(ScrollView, can_focus=True):
         else:
             what = "thread" if store.thread_id else "session"
             text = Text(f"  ── start of {what} ──", style=p.muted)
-        segments = list(text.render(self.app.console))
-        return Strip(segments).crop_extend(0, width, style).apply_style(style)
+        return text
 
     # ------------------------------------------------------------------ scrolling & following
 
@@ -598,6 +634,12 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
 
     # ------------------------------------------------------------------ actions
+
+    def first_visible_index(self) -> int | None:
+        """The index of the event under the top line (what a trim must keep)."""
+        if self.store is None or not self.heights:
+            return None
+        return self._locate(round(self.scroll_y))[0]
 
     def _bottom_index(self) -> int | None:
         if not self.heights:
@@ -651,7 +693,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def action_top(self) -> None:
         self._set_follow(False)
-        self.scroll_to(y=0, animate=False)
+        self.scroll_to(y=0, animate=False, immediate=True)
 
     def action_follow(self) -> None:
         self.cursor_id = None
