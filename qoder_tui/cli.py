@@ -99,8 +99,21 @@ def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None
     )
 
 
+def _simulator() -> Any:
+    """The simulator package, or a clear word that its extra is not installed."""
+    try:
+        from . import simulator
+    except ImportError as exc:
+        raise ConfigError(
+            f"The embedded simulator needs its extra ({exc.name or exc} is missing): "
+            "pip install 'qoder-tui[simulator]'."
+        ) from None
+    return simulator
+
+
 def _sim_config(args: argparse.Namespace, token: str) -> Any:
-    from .simulator import Faults, SimConfig, WorldConfig
+    sim = _simulator()
+    Faults, SimConfig, WorldConfig = sim.Faults, sim.SimConfig, sim.WorldConfig
 
     faults = Faults(
         drop_every=getattr(args, "drop_every", 0),
@@ -139,8 +152,7 @@ def cmd_simulate(argv: Sequence[str]) -> int:
     _add_sim_args(p)
     args = p.parse_args(argv)
     token = args.token or "sim-" + secrets.token_urlsafe(12)
-    from .simulator import SimulatorServer
-
+    SimulatorServer = _simulator().SimulatorServer
     try:
         server = SimulatorServer(_sim_config(args, token), host=args.host, port=args.port)
     except ValueError as exc:
@@ -298,8 +310,7 @@ def cmd_app(argv: Sequence[str]) -> int:
         raise UsageError("qoder-tui: --window must be at least 1000")
     server = None
     if args.demo:
-        from .simulator import SimulatorServer
-
+        SimulatorServer = _simulator().SimulatorServer
         token = "demo-" + secrets.token_urlsafe(16)
         server = SimulatorServer(_sim_config(args, token)).start_in_thread()
         settings = Settings(base_url=server.base_url, token=Secret(token))

@@ -28,7 +28,15 @@ from typing import Any
 from .api.client import QoderClient
 from .api.errors import QoderError, redact
 from .api.follower import Follower, StreamState
-from .api.models import Event, Session, Thread, ThreadMessage, UsageSnapshot, is_terminal
+from .api.models import (
+    Event,
+    Page,
+    Session,
+    Thread,
+    ThreadMessage,
+    UsageSnapshot,
+    is_terminal,
+)
 from .store import DEFAULT_WINDOW, Change, EventStore, SessionStore
 
 Scope = tuple[str, str | None]
@@ -181,6 +189,8 @@ class SessionController:
         self._session_loads: dict[str, asyncio.Task[None]] = {}
         self._wanted_open: dict[str, Scope | None] = {}
         self._thread_loads: set[tuple[str, str]] = set()
+        self._prefetched: dict[Scope, Page[Event]] = {}
+        """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
         self._jump: tuple[Scope, ThreadMessage, str | None, int] | None = None
 
@@ -270,15 +280,31 @@ class SessionController:
 
     async def _load_session(self, session_id: str, generation: int) -> None:
         thread_id = (self._wanted_open.get(session_id) or (session_id, None))[1]
+        # The session, its threads and the newest page(s) at once: one round trip, not three.
+        pages: list[Scope] = [(session_id, None)] + ([(session_id, thread_id)] if thread_id else [])
+        fetches = [
+            self.client.get_session(session_id),
+            self.client.all_threads(session_id),
+            *(self.client.newest_events(sid, tid, limit=self.page_size) for sid, tid in pages),
+        ]
+        results = await asyncio.gather(*fetches, return_exceptions=True)
+        session, threads = results[0], results[1]
         try:
-            session = await self.client.get_session(session_id)
-            threads = await self.client.all_threads(session_id)
+            for result in (session, threads):
+                if isinstance(result, BaseException):
+                    raise result
+            assert isinstance(threads, list)
             if thread_id and thread_id not in {t.id for t in threads}:
                 await self.client.get_thread(session_id, thread_id)  # raises the 404 naming it
         except QoderError as exc:
             self._later(self._session_failed, exc, session_id, thread_id, generation)
             return
-        self._later(self._session_loaded, session, threads)
+        prefetched = {
+            scope: page
+            for scope, page in zip(pages, results[2:], strict=True)
+            if not isinstance(page, BaseException)
+        }
+        self._later(self._session_loaded, session, threads, prefetched)
 
     def _session_failed(
         self, exc: QoderError, session_id: str, thread_id: str | None, generation: int
@@ -293,9 +319,12 @@ class SessionController:
             generation=generation,
         )
 
-    def _session_loaded(self, session: Session, threads: list[Thread]) -> None:
+    def _session_loaded(
+        self, session: Session, threads: list[Thread], prefetched: dict[Scope, Page[Event]]
+    ) -> None:
         session_id = session.id
         self._session_loads.pop(session_id, None)
+        self._prefetched.update(prefetched)
         self.sessions[session.id] = session
         store = self.stores.get(session.id)
         if store is None:
@@ -373,7 +402,10 @@ class SessionController:
         if store is None:
             return
         if not store.started:
-            if scope not in self.fetching:
+            page = self._prefetched.pop(scope, None)
+            if page is not None:
+                self._page_loaded(scope, page.data, page.has_more, newest=True)
+            elif scope not in self.fetching:
                 self.fetching.add(scope)
                 self._spawn(self._load_page(scope, None, self.generation))
         else:

@@ -161,3 +161,16 @@ def test_the_followers_memory_of_ids_is_bounded() -> None:
         recent.add(f"e{i}")
     assert len(recent) == 1_000
     assert "e49999" in recent and "e48999" not in recent
+
+
+async def test_a_session_its_threads_and_its_newest_page_are_fetched_at_once(make_sim) -> None:
+    server = make_sim(delay=0.3)  # every answer takes 0.3 s: one after another would be 0.9 s
+    h = Harness(server, live=False)
+    sid = _title(server, "Summarise")
+    started = time.monotonic()
+    h.controller.load_session(sid, (sid, None))
+    await h.until(lambda: h.of(SessionReady))
+    view = h.controller.open((sid, None))
+    assert view is not None and view.started  # the page came with the session
+    assert time.monotonic() - started < 0.75
+    await h.close()

@@ -252,41 +252,27 @@ class Usage:
             )
         )
 
-    def __sub__(self, other: Usage) -> Usage:
-        def sub(a: Any, b: Any) -> Any:
-            return a if b is None or a is None else a - b
+    _SUMMED = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens",
+        "credits",
+    )
 
-        return Usage(
-            input_tokens=sub(self.input_tokens, other.input_tokens),
-            output_tokens=sub(self.output_tokens, other.output_tokens),
-            cache_read_input_tokens=sub(
-                self.cache_read_input_tokens, other.cache_read_input_tokens
-            ),
-            cache_creation_input_tokens=sub(
-                self.cache_creation_input_tokens, other.cache_creation_input_tokens
-            ),
-            credits=sub(self.credits, other.credits),
-        )
+    def _combine(self, other: Usage, sign: int) -> Usage:
+        """Field by field; a field missing on one side keeps the other's value."""
+        values: dict[str, Any] = {}
+        for name in self._SUMMED:
+            a, b = getattr(self, name), getattr(other, name)
+            values[name] = b if a is None and sign > 0 else a if b is None else a + sign * b
+        return Usage(**values)
 
     def __add__(self, other: Usage) -> Usage:
-        def add(a: Any, b: Any) -> Any:
-            if a is None:
-                return b
-            if b is None:
-                return a
-            return a + b
+        return self._combine(other, 1)
 
-        return Usage(
-            input_tokens=add(self.input_tokens, other.input_tokens),
-            output_tokens=add(self.output_tokens, other.output_tokens),
-            cache_read_input_tokens=add(
-                self.cache_read_input_tokens, other.cache_read_input_tokens
-            ),
-            cache_creation_input_tokens=add(
-                self.cache_creation_input_tokens, other.cache_creation_input_tokens
-            ),
-            credits=add(self.credits, other.credits),
-        )
+    def __sub__(self, other: Usage) -> Usage:
+        return self._combine(other, -1)
 
 
 @dataclass(slots=True)

@@ -14,9 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown
 from rich.padding import Padding
-from rich.syntax import Syntax
 from rich.text import Text
 
 from ..api.models import (
@@ -227,6 +225,8 @@ def _elapsed(event: Event, now: datetime | None) -> str:
 
 
 def markdown(text: str, ctx: RenderContext) -> RenderableType:
+    from rich.markdown import Markdown  # loaded on first use: it pulls in markdown-it
+
     return Markdown(text, code_theme="monokai" if ctx.palette.dark else "default", hyperlinks=False)
 
 
@@ -568,7 +568,9 @@ def pretty_json(event: Event) -> str:
         return escape_json(event.raw_json)
 
 
-def json_syntax(event: Event, dark: bool = True) -> Syntax:
+def json_syntax(event: Event, dark: bool = True) -> RenderableType:
+    from rich.syntax import Syntax  # loaded on first use: it pulls in pygments
+
     return Syntax(
         pretty_json(event), "json", theme="monokai" if dark else "default", word_wrap=True
     )
