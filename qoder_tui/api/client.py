@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
+from pydantic_core import from_json
 
 from .. import __version__
 from .errors import (
@@ -433,6 +434,10 @@ def decode_json(content: bytes | str) -> Any:
     the bad item stays as an :class:`UnreadableItem` holding its text.
     """
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
+    try:
+        return from_json(text)  # pydantic-core's parser: fast; json's below when it refuses
+    except ValueError:
+        pass
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:

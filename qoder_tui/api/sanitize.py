@@ -70,10 +70,14 @@ _LABEL_BAD = re.compile(
 _JSON_BAD = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 )
-_NEEDS = re.compile(
-    r"\\u(?:00[0189][0-9a-fA-F]|007[fF]|20[0-6][0-9a-fA-F]|[fF][eE][fF][fF]|061[cC]|180[eE])"
-    r"|\\[bfr]"
-    "|[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
+_ESCAPED = re.compile(
+    r"\\(?:u(?:00[0189][0-9a-fA-F]|007[fF]|20[0-6][0-9a-fA-F]|[fF][eE][fF][fF]|061[cC]|180[eE])"
+    r"|[bfr])"
+)
+"""A JSON escape that decodes to a character clean_tree changes."""
+_RAW_ASCII = re.compile("[\x00-\x08\x0b-\x1f\x7f]")
+_RAW = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]"
 )
 
 
@@ -110,7 +114,10 @@ def needs_cleaning(json_text: str) -> bool:
     A fast, conservative test on the text as sent (raw or escaped characters):
     most events have nothing to clean, and skip the walk.
     """
-    return _NEEDS.search(json_text) is not None
+    if "\\" in json_text and _ESCAPED.search(json_text):
+        return True
+    raw = _RAW_ASCII if json_text.isascii() else _RAW
+    return raw.search(json_text) is not None
 
 
 def _json_escape(match: re.Match[str]) -> str:
