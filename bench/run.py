@@ -344,6 +344,15 @@ async def app_ingest(
         driver = app._driver
         assert driver is not None
 
+        frames = [0]
+        draw = EventLog.render_lines
+
+        def counted(view: EventLog, crop: Any) -> Any:
+            frames[0] += 1
+            return draw(view, crop)
+
+        EventLog.render_lines = counted  # type: ignore[method-assign]
+
         async def press(key: str, done_when: Callable[[], bool]) -> float:
             # As a terminal would: the driver delivers the key; we time until its effect is
             # painted (the state changed, and the next screen refresh after it has run).
@@ -353,9 +362,9 @@ async def app_ingest(
             driver.send_message(event)
             while not done_when():
                 await asyncio.sleep(0.001)
-            painted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            app.call_after_refresh(lambda: painted.done() or painted.set_result(None))
-            await painted
+            drawn = frames[0]
+            while frames[0] == drawn:  # the log drawn again since the change: it is on screen
+                await asyncio.sleep(0.001)
             return time.perf_counter() - t
 
         async def probe() -> None:
@@ -384,6 +393,7 @@ async def app_ingest(
         elapsed = time.perf_counter() - t0
         done.set()
         await prober
+        EventLog.render_lines = draw  # type: ignore[method-assign]
         return (
             count / elapsed,
             presses,

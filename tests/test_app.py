@@ -19,6 +19,7 @@ from qoder_tui.app import QoderApp
 from qoder_tui.screens.main import MainScreen
 from qoder_tui.screens.raw_json import RawJsonScreen
 from qoder_tui.simulator import SimulatorServer
+from qoder_tui.widgets.log_title import LogTitle
 
 from .conftest import FIXED_START, TOKEN, settings_for
 
@@ -209,14 +210,15 @@ async def test_follow_off_shows_new_events_marker_and_end_resumes(
         log.focus()
         await pilot.press("pageup")
         assert not log.follow
-        badge = screen.query_one("#new-events")
+        title = screen.query_one(LogTitle)
         top = round(log.scroll_y)
         await until(pilot, lambda: log.new_events >= 3, what="events while scrolled up")
-        assert badge.display
-        assert "new event" in str(badge.render())
+        await until(pilot, lambda: title.new_events >= 3)
+        assert "new event" in title.render().plain
         assert round(log.scroll_y) == top  # the view did not move
         await pilot.press("end")
-        assert log.follow and not badge.display and log.new_events == 0
+        assert log.follow and log.new_events == 0
+        await until(pilot, lambda: "new event" not in title.render().plain)
         n = len(log.store)
         await until(pilot, lambda: len(log.store) > n)
         await until(pilot, lambda: round(log.scroll_y) == log.max_scroll_y)
@@ -232,11 +234,12 @@ async def test_clicking_the_marker_resumes_following(live_sim: SimulatorServer) 
         log = screen.log_view
         log.focus()
         await pilot.press("pageup")
-        badge = screen.query_one("#new-events")
-        await until(pilot, lambda: badge.display and badge.region.width > 0)
-        await pilot.pause()  # let the badge's layout settle before clicking it
-        assert await pilot.click("#new-events")
-        assert log.follow
+        title = screen.query_one(LogTitle)
+        await until(pilot, lambda: title.marker != "", what="the marker")
+        assert not log.follow
+        # The marker is at the right end of the title line.
+        assert await pilot.click(LogTitle, offset=(title.size.width - 3, 0))
+        await until(pilot, lambda: log.follow, what="following again")
 
 
 async def test_fold_and_unfold_thinking_and_tool_output(demo_app_sim: SimulatorServer) -> None:

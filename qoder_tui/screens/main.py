@@ -46,7 +46,7 @@ from ..controller import (
 from ..render.events import Palette, pretty_json
 from ..store import DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
-from ..widgets.new_events_badge import NewEventsBadge
+from ..widgets.log_title import LogTitle
 from ..widgets.session_tree import NodeRef, SessionTree
 from ..widgets.status_bar import StatusBar
 
@@ -173,9 +173,8 @@ class MainScreen(Screen[None]):
         with Horizontal(id="body"):
             yield SessionTree(id="tree")
             with Vertical(id="log-pane"):
-                yield Static("", id="log-title", markup=False)
+                yield LogTitle(id="log-title")
                 yield EventLog(id="log")
-                yield NewEventsBadge(id="new-events")
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
         yield Footer()
@@ -248,6 +247,9 @@ class MainScreen(Screen[None]):
             "error": palette.error,
             "accent": palette.accent,
         }
+        title = self.query_one(LogTitle)
+        title.accent = f"bold {'black' if palette.dark else 'white'} on {palette.accent}"
+        title.refresh()
         self._relabel_sessions()
 
     # ------------------------------------------------------------------ size
@@ -426,9 +428,9 @@ class MainScreen(Screen[None]):
 
     @on(EventLog.FollowState)
     def _follow_state(self, message: EventLog.FollowState) -> None:
-        self.query_one(NewEventsBadge).set_count(message.new_events, message.following)
+        self.query_one(LogTitle).set_new_events(message.new_events, message.following)
 
-    @on(NewEventsBadge.Clicked)
+    @on(LogTitle.Clicked)
     def _badge_clicked(self) -> None:
         self.log_view.action_follow()
 
@@ -504,9 +506,9 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ status
 
     def _update_title(self) -> None:
-        title = self.query_one("#log-title", Static)
+        title = self.query_one(LogTitle)
         if self.current is None:
-            title.update("")
+            title.set_title(Text())
             return
         session_id, thread_id = self.current
         store = self.controller.stores[session_id]
@@ -517,7 +519,7 @@ class MainScreen(Screen[None]):
         else:
             text.append(f"  ·  {store.name_of(thread_id)}")
             text.append(f"  {thread_id}", style="dim")
-        title.update(text)
+        title.set_title(text)
 
     def _update_status(self) -> None:
         if self.current is None:

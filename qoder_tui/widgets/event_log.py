@@ -194,12 +194,12 @@ class EventLog(ScrollView, can_focus=True):
             if index is not None:
                 self.heights[index] = self._estimate(store.events[index])
                 first_changed = min(first_changed, index)
-        self._reindex(first_changed)
+        self._reindex(first_changed, resize=paint or change.prepended or bool(change.trimmed))
         if not change.prepended and n_added and not self.follow:
             self.new_events += n_added
             self.post_message(self.FollowState(False, self.new_events))
-        if self.follow and not paint and not change.prepended:
-            self._behind = True
+        if not paint and not change.prepended and not change.trimmed:
+            self._behind = True  # nothing on screen moves until catch_up (the scrollbar neither)
             return
         if self.follow:
             self._scroll_to_end()
@@ -214,9 +214,10 @@ class EventLog(ScrollView, can_focus=True):
         if not self._behind:
             return
         self._behind = False
+        self._resize_virtual()
         if self.follow:
             self._scroll_to_end()
-        self.refresh()
+            self.refresh()
 
     def set_loading_older(self, loading: bool) -> None:
         self.loading_older = loading
@@ -316,7 +317,7 @@ class EventLog(ScrollView, can_focus=True):
     def _rebuild_offsets(self) -> None:
         self._reindex(0)
 
-    def _reindex(self, start: int) -> None:
+    def _reindex(self, start: int, *, resize: bool = True) -> None:
         """The prefix sums of the heights from index `start` on.
 
         Appending k events costs O(k), and so does re-measuring an event near the
@@ -331,6 +332,10 @@ class EventLog(ScrollView, can_focus=True):
             sums = accumulate(self.heights[start:], initial=self.offsets[start])
             next(sums)
             self.offsets.extend(sums)
+        if resize:
+            self._resize_virtual()
+
+    def _resize_virtual(self) -> None:
         width = self.scrollable_content_region.width or self.size.width
         self._set_virtual_size(Size(width, self.offsets[-1] + 1))
 
