@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
@@ -37,12 +38,32 @@ from .api.models import (
     UsageSnapshot,
     is_terminal,
 )
+from .attention import (
+    NEEDS_ATTENTION,
+    Finding,
+    LedgerRow,
+    SessionHint,
+    diagnose,
+    handoff_ledger,
+    session_hint,
+)
 from .store import DEFAULT_WINDOW, Change, EventStore, SessionStore
 
 Scope = tuple[str, str | None]
 """(session id, thread id or None for the whole session's stream)."""
 
 PAGE_SIZE = 100
+PROBE_EVENTS = 20
+"""Newest events fetched per listed session to learn its real state."""
+LEDGER_PAGES = 50
+LEDGER_TYPES = (
+    "agent.thread_message_sent",
+    "agent.thread_message_received",
+    "session.thread_status_running",
+    "session.thread_status_idle",
+    "session.thread_status_terminated",
+)
+"""What the handoff ledger reads: the server's type filter leaves everything else out."""
 MAX_JUMP_PAGES = 50
 YIELD_EVERY = 0.005
 
@@ -139,6 +160,26 @@ POSTED: tuple[type, ...] = (Deferred, LiveWaiting)
 controller code the UI itself called (or a Deferred it runs), and is handled at once."""
 
 
+@dataclass(frozen=True)
+class DiagnosisReady:
+    session_id: str
+    findings: list[Finding]
+
+
+@dataclass(frozen=True)
+class LedgerReady:
+    session_id: str
+    rows: list[LedgerRow]
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A thread being followed now needs the reader (waiting for approval, errored)."""
+
+    scope: Scope
+    text: str
+
+
 @dataclass
 class DrainResult:
     views: list[tuple[Scope, Change]] = field(default_factory=list)
@@ -163,7 +204,9 @@ class SessionController:
         live: bool = True,
         page_size: int = PAGE_SIZE,
         window: int = DEFAULT_WINDOW,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.client = client
         self.emit = emit
         self.live = live
@@ -189,10 +232,15 @@ class SessionController:
         self._session_loads: dict[str, asyncio.Task[None]] = {}
         self._wanted_open: dict[str, Scope | None] = {}
         self._thread_loads: set[tuple[str, str]] = set()
+        self.hints: dict[str, SessionHint] = {}
+        """Each listed session's state from its newest events, before it is opened."""
+        self._probing: set[str] = set()
+        self._probe_slots = asyncio.Semaphore(4)
         self._prefetched: dict[Scope, Page[Event]] = {}
         """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
-        self._jump: tuple[Scope, ThreadMessage, str | None, int] | None = None
+        self._jump: tuple[Scope, Callable[[EventStore], Event | None], int] | None = None
+        """A scope to show, how to find the event wanted there, and pages left to look in."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -263,10 +311,131 @@ class SessionController:
             self.sessions[session.id] = session
         self.sessions_page = next_page if more else None
         self.emit(SessionsListed(sessions, more))
+        self.probe_sessions([s.id for s in sessions])
+
+    @property
+    def probing(self) -> bool:
+        """Whether some listed session's state is still being fetched."""
+        return bool(self._probing)
+
+    def probe_sessions(self, session_ids: list[str]) -> None:
+        """Fetch each session's newest events (a few at a time) to learn its real state."""
+        for session_id in session_ids:
+            if session_id not in self._probing:
+                self._probing.add(session_id)
+                self._spawn(self._probe(session_id))
+
+    async def _probe(self, session_id: str) -> None:
+        try:
+            async with self._probe_slots:
+                page = await self.client.newest_events(session_id, None, limit=PROBE_EVENTS)
+        except QoderError:
+            self._later(self._probing.discard, session_id)
+            return  # the list's own status stays; opening the session will say what is wrong
+        self._later(self._probed, session_id, page.data)
+
+    def _probed(self, session_id: str, events: list[Event]) -> None:
+        self._probing.discard(session_id)
+        session = self.sessions.get(session_id)
+        if session is None:
+            return
+        self.hints[session_id] = session_hint(events, session.display_status)
+        self.emit(TreeChanged(frozenset({session_id})))
 
     def status_of(self, session: Session) -> str:
+        """What the tree shows: the loaded session's live state, else what its events said."""
         store = self.stores.get(session.id)
-        return store.status if store is not None else session.display_status
+        if store is not None and store.scopes:
+            return store.status
+        hint = self.hints.get(session.id)
+        return hint.status if hint is not None else session.display_status
+
+    def last_event_of(self, session_id: str) -> datetime | None:
+        store = self.stores.get(session_id)
+        if store is not None and store.last_event_at is not None:
+            return store.last_event_at
+        hint = self.hints.get(session_id)
+        return hint.last_event_at if hint is not None else None
+
+    def attention(self) -> list[Scope]:
+        """Every session and thread that needs the reader, in the order the tree lists them."""
+        out: list[Scope] = []
+        for session_id, session in self.sessions.items():
+            store = self.stores.get(session_id)
+            if self.status_of(session) in NEEDS_ATTENTION:
+                out.append((session_id, None))
+            if store is not None:
+                for info in store.threads.values():
+                    if info.status in NEEDS_ATTENTION and not info.thread.is_primary:
+                        out.append((session_id, info.id))
+        return out
+
+    # ------------------------------------------------------------------ answers
+
+    def diagnose(self, session_id: str) -> None:
+        """Why is it stuck: fetch every thread's newest events, then say what blocks each."""
+        self._spawn(self._diagnose(session_id))
+
+    async def _diagnose(self, session_id: str) -> None:
+        store = self.stores.get(session_id)
+        if store is None:
+            return
+        primary = store.primary
+        scopes: list[tuple[str | None, str]] = [(None, primary.name if primary else "coordinator")]
+        scopes += [(t.id, t.name) for t in store.threads.values() if not t.thread.is_primary]
+        pages = await asyncio.gather(
+            *(self.client.newest_events(session_id, tid) for tid, _ in scopes),
+            return_exceptions=True,
+        )
+        threads: dict[str | None, tuple[str, list[Event]]] = {}
+        for (tid, name), page in zip(scopes, pages, strict=True):
+            if isinstance(page, QoderError):
+                self._later(self._fail, page, f"diagnosing {name}", None)
+            elif not isinstance(page, BaseException):
+                threads[primary.id if tid is None and primary else tid] = (name, page.data)
+        self._later(self._diagnosed, session_id, threads)
+
+    def _diagnosed(
+        self, session_id: str, threads: dict[str | None, tuple[str, list[Event]]]
+    ) -> None:
+        store = self.stores.get(session_id)
+        if store is None:
+            return
+        primary = store.primary
+        status: dict[str | None, str] = {t.id: t.status for t in store.threads.values()}
+        findings = diagnose(
+            threads, primary=primary.id if primary else None, now=self.clock(), status=status
+        )
+        self.emit(DiagnosisReady(session_id, findings))
+
+    def handoffs(self, session_id: str) -> None:
+        """The handoff ledger: the session stream's handoffs and child statuses, every page."""
+        self._spawn(self._handoffs(session_id))
+
+    async def _handoffs(self, session_id: str) -> None:
+        events: list[Event] = []
+        cursor: str | None = None
+        try:
+            for _ in range(LEDGER_PAGES):
+                page = await self.client.list_events(
+                    session_id, None, limit=100, order="asc", after_id=cursor, types=LEDGER_TYPES
+                )
+                events.extend(page.data)
+                if not page.has_more or not page.data:
+                    break
+                cursor = page.data[-1].id
+        except QoderError as exc:
+            self._later(self._fail, exc, "reading the handoffs", None)
+            return
+        self._later(self._ledger_read, session_id, events)
+
+    def _ledger_read(self, session_id: str, events: list[Event]) -> None:
+        store = self.stores.get(session_id)
+        if store is None:
+            return
+        names = {t.id: t.name for t in store.threads.values()}
+        states = {t.id: t.status for t in store.threads.values()}
+        self.emit(LedgerReady(session_id, handoff_ledger(events, names=names, states=states)))
 
     def load_session(self, session_id: str, open_scope: Scope | None) -> None:
         """Fetch a session and its threads, once at a time; then open `open_scope`."""
@@ -572,6 +741,7 @@ class SessionController:
     ) -> bool:
         """Status news from events; fetch threads not known yet.  True if the tree changed."""
         changed = False
+        before = {t.id: t.status for t in session_store.threads.values()} if current else {}
         for event in events:
             unknown = session_store.observe(event, current=current)
             if unknown or event.type.startswith(("session.status", "session.thread")):
@@ -582,6 +752,11 @@ class SessionController:
                 # Credits only grow: an older snapshot (a page paged in) never lowers them.
                 old = self.session_credits.get(session_store.id)
                 self.session_credits[session_store.id] = max(old or 0.0, event.usage.credits)
+        for info in session_store.threads.values() if current else ():
+            if info.status in NEEDS_ATTENTION and before.get(info.id) != info.status:
+                word = "is waiting for approval" if info.status == "waiting" else "errored"
+                title = session_store.session.display_title
+                self.emit(Alert((session_store.id, info.id), f"{info.name} {word} ({title})"))
         return changed
 
     # ------------------------------------------------------------------ handoffs
@@ -599,18 +774,23 @@ class SessionController:
             )
             return None
         target: Scope = (session_id, peer)
-        self._jump = (target, event, owner, MAX_JUMP_PAGES)
+        self._jump = (target, partial(_other_side, event, owner), MAX_JUMP_PAGES)
         return target
+
+    def find(self, scope: Scope, event_id: str) -> None:
+        """Select an event of `scope`, paging back to it if it is not loaded yet."""
+        self._jump = (scope, partial(_by_id, event_id), MAX_JUMP_PAGES)
+        self._continue_jump(scope)
 
     def _continue_jump(self, scope: Scope) -> None:
         pending = self._jump
         if pending is None or pending[0] != scope:
             return
-        target, event, owner, pages_left = pending
+        target, look, pages_left = pending
         store = self.store_for(scope)
         if store is None or not store.started:
             return
-        found = store.find_handoff(event, owner)
+        found = look(store)
         if found is not None:
             self._jump = None
             self.emit(Select(scope, found.id))
@@ -618,15 +798,23 @@ class SessionController:
         source = self.source_of(scope)
         source_store = self.store_for(source)
         if store.has_older and pages_left > 0 and source_store and source_store.oldest_id:
-            self._jump = (target, event, owner, pages_left - 1)
+            self._jump = (target, look, pages_left - 1)
             if source not in self.fetching:
                 self.fetching.add(source)
                 self._spawn(self._load_page(source, source_store.oldest_id, self.generation))
             return
         self._jump = None
         name = self.stores[scope[0]].name_of(scope[1])
-        self.emit(Notice(f"The other side of this handoff is not in {name}'s events.", "warning"))
+        self.emit(Notice(f"That event is not in {name}'s events.", "warning"))
 
     def after_open(self, scope: Scope) -> None:
         """Once the view shows `scope`: carry on a jump waiting for it."""
         self._continue_jump(scope)
+
+
+def _other_side(event: ThreadMessage, owner: str | None, store: EventStore) -> Event | None:
+    return store.find_handoff(event, owner)
+
+
+def _by_id(event_id: str, store: EventStore) -> Event | None:
+    return store.get(event_id)

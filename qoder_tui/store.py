@@ -302,6 +302,12 @@ class SessionStore:
         return self.session.id
 
     @property
+    def last_event_at(self) -> datetime | None:
+        """When the session's stream last had an event (as far as it is loaded)."""
+        stream = self.scopes.get(None)
+        return stream.events[-1].time if stream is not None and stream.events else None
+
+    @property
     def primary(self) -> ThreadInfo | None:
         return next((t for t in self.threads.values() if t.thread.is_primary), None)
 
@@ -412,7 +418,7 @@ class SessionStore:
                 unknown.add(event.child_thread_id)
         elif isinstance(event, StatusChange):
             if event.scope == "session":
-                self.status = _status_word(event)
+                self.status = status_word(event)
                 primary = self.primary
                 if primary is not None and event.status != "deleted":
                     primary.status = self.status
@@ -422,18 +428,19 @@ class SessionStore:
                 if info is None:
                     unknown.add(event.thread_id)
                 else:
-                    info.status = _status_word(event)
+                    info.status = status_word(event)
                     info.waiting_on = _waiting(event)
         if event.thread_id and event.thread_id not in self.threads:
             unknown.add(event.thread_id)
         return unknown
 
 
-def _status_word(event: StatusChange) -> str:
+def status_word(event: StatusChange) -> str:
+    """The state a status event puts its thread or session in (waiting, errored, …)."""
     if event.status == "idle" and event.stop_reason is not None:
         if event.stop_reason.type == "requires_action":
             return "waiting"
-        if event.stop_reason.type == "retries_exhausted":
+        if event.stop_reason.type in ("retries_exhausted", "budget_reached"):
             return "errored"
     return normalise_status(event.status)
 

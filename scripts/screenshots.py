@@ -18,8 +18,10 @@ sys.path.insert(0, str(ROOT))
 from tests.conftest import running_sim, sim_config  # noqa: E402
 from tests.snapshot_apps import (  # noqa: E402
     SIZE,
+    diagnosis_before,
     handoff_before,
     help_before,
+    ledger_before,
     main_screen_before,
     make_app,
     raw_before,
@@ -56,6 +58,8 @@ def main() -> int:
         shoot("handoff-jump", {"session_id": long}, handoff_before(), server)
         shoot("raw-json", {"session_id": long}, raw_before(), server)
         shoot("help", {}, help_before(), server)
+        shoot("diagnosis", {}, diagnosis_before(), server)
+        shoot("handoff-ledger", {"open_live_session": True}, ledger_before(), server)
     return 0
 
 

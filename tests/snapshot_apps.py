@@ -53,6 +53,16 @@ async def settle(pilot: Pilot, condition: Callable[[], object], timeout: float =
     await pilot.pause()
 
 
+def listed(screen: MainScreen) -> bool:
+    """Every session is in the tree with the state its newest events gave it."""
+    controller = screen.controller
+    return (
+        len(screen.tree_view.session_nodes) == 5
+        and not controller.probing
+        and len(controller.hints) == 5
+    )
+
+
 def screen_of(pilot: Pilot) -> MainScreen:
     screen = pilot.app.screen
     assert isinstance(screen, MainScreen)
@@ -70,6 +80,7 @@ async def loaded(pilot: Pilot) -> MainScreen:
             and store.started
             and not screen.fetching
             and len(screen.tree_view.session_nodes) == 5
+            and listed(screen)
         )
 
     await settle(pilot, ready)
@@ -108,7 +119,7 @@ def tool_block_before(*, unfold: bool) -> Callable[[Pilot], Awaitable[None]]:
 
 def help_before() -> Callable[[Pilot], Awaitable[None]]:
     async def run(pilot: Pilot) -> None:
-        await settle(pilot, lambda: len(screen_of(pilot).tree_view.session_nodes) == 5)
+        await settle(pilot, lambda: listed(screen_of(pilot)))
         await pilot.press("question_mark")
         await settle(pilot, lambda: type(pilot.app.screen).__name__ == "HelpScreen")
 
@@ -149,5 +160,31 @@ def raw_before() -> Callable[[Pilot], Awaitable[None]]:
         log.focus()
         await pilot.press("up", "up", "r")
         await settle(pilot, lambda: type(pilot.app.screen).__name__ == "RawJsonScreen")
+
+    return run
+
+
+def diagnosis_before() -> Callable[[Pilot], Awaitable[None]]:
+    """The waiting session, found with `a`, explained with `d`."""
+
+    async def run(pilot: Pilot) -> None:
+        await settle(pilot, lambda: listed(screen_of(pilot)))
+        screen = screen_of(pilot)
+        await settle(pilot, lambda: screen.controller.attention() != [])
+        await pilot.press("a")
+        await settle(
+            pilot, lambda: screen.log_view.store is not None and screen.log_view.store.started
+        )
+        await pilot.press("d")
+        await settle(pilot, lambda: type(pilot.app.screen).__name__ == "DiagnosisScreen")
+
+    return run
+
+
+def ledger_before() -> Callable[[Pilot], Awaitable[None]]:
+    async def run(pilot: Pilot) -> None:
+        await loaded(pilot)
+        await pilot.press("h")
+        await settle(pilot, lambda: type(pilot.app.screen).__name__ == "LedgerScreen")
 
     return run

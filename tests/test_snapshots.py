@@ -11,7 +11,9 @@ from qoder_tui.simulator import SimulatorServer
 from .conftest import running_sim, sim_config
 from .snapshot_apps import (
     SIZE,
+    diagnosis_before,
     help_before,
+    ledger_before,
     main_screen_before,
     make_app,
     session_id,
@@ -43,3 +45,13 @@ def test_tool_block_unfolded(snap_compare, sim: SimulatorServer) -> None:
 def test_help_screen(snap_compare, sim: SimulatorServer) -> None:
     app = make_app(sim)
     assert snap_compare(app, terminal_size=SIZE, run_before=help_before())
+
+
+def test_diagnosis_panel(snap_compare, sim: SimulatorServer) -> None:
+    app = make_app(sim)
+    assert snap_compare(app, terminal_size=SIZE, run_before=diagnosis_before())
+
+
+def test_handoff_ledger(snap_compare, sim: SimulatorServer) -> None:
+    app = make_app(sim, open_live_session=True)
+    assert snap_compare(app, terminal_size=SIZE, run_before=ledger_before())

@@ -28,9 +28,12 @@ from ..api.follower import StreamState
 from ..api.models import Session, Usage
 from ..controller import (
     POSTED,
+    Alert,
     Deferred,
+    DiagnosisReady,
     DrainResult,
     Failed,
+    LedgerReady,
     LiveWaiting,
     LoadingOlder,
     Notice,
@@ -73,6 +76,9 @@ class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("b,backspace", "back", "Back", id="back"),
+        Binding("d", "diagnose", "Why stuck?", id="diagnose"),
+        Binding("h", "handoffs", "Handoffs", id="handoffs"),
+        Binding("a", "next_attention", "Needs me", id="attention"),
         Binding("ctrl+t", "app.change_theme", "Theme", id="theme"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
@@ -89,18 +95,23 @@ class MainScreen(Screen[None]):
         server_label: str | None = None,
         frame_budget: float | None = 0.012,
         window: int = DEFAULT_WINDOW,
+        alert_bell: bool = True,
     ) -> None:
         super().__init__()
         self.server_label = server_label
         self.frame_budget = frame_budget
         self.client = client
-        self.controller = SessionController(client, self._emit, live=live, window=window)
+        self.controller = SessionController(
+            client, self._emit, live=live, window=window, clock=clock
+        )
         self.controller.keep_from = self._keep_from
         self.start_session = session_id
         self.start_thread = thread_id
         self.open_live_session = open_live_session
         self.clock = clock
         self.back_stack: list[tuple[Scope, str | None]] = []
+        self.alert_bell = alert_bell
+        """Ring the terminal bell with an alert (a followed thread now needs the reader)."""
         self.pending_select: tuple[Scope, str] | None = None
         self._last_drain = 0.0
         self._last_batch = 0
@@ -120,6 +131,9 @@ class MainScreen(Screen[None]):
             Failed: self._failed,
             Select: self._select,
             Notice: self._notice,
+            DiagnosisReady: self._diagnosis_ready,
+            LedgerReady: self._ledger_ready,
+            Alert: self._alert,
         }
 
     # ------------------------------------------------------------------ what the controller knows
@@ -301,6 +315,7 @@ class MainScreen(Screen[None]):
             store = self.stores.get(session_id)
             if store is not None:
                 self.tree_view.sync_session(store)
+        self._relabel_sessions()
         if self.current is not None and self.current[0] in news.session_ids:
             self._refresh_waiting()
 
@@ -474,6 +489,73 @@ class MainScreen(Screen[None]):
         if self.log_view.select(pending[1]):
             self.pending_select = None
 
+    # ------------------------------------------------------------------ answers
+
+    def action_diagnose(self) -> None:
+        if self.current is None:
+            self.notify("Open a session first.", timeout=3, markup=False)
+            return
+        self.notify("Reading every thread's newest events…", timeout=2, markup=False)
+        self.controller.diagnose(self.current[0])
+
+    def _diagnosis_ready(self, news: DiagnosisReady) -> None:
+        from .answers import DiagnosisScreen
+
+        store = self.stores.get(news.session_id)
+        if store is None or self.current is None or self.current[0] != news.session_id:
+            return
+        screen = DiagnosisScreen(
+            store.session.display_title, news.findings, self.controller.clock()
+        )
+        self.app.push_screen(screen, lambda target: self._show_target(news.session_id, target))
+
+    def action_handoffs(self) -> None:
+        if self.current is None:
+            self.notify("Open a session first.", timeout=3, markup=False)
+            return
+        self.notify("Reading the session's handoffs…", timeout=2, markup=False)
+        self.controller.handoffs(self.current[0])
+
+    def _ledger_ready(self, news: LedgerReady) -> None:
+        from .answers import LedgerScreen
+
+        store = self.stores.get(news.session_id)
+        if store is None or self.current is None or self.current[0] != news.session_id:
+            return
+        screen = LedgerScreen(store.session.display_title, news.rows)
+        self.app.push_screen(screen, lambda target: self._show_target(news.session_id, target))
+
+    def _show_target(self, session_id: str, target: tuple[str | None, str] | None) -> None:
+        """Show the event a finding or a ledger row is about, in its thread's view."""
+        if target is None:
+            return
+        thread_id, event_id = target
+        if self.current is not None:
+            self.back_stack.append((self.current, self.log_view.cursor_id))
+        scope: Scope = (session_id, thread_id)
+        self.open_scope(scope, select=event_id)
+        self.controller.find(scope, event_id)
+
+    def action_next_attention(self) -> None:
+        """The next session or thread that needs the reader, across sessions."""
+        targets = self.controller.attention()
+        if not targets:
+            self.notify(
+                "Nothing needs you: no session waits for approval or has errored.",
+                timeout=3,
+                markup=False,
+            )
+            return
+        after = targets.index(self.current) + 1 if self.current in targets else 0
+        target = targets[after % len(targets)]
+        self.open_scope(target)
+        self.log_view.focus()
+
+    def _alert(self, news: Alert) -> None:
+        self.notify(news.text, title="Needs you", severity="warning", timeout=10, markup=False)
+        if self.alert_bell:
+            self.app.bell()
+
     def action_back(self) -> None:
         if not self.back_stack:
             self.notify("Nothing to go back to.", timeout=2, markup=False)
@@ -549,7 +631,10 @@ class MainScreen(Screen[None]):
         self.log_view.tick()
 
     def _relabel_sessions(self) -> None:
-        self.tree_view.relabel_sessions(self.stores, self.sessions)
+        controller = self.controller
+        self.tree_view.relabel_sessions(
+            self.sessions, controller.status_of, controller.last_event_of
+        )
 
 
 def _session_usage(store: SessionStore) -> Usage:

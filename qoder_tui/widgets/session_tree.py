@@ -44,7 +44,10 @@ class NodeRef:
 
 
 def age(ts: str | None, now: datetime) -> str:
-    when = parse_ts(ts)
+    return age_of(parse_ts(ts), now)
+
+
+def age_of(when: datetime | None, now: datetime) -> str:
     if when is None:
         return ""
     seconds = max(0, int((now - when).total_seconds()))
@@ -91,10 +94,18 @@ class SessionTree(Tree[NodeRef]):
         symbol, colour = BADGES.get(status, ("?", "muted"))
         return Text(symbol, style=self.colours.get(colour, colour))
 
-    def session_label(self, session: Session, status: str) -> Text:
+    def session_label(
+        self, session: Session, status: str, last_event_at: datetime | None = None
+    ) -> Text:
+        """Badge, age (of its last event when known, else of the session), title."""
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(status))
-        label.append(f" {age(session.created_at, self.clock()):>3} ", style=self.colours["muted"])
+        when = (
+            age_of(last_event_at, self.clock())
+            if last_event_at
+            else age(session.created_at, self.clock())
+        )
+        label.append(f" {when:>3} ", style=self.colours["muted"])
         label.append(session.display_title)
         return label
 
@@ -139,7 +150,7 @@ class SessionTree(Tree[NodeRef]):
                 self.session_label(store.session, store.status), data=NodeRef("session", store.id)
             )
             self.session_nodes[store.id] = node
-        self._relabel(node, self.session_label(store.session, store.status))
+        self._relabel(node, self.session_label(store.session, store.status, store.last_event_at))
 
         placed: set[str] = set()
 
@@ -185,16 +196,17 @@ class SessionTree(Tree[NodeRef]):
         node.expand()
 
     def relabel_sessions(
-        self, stores: dict[str, SessionStore], sessions: dict[str, Session]
+        self,
+        sessions: dict[str, Session],
+        status_of: Callable[[Session], str],
+        last_event_of: Callable[[str], datetime | None],
     ) -> None:
         """Refresh ages and statuses."""
         for sid, node in self.session_nodes.items():
             session = sessions.get(sid)
-            if session is None:
-                continue
-            store = stores.get(sid)
-            status = store.status if store is not None else session.display_status
-            self._relabel(node, self.session_label(session, status))
+            if session is not None:
+                label = self.session_label(session, status_of(session), last_event_of(sid))
+                self._relabel(node, label)
 
     @staticmethod
     def _relabel(node: TreeNode[NodeRef], label: Text) -> None:

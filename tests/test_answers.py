@@ -1,0 +1,166 @@
+"""Answers: sessions' real state before opening, why a session is stuck, the handoff ledger."""
+
+from __future__ import annotations
+
+import json
+
+from qoder_tui.api.models import parse_event
+from qoder_tui.app import QoderApp
+from qoder_tui.attention import diagnose, session_hint
+from qoder_tui.controller import Alert
+from qoder_tui.screens.answers import DiagnosisScreen, LedgerScreen
+from qoder_tui.store import SessionStore
+
+from .conftest import FIXED_START, client_for, settings_for
+from .test_app import SIZE, main_screen, until
+from .test_controller import Harness
+
+
+def _title(server, part: str) -> str:
+    return next(s.id for s in server.simulator.world.sessions.values() if part in s.obj["title"])
+
+
+async def test_each_sessions_state_is_known_before_it_is_opened(demo_sim) -> None:
+    expected = {"Release 2.8.0": "waiting", "Summarise": "errored", "Rotate": "terminated"}
+    async with client_for(demo_sim) as client:
+        for part, status in expected.items():
+            sid = _title(demo_sim, part)
+            page = await client.newest_events(sid, limit=20)
+            hint = session_hint(page.data, "idle")
+            assert hint.status == status, part
+            log = demo_sim.simulator.world.sessions[sid].session_log
+            assert hint.last_event_at == page.data[-1].time
+            assert page.data[-1].id == log.get(len(log) - 1)["id"]
+
+
+async def test_diagnosis_names_the_approval_the_session_waits_on(demo_sim) -> None:
+    sid = _title(demo_sim, "Release 2.8.0")
+    async with client_for(demo_sim) as client:
+        session = await client.get_session(sid)
+        store = SessionStore(session)
+        store.set_threads(await client.all_threads(sid))
+        primary = store.primary
+        assert primary is not None
+        threads = {
+            info.id: (info.name, (await client.newest_events(sid, info.id)).data)
+            for info in store.threads.values()
+        }
+    status = {t.id: t.status for t in store.threads.values()}
+    findings = diagnose(threads, primary=primary.id, now=FIXED_START, status=status)
+    deployer = next(f for f in findings if f.thread == "Deployer")
+    assert "waiting for approval" in deployer.cause and "./deploy.sh" in deployer.cause
+    assert deployer.since is not None and deployer.severity == "warning"
+    # The coordinator waits on the same call, named, not as an id.
+    coordinator = next(f for f in findings if f.thread_id == primary.id)
+    assert "./deploy.sh" in coordinator.cause
+
+
+async def test_the_ledger_matches_the_simulators_own_timeline(demo_sim) -> None:
+    sid = _title(demo_sim, "pydantic")
+    h = Harness(demo_sim, live=False)
+    h.controller.load_session(sid, (sid, None))
+    await h.until(lambda: sid in h.controller.stores)
+    h.controller.handoffs(sid)
+    from qoder_tui.controller import LedgerReady
+
+    await h.until(lambda: h.of(LedgerReady))
+    rows = h.of(LedgerReady)[0].rows
+    log = [e for e in demo_sim.simulator.world.sessions[sid].session_log]
+    sent = [e for e in log if e["type"] == "agent.thread_message_sent"]
+    assert [r.sent_id for r in rows] == [e["id"] for e in sent]
+    for row, event in zip(rows, sent, strict=True):
+        child = event["to_session_thread_id"]
+        after = log[log.index(event) :]
+        running = next(
+            e
+            for e in after
+            if e["type"] == "session.thread_status_running" and e.get("session_thread_id") == child
+        )
+        reply = next(
+            e
+            for e in after
+            if e["type"] == "agent.thread_message_received"
+            and e.get("from_session_thread_id") == child
+        )
+        assert row.picked_up_at == parse_event(running).time
+        assert row.answered_at == parse_event(reply).time
+        assert row.reply_id == reply["id"]
+        assert row.total == (parse_event(reply).time - parse_event(event).time).total_seconds()
+        assert row.reply and row.task and row.usage.total_tokens > 0
+    await h.close()
+
+
+async def test_a_thread_that_starts_waiting_raises_an_alert(demo_sim) -> None:
+    sid = _title(demo_sim, "pydantic")
+    h = Harness(demo_sim, live=False)
+    h.controller.load_session(sid, (sid, None))
+    await h.until(lambda: sid in h.controller.stores)
+    store = h.controller.stores[sid]
+    child = next(t for t in store.threads.values() if not t.thread.is_primary)
+    waiting = parse_event(
+        json.dumps(
+            {
+                "id": "evt_wait",
+                "type": "session.thread_status_idle",
+                "session_thread_id": child.id,
+                "processed_at": "2026-11-20T09:40:00Z",
+                "stop_reason": {"type": "requires_action", "event_ids": ["evt_x"]},
+            }
+        )
+    )
+    h.controller._observe(store, [waiting])
+    alerts = h.of(Alert)
+    assert (
+        alerts and alerts[0].scope == (sid, child.id) and "waiting for approval" in alerts[0].text
+    )
+    h.controller._observe(store, [waiting])  # already waiting: no second alert
+    assert len(h.of(Alert)) == 1
+    await h.close()
+
+
+async def test_three_keys_find_the_stuck_session_and_say_why(demo_sim) -> None:
+    app = QoderApp(settings_for(demo_sim), clock=lambda: FIXED_START, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        stuck = _title(demo_sim, "Release 2.8.0")
+        await until(
+            pilot,
+            lambda: (
+                stuck in screen.sessions
+                and screen.controller.status_of(screen.sessions[stuck]) == "waiting"
+            ),
+        )
+        await pilot.press("a")  # 1: the next thing that needs me
+        await until(pilot, lambda: screen.current == (stuck, None))
+        await pilot.press("d")  # 2: why
+        await until(pilot, lambda: isinstance(app.screen, DiagnosisScreen))
+        diagnosis = app.screen
+        assert isinstance(diagnosis, DiagnosisScreen)
+        first = diagnosis.findings[0]
+        assert "waiting for approval" in first.cause and "./deploy.sh" in first.cause
+        await pilot.press("enter")  # 3: show it
+        await until(pilot, lambda: screen.log_view.selected is not None)
+        assert screen.current == (stuck, first.thread_id)
+        assert screen.log_view.selected.id == first.event_id
+
+
+async def test_the_ledger_opens_with_h_and_enter_shows_the_handoff(demo_sim) -> None:
+    sid = _title(demo_sim, "pydantic")
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and screen.log_view.store.started
+        )
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, LedgerScreen))
+        ledger = app.screen
+        assert isinstance(ledger, LedgerScreen) and len(ledger.rows) > 10
+        from textual.widgets import DataTable
+
+        ledger.query_one(DataTable).move_cursor(row=len(ledger.rows) - 1)  # the newest handoff
+        await pilot.press("enter")
+        target = ledger.rows[-1].sent_id
+        await until(pilot, lambda: screen.log_view.selected is not None)
+        assert screen.log_view.selected.id == target
+        assert screen.current == (sid, None)
