@@ -26,7 +26,7 @@ from .api.models import (
     Usage,
     UserMessage,
 )
-from .render.summary import first_line, one_line, summarize
+from .render.summary import duration_text, first_line, one_line, summarize
 from .store import status_word
 
 NEEDS_ATTENTION = frozenset({"waiting", "errored"})
@@ -90,20 +90,9 @@ class Finding:
     """"error" for failures, "warning" for waits, "info" for what is merely going on."""
 
 
-def _ago(since: datetime | None, now: datetime) -> str:
-    if since is None:
-        return ""
-    seconds = max(0, int((now - since).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
-
-
 def age_text(since: datetime | None, now: datetime) -> str:
-    text = _ago(since, now)
-    return f"for {text}" if text else ""
+    """ "for 3m07s" (how long something has held), or "" when it is not known."""
+    return f"for {duration_text((now - since).total_seconds())}" if since is not None else ""
 
 
 def diagnose(

@@ -39,7 +39,14 @@ from ..api.models import (
     UserMessage,
 )
 from ..api.sanitize import escape_json
-from .summary import one_line, stop_reason_summary, summarize, tool_input_summary, usage_summary
+from .summary import (
+    duration_text,
+    one_line,
+    stop_reason_summary,
+    summarize,
+    tool_input_summary,
+    usage_summary,
+)
 
 FOLDED_OUTPUT_LINES = 4
 FOLDED_HANDOFF_LINES = 2
@@ -216,12 +223,7 @@ def _elapsed(event: Event, now: datetime | None) -> str:
     start = event.time
     if start is None or now is None:
         return ""
-    seconds = max(0, int((now - start).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return duration_text((now - start).total_seconds())
 
 
 def markdown(text: str, ctx: RenderContext) -> RenderableType:

@@ -56,6 +56,16 @@ def one_line(text: str, limit: int = 120) -> str:
     return clean_label(flat)
 
 
+def duration_text(seconds: float) -> str:
+    """A wait as a person reads it: 42s, 3m07s, 2h05m."""
+    whole = max(0, int(seconds))
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    return f"{whole // 3600}h{(whole % 3600) // 60:02d}m"
+
+
 def first_line(text: str) -> str:
     """The first line with something on it (reading no further than it)."""
     start = 0

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, Static
 
 from ..api.client import QoderClient
@@ -492,38 +492,45 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ answers
 
     def action_diagnose(self) -> None:
+        session_id = self._answering("Reading every thread's newest events…")
+        if session_id is not None:
+            self.controller.diagnose(session_id)
+
+    def action_handoffs(self) -> None:
+        session_id = self._answering("Reading the session's handoffs…")
+        if session_id is not None:
+            self.controller.handoffs(session_id)
+
+    def _answering(self, doing: str) -> str | None:
+        """The session shown, after saying what is being fetched (or that none is open)."""
         if self.current is None:
             self.notify("Open a session first.", timeout=3, markup=False)
-            return
-        self.notify("Reading every thread's newest events…", timeout=2, markup=False)
-        self.controller.diagnose(self.current[0])
+            return None
+        self.notify(doing, timeout=2, markup=False)
+        return self.current[0]
 
     def _diagnosis_ready(self, news: DiagnosisReady) -> None:
         from .answers import DiagnosisScreen
 
-        store = self.stores.get(news.session_id)
-        if store is None or self.current is None or self.current[0] != news.session_id:
-            return
-        screen = DiagnosisScreen(
-            store.session.display_title, news.findings, self.controller.clock()
+        self._show_answer(
+            news.session_id,
+            lambda title: DiagnosisScreen(title, news.findings, self.controller.clock()),
         )
-        self.app.push_screen(screen, lambda target: self._show_target(news.session_id, target))
-
-    def action_handoffs(self) -> None:
-        if self.current is None:
-            self.notify("Open a session first.", timeout=3, markup=False)
-            return
-        self.notify("Reading the session's handoffs…", timeout=2, markup=False)
-        self.controller.handoffs(self.current[0])
 
     def _ledger_ready(self, news: LedgerReady) -> None:
         from .answers import LedgerScreen
 
-        store = self.stores.get(news.session_id)
-        if store is None or self.current is None or self.current[0] != news.session_id:
+        self._show_answer(news.session_id, lambda title: LedgerScreen(title, news.rows))
+
+    def _show_answer(
+        self, session_id: str, make: Callable[[str], ModalScreen[tuple[str | None, str] | None]]
+    ) -> None:
+        """An answer about the session shown now (one the reader left is not pushed on them)."""
+        store = self.stores.get(session_id)
+        if store is None or self.current is None or self.current[0] != session_id:
             return
-        screen = LedgerScreen(store.session.display_title, news.rows)
-        self.app.push_screen(screen, lambda target: self._show_target(news.session_id, target))
+        screen = make(store.session.display_title)
+        self.app.push_screen(screen, lambda target: self._show_target(session_id, target))
 
     def _show_target(self, session_id: str, target: tuple[str | None, str] | None) -> None:
         """Show the event a finding or a ledger row is about, in its thread's view."""
