@@ -22,6 +22,10 @@ from .api.settings import Secret, Settings, load_settings
 
 EXIT_OK = 0
 EXIT_USAGE = 2
+EXIT_WAITING = 6
+"""`tail --until-idle`: the session (or thread) stopped to wait for a tool approval."""
+EXIT_ERRORED = 7
+"""`tail --until-idle`: it stopped on an error (retries exhausted, terminated by an error)."""
 
 
 class UsageError(Exception):
@@ -194,10 +198,20 @@ def cmd_tail(argv: Sequence[str]) -> int:
     )
     p.add_argument("--follow", "-f", action="store_true", help="keep printing live events")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument(
+        "--until-idle",
+        action="store_true",
+        help=(
+            "with --follow: stop when it goes idle; exit 0 when its turn ended, "
+            f"{EXIT_WAITING} when it waits for a tool approval, {EXIT_ERRORED} when it errored"
+        ),
+    )
     _add_connection_args(p)
     args = p.parse_args(argv)
     if args.limit < 0:
         raise UsageError("qoder-tui tail: --limit must be 0 or more")
+    if args.until_idle and not args.follow:
+        raise UsageError("qoder-tui tail: --until-idle goes with --follow")
     settings = load_settings(base_url=args.base_url, token_file=args.token_file)
     settings.require_token()
     try:
@@ -249,6 +263,11 @@ async def _tail(settings: Settings, args: argparse.Namespace) -> int:
         out.flush()
         if not args.follow or any(is_terminal(e) for e in history[-1:]):
             return EXIT_OK
+        if args.until_idle:
+            # Already stopped before we came: say how, at once.
+            stopped = await _stopped_state(client, session.id, args.thread)
+            if stopped is not None:
+                return stopped
         last_id = history[-1].id if history else None
         if last_id is None:
             newest = await client.newest_events(session.id, args.thread, limit=1)
@@ -277,6 +296,125 @@ async def _tail(settings: Settings, args: argparse.Namespace) -> int:
                     names[thread.id] = thread.display_name
             emit(event)
             out.flush()
+            if args.until_idle:
+                code = _stop_code(event, args.thread)
+                if code is not None:
+                    return code
+    return EXIT_OK
+
+
+def _stop_code(event: Any, thread_id: str | None) -> int | None:
+    """The exit code an event ends `--until-idle` with, or None if it goes on."""
+    from .api.models import SessionError, StatusChange
+    from .store import status_word
+
+    if isinstance(event, SessionError) and event.retry_status in ("terminal", "exhausted"):
+        return EXIT_ERRORED
+    if not isinstance(event, StatusChange):
+        return None
+    if thread_id is None and event.scope != "session":
+        return None  # a child idling is not the session stopping
+    word = status_word(event)
+    if word == "waiting":
+        return EXIT_WAITING
+    if word == "errored":
+        return EXIT_ERRORED
+    if event.status in ("idle", "terminated", "deleted"):
+        return EXIT_OK
+    return None
+
+
+async def _stopped_state(client: Any, session_id: str, thread_id: str | None) -> int | None:
+    """If the session (or thread) is stopped already: how, as `--until-idle`'s exit code."""
+    from .attention import session_hint
+
+    page = await client.newest_events(session_id, thread_id, limit=20)
+    status_events = [e for e in page.data if _stop_code(e, thread_id) is not None or _running(e)]
+    if not status_events or _running(status_events[-1]):
+        return None
+    hint = session_hint(page.data, "idle")
+    if thread_id is None and hint.status == "running":
+        return None
+    return _stop_code(status_events[-1], thread_id)
+
+
+def _running(event: Any) -> bool:
+    from .api.models import StatusChange
+
+    return isinstance(event, StatusChange) and event.status in ("running", "rescheduled")
+
+
+# --------------------------------------------------------------------------- ls
+
+
+def cmd_ls(argv: Sequence[str]) -> int:
+    p = _Parser(
+        prog="qoder-tui ls",
+        description="List sessions with their state and last activity (or one session's threads).",
+    )
+    p.add_argument("--threads", metavar="SESSION_ID", help="list this session's threads instead")
+    p.add_argument("--limit", type=int, default=50, help="how many sessions (default 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    _add_connection_args(p)
+    args = p.parse_args(argv)
+    settings = load_settings(base_url=args.base_url, token_file=args.token_file)
+    settings.require_token()
+    return asyncio.run(_ls(settings, args))
+
+
+async def _ls(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+    from datetime import UTC, datetime
+
+    from .api.client import QoderClient
+    from .attention import session_hint
+    from .render.summary import age_words
+    from .store import SessionStore
+
+    now = datetime.now(UTC)
+    out = sys.stdout
+    async with QoderClient(settings) as client:
+        if args.threads:
+            session = await client.get_session(args.threads)
+            store = SessionStore(session)
+            store.set_threads(await client.all_threads(session.id))
+            for info in store.threads.values():
+                row = {
+                    "id": info.id,
+                    "name": info.name,
+                    "parent_thread_id": info.thread.parent_thread_id,
+                    "state": info.status,
+                }
+                if args.json:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                else:
+                    parent = "" if info.thread.is_primary else "  └ "
+                    out.write(f"{info.id}  {info.status:<12}  {parent}{info.name}\n")
+            return EXIT_OK
+        page = await client.list_sessions(limit=max(1, min(100, args.limit)))
+        slots = asyncio.Semaphore(4)
+
+        async def probe(session_id: str) -> Any:
+            async with slots:
+                return await client.newest_events(session_id, limit=20)
+
+        pages = await asyncio.gather(*(probe(s.id) for s in page.data), return_exceptions=True)
+        for session, events in zip(page.data, pages, strict=True):
+            data = [] if isinstance(events, BaseException) else events.data
+            hint = session_hint(data, session.display_status)
+            last = hint.last_event_at
+            row = {
+                "id": session.id,
+                "title": session.display_title,
+                "state": hint.status,
+                "last_event_at": last.isoformat().replace("+00:00", "Z") if last else None,
+                "created_at": session.created_at,
+            }
+            if args.json:
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                ago = f"{age_words(last, now)} ago" if last else "–"
+                out.write(f"{session.id}  {hint.status:<12}  {ago:>9}  {session.display_title}\n")
     return EXIT_OK
 
 
@@ -286,7 +424,7 @@ async def _tail(settings: Settings, args: argparse.Namespace) -> int:
 def cmd_app(argv: Sequence[str]) -> int:
     p = _Parser(
         prog="qoder-tui",
-        description="Watch and debug Qoder Cloud Agents sessions. Subcommands: tail, simulate.",
+        description="Watch and debug Qoder Cloud Agents sessions. Subcommands: ls, tail, simulate.",
     )
     p.add_argument("session_id", nargs="?", help="open this session directly")
     p.add_argument("--thread", metavar="THREAD_ID", help="open this thread of the session")
@@ -352,6 +490,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_simulate(argv[1:])
         if argv and argv[0] == "tail":
             return cmd_tail(argv[1:])
+        if argv and argv[0] == "ls":
+            return cmd_ls(argv[1:])
         return cmd_app(argv)
     except UsageError as exc:
         print(str(exc), file=sys.stderr)

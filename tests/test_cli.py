@@ -191,3 +191,45 @@ def test_tail_follow_json_on_older_dialects_gives_id_and_type(make_sim, dialect:
     objs = [json.loads(line) for line in lines]
     assert [o["id"] for o in objs] == [log.get(i)["id"] for i in range(198, 230)]
     assert all(o["type"] == log.get(198 + i)["type"] for i, o in enumerate(objs))
+
+
+def test_ls_lists_sessions_with_their_real_state(sim: SimulatorServer) -> None:
+    res = run("ls", "--json", env=env_for(sim))
+    assert res.returncode == 0, res.stderr
+    rows = {row["title"]: row for row in map(json.loads, res.stdout.splitlines())}
+    assert len(rows) == len(sim.simulator.world.sessions)
+    assert rows["Release 2.8.0 to production"]["state"] == "waiting"
+    assert rows["Summarise last week's incidents"]["state"] == "errored"
+    assert rows["Rotate staging credentials"]["state"] == "terminated"
+    assert all(row["last_event_at"] for row in rows.values())
+    text = run("ls", env=env_for(sim))
+    assert text.returncode == 0 and "waiting" in text.stdout and "ago" in text.stdout
+    sid = _session(sim, "Release 2.8.0")
+    threads = run("ls", "--threads", sid, "--json", env=env_for(sim))
+    states = {row["name"]: row["state"] for row in map(json.loads, threads.stdout.splitlines())}
+    assert states["Deployer"] == "waiting"
+    assert TOKEN not in res.stdout + res.stderr + threads.stdout
+
+
+@pytest.mark.parametrize(
+    ("title", "code"),
+    [("Release 2.8.0", 6), ("Summarise", 7), ("Migrate orders", 0)],
+    ids=["waiting", "errored", "idle"],
+)
+def test_tail_until_idle_says_how_it_stopped(sim: SimulatorServer, title: str, code: int) -> None:
+    sid = _session(sim, title)
+    res = run("tail", sid, "--limit", "1", "--follow", "--until-idle", env=env_for(sim))
+    assert res.returncode == code, res.stderr
+
+
+def test_until_idle_needs_follow(sim: SimulatorServer) -> None:
+    res = run("tail", "x", "--until-idle", env=env_for(sim))
+    assert res.returncode == 2 and "--follow" in res.stderr
+
+
+def test_tail_until_idle_waits_for_a_live_turn_to_end(make_sim) -> None:
+    server = make_sim(live=True, speed=40.0)
+    live = next(s for s in server.simulator.world.sessions.values() if s.obj["status"] == "running")
+    res = run("tail", live.id, "--limit", "0", "--follow", "--until-idle", env=env_for(server))
+    assert res.returncode == 0, res.stderr
+    assert "idle" in res.stdout.splitlines()[-1]

@@ -5,6 +5,7 @@ Pure functions, no Rich and no Textual.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from ..api.models import (
@@ -54,6 +55,20 @@ def one_line(text: str, limit: int = 120) -> str:
     if len(flat) > limit or len(head) < len(text):
         flat = flat[: limit - 1] + "…" if len(flat) >= limit else flat + "…"
     return clean_label(flat)
+
+
+def age_words(when: datetime | None, now: datetime) -> str:
+    """How long ago, in one short word: 42s, 3m, 2h, 5d ("" when not known)."""
+    if when is None:
+        return ""
+    seconds = max(0, int((now - when).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m"
+    if seconds < 86400:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"
 
 
 def duration_text(seconds: float) -> str:

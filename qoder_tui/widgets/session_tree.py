@@ -14,6 +14,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ..api.models import Session, parse_ts
+from ..render.summary import age_words
 from ..store import SessionStore, ThreadInfo
 
 BADGES: dict[str, tuple[str, str]] = {
@@ -44,20 +45,7 @@ class NodeRef:
 
 
 def age(ts: str | None, now: datetime) -> str:
-    return age_of(parse_ts(ts), now)
-
-
-def age_of(when: datetime | None, now: datetime) -> str:
-    if when is None:
-        return ""
-    seconds = max(0, int((now - when).total_seconds()))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m"
-    if seconds < 86400:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"
+    return age_words(parse_ts(ts), now)
 
 
 class SessionTree(Tree[NodeRef]):
@@ -101,7 +89,7 @@ class SessionTree(Tree[NodeRef]):
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(status))
         when = (
-            age_of(last_event_at, self.clock())
+            age_words(last_event_at, self.clock())
             if last_event_at
             else age(session.created_at, self.clock())
         )
