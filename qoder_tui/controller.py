@@ -35,6 +35,7 @@ from .api.models import (
     Session,
     Thread,
     ThreadMessage,
+    ToolResult,
     UsageSnapshot,
     is_terminal,
 )
@@ -47,6 +48,7 @@ from .attention import (
     handoff_ledger,
     session_hint,
 )
+from .render.summary import search_text
 from .store import DEFAULT_WINDOW, Change, EventStore, SessionStore
 
 Scope = tuple[str, str | None]
@@ -65,6 +67,8 @@ LEDGER_TYPES = (
 )
 """What the handoff ledger reads: the server's type filter leaves everything else out."""
 MAX_JUMP_PAGES = 50
+MAX_SEARCH_PAGES = 1_000
+"""A search reads at most this many older pages (100,000 events) before it says no."""
 YIELD_EVERY = 0.005
 
 
@@ -180,6 +184,27 @@ class Alert:
     text: str
 
 
+@dataclass(frozen=True)
+class SearchProgress:
+    scope: Scope
+    pages: int
+    """Older pages read so far."""
+    done: bool
+
+
+@dataclass
+class Seek:
+    """An event wanted in a scope, found by `look`, paging back at most `pages_left` times."""
+
+    scope: Scope
+    look: Callable[[EventStore], Event | None]
+    pages_left: int
+    missing: str
+    """What to say when it is not there ({name}: the scope's agent)."""
+    search: bool = False
+    pages: int = 0
+
+
 @dataclass
 class DrainResult:
     views: list[tuple[Scope, Change]] = field(default_factory=list)
@@ -239,8 +264,8 @@ class SessionController:
         self._prefetched: dict[Scope, Page[Event]] = {}
         """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
-        self._jump: tuple[Scope, Callable[[EventStore], Event | None], int] | None = None
-        """A scope to show, how to find the event wanted there, and pages left to look in."""
+        self._jump: Seek | None = None
+        """An event wanted in a scope (a handoff's other side, a search), paging back to it."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -774,38 +799,73 @@ class SessionController:
             )
             return None
         target: Scope = (session_id, peer)
-        self._jump = (target, partial(_other_side, event, owner), MAX_JUMP_PAGES)
+        self._jump = Seek(
+            target,
+            partial(_other_side, event, owner),
+            MAX_JUMP_PAGES,
+            "The other side of this handoff is not in {name}'s events.",
+        )
         return target
 
     def find(self, scope: Scope, event_id: str) -> None:
         """Select an event of `scope`, paging back to it if it is not loaded yet."""
-        self._jump = (scope, partial(_by_id, event_id), MAX_JUMP_PAGES)
+        self._jump = Seek(
+            scope,
+            partial(_by_id, event_id),
+            MAX_JUMP_PAGES,
+            "That event is not in {name}'s events.",
+        )
         self._continue_jump(scope)
+
+    def search(self, scope: Scope, query: str, *, before: str | None, older: bool = True) -> None:
+        """Select the next event matching `query` (older than `before`, or newer with
+        `older=False`), paging back into history for as long as it takes (cancel stops it)."""
+        needle = query.casefold()
+        if older:
+            look: Callable[[EventStore], Event | None] = _OlderMatch(needle, before)
+            self._jump = Seek(
+                scope, look, MAX_SEARCH_PAGES, f"No older event matches {query!r}.", search=True
+            )
+        else:
+            look = partial(_newer_match, needle, before)
+            self._jump = Seek(scope, look, 0, f"No newer event matches {query!r}.", search=True)
+        self._continue_jump(scope)
+
+    def cancel_seek(self) -> bool:
+        """Stop a search (or jump) that is paging back.  True if one was under way."""
+        under_way, self._jump = self._jump is not None, None
+        return under_way
 
     def _continue_jump(self, scope: Scope) -> None:
         pending = self._jump
-        if pending is None or pending[0] != scope:
+        if pending is None or pending.scope != scope:
             return
-        target, look, pages_left = pending
         store = self.store_for(scope)
         if store is None or not store.started:
             return
-        found = look(store)
+        found = pending.look(store)
         if found is not None:
             self._jump = None
             self.emit(Select(scope, found.id))
+            if pending.search:
+                self.emit(SearchProgress(scope, pending.pages, done=True))
             return
         source = self.source_of(scope)
         source_store = self.store_for(source)
-        if store.has_older and pages_left > 0 and source_store and source_store.oldest_id:
-            self._jump = (target, look, pages_left - 1)
+        if store.has_older and pending.pages_left > 0 and source_store and source_store.oldest_id:
+            pending.pages_left -= 1
+            pending.pages += 1
+            if pending.search:
+                self.emit(SearchProgress(scope, pending.pages, done=False))
             if source not in self.fetching:
                 self.fetching.add(source)
                 self._spawn(self._load_page(source, source_store.oldest_id, self.generation))
             return
         self._jump = None
+        if pending.search:
+            self.emit(SearchProgress(scope, pending.pages, done=True))
         name = self.stores[scope[0]].name_of(scope[1])
-        self.emit(Notice(f"That event is not in {name}'s events.", "warning"))
+        self.emit(Notice(pending.missing.format(name=name), "warning"))
 
     def after_open(self, scope: Scope) -> None:
         """Once the view shows `scope`: carry on a jump waiting for it."""
@@ -818,3 +878,50 @@ def _other_side(event: ThreadMessage, owner: str | None, store: EventStore) -> E
 
 def _by_id(event_id: str, store: EventStore) -> Event | None:
     return store.get(event_id)
+
+
+def _shown(event: Event, store: EventStore) -> Event:
+    """What the reader sees for an event: a tool result is drawn inside its call."""
+    if isinstance(event, ToolResult):
+        use = store.use_for(event)
+        if use is not None:
+            return use
+    return event
+
+
+class _OlderMatch:
+    """Looks for `needle` from `before` towards the oldest event, across page loads.
+
+    Each call scans only what it has not scanned yet (the page just prepended),
+    so a search through 100,000 events reads each of them once.
+    """
+
+    def __init__(self, needle: str, before: str | None) -> None:
+        self.needle = needle
+        self.before = before
+        self.scanned_to: str | None = before
+        """The oldest event already scanned (scanning resumes just before it)."""
+
+    def __call__(self, store: EventStore) -> Event | None:
+        start = store.index_of(self.scanned_to) if self.scanned_to else None
+        end = start if start is not None else len(store.events)
+        for index in range(end - 1, -1, -1):
+            event = store.events[index]
+            if self.needle in search_text(event):
+                shown = _shown(event, store)
+                if shown.id != self.before:
+                    return shown
+        if store.events:
+            self.scanned_to = store.events[0].id
+        return None
+
+
+def _newer_match(needle: str, after: str | None, store: EventStore) -> Event | None:
+    start = store.index_of(after) if after else None
+    begin = start + 1 if start is not None else 0
+    for event in store.events[begin:]:
+        if needle in search_text(event):
+            shown = _shown(event, store)
+            if shown.id != after:
+                return shown
+    return None

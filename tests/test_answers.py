@@ -164,3 +164,48 @@ async def test_the_ledger_opens_with_h_and_enter_shows_the_handoff(demo_sim) -> 
         await until(pilot, lambda: screen.log_view.selected is not None)
         assert screen.log_view.selected.id == target
         assert screen.current == (sid, None)
+
+
+async def test_search_finds_text_that_is_only_in_older_history(demo_sim) -> None:
+    import re
+    from collections import Counter
+
+    from qoder_tui.render.summary import search_text
+
+    sid = _title(demo_sim, "pydantic")
+    demo_sim.simulator.world.sessions[sid].ensure_built()
+    log = demo_sim.simulator.world.sessions[sid].session_log
+    texts = [search_text(parse_event(dict(e))) for e in log.items]
+    words = Counter(w for t in texts for w in set(re.findall(r"[a-z0-9_]{6,}", t)))
+    # A word that only one old event has: 19,000 events back from the newest page.
+    index, needle = next(
+        (i, w)
+        for i, t in enumerate(texts[:1000])
+        for w in re.findall(r"[a-z0-9_]{6,}", t)
+        if words[w] == 1
+    )
+    target = log.items[index]
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        store = view.store
+        assert target["id"] not in store
+        view.focus()
+        await pilot.press("slash", *needle, "enter")
+        await until(pilot, lambda: view.selected is not None, timeout=120)
+        shown = view.selected
+        assert shown.id == target["id"] or (
+            target["type"] == "agent.tool_result" and store.result_for(shown).id == target["id"]
+        )
+        assert len(store) > 19_000  # history was paged back to reach it
+        # It is marked on screen.
+        height = view.scrollable_content_region.height
+        marks = [
+            seg.text
+            for y in range(height)
+            for seg in view.render_line(y)
+            if seg.style is not None and seg.style.reverse and seg.style.bold
+        ]
+        assert any(needle in m.casefold() for m in marks), marks

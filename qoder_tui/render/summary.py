@@ -302,3 +302,15 @@ def json_line(event: Event) -> str:
         }
         return json.dumps(obj, ensure_ascii=False)
     return event.raw_json
+
+
+def search_text(event: Event) -> str:
+    """Everything a search looks in, folded for case: type, summary, whole bodies, inputs."""
+    parts = [event.type, summarize(event, limit=400)]
+    for name in ("text", "message", "name", "agent_name", "peer_agent_name", "error_type"):
+        value = getattr(event, name, None)
+        if isinstance(value, str) and value:
+            parts.append(value)
+    if isinstance(event, ToolUse) and event.input:
+        parts.extend(str(v) for v in event.input.values())
+    return "\n".join(parts).casefold()

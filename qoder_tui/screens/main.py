@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer, Input, Static
 
 from ..api.client import QoderClient
 from ..api.errors import AuthError, NotFoundError
@@ -38,6 +38,7 @@ from ..controller import (
     LoadingOlder,
     Notice,
     Scope,
+    SearchProgress,
     Select,
     SessionController,
     SessionReady,
@@ -79,6 +80,7 @@ class MainScreen(Screen[None]):
         Binding("d", "diagnose", "Why stuck?", id="diagnose"),
         Binding("h", "handoffs", "Handoffs", id="handoffs"),
         Binding("a", "next_attention", "Needs me", id="attention"),
+        Binding("slash", "search", "Search", id="search"),
         Binding("ctrl+t", "app.change_theme", "Theme", id="theme"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
@@ -134,6 +136,7 @@ class MainScreen(Screen[None]):
             DiagnosisReady: self._diagnosis_ready,
             LedgerReady: self._ledger_ready,
             Alert: self._alert,
+            SearchProgress: self._search_progress,
         }
 
     # ------------------------------------------------------------------ what the controller knows
@@ -189,6 +192,9 @@ class MainScreen(Screen[None]):
             with Vertical(id="log-pane"):
                 yield LogTitle(id="log-title")
                 yield EventLog(id="log")
+                yield Input(
+                    placeholder="search this view and its history (enter; esc closes)", id="search"
+                )
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
         yield Footer()
@@ -543,6 +549,58 @@ class MainScreen(Screen[None]):
         self.open_scope(scope, select=event_id)
         self.controller.find(scope, event_id)
 
+    # ------------------------------------------------------------------ search
+
+    def action_search(self) -> None:
+        if self.current is None:
+            self.notify("Open a session first.", timeout=3, markup=False)
+            return
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self, message: Input.Submitted) -> None:
+        box = message.input
+        box.display = False
+        log = self.log_view
+        log.focus()
+        query = message.value.strip()
+        log.search_query = query
+        log.refresh()
+        if query and self.current is not None:
+            self.controller.search(self.current, query, before=log.cursor_id)
+
+    @on(EventLog.SearchNext)
+    def _search_next(self, message: EventLog.SearchNext) -> None:
+        log = self.log_view
+        if not log.search_query or self.current is None:
+            self.action_search()
+            return
+        self.controller.search(
+            self.current, log.search_query, before=log.cursor_id, older=message.older
+        )
+
+    @on(EventLog.CancelSearch)
+    def _cancel_search(self) -> None:
+        if self.controller.cancel_seek():
+            self.query_one(LogTitle).set_note("")
+            self.notify("Search stopped.", timeout=2, markup=False)
+        elif self.log_view.search_query:
+            self.log_view.search_query = ""
+            self.log_view.refresh()
+
+    def _search_progress(self, news: SearchProgress) -> None:
+        note = "" if news.done else f"searching older events… {news.pages} pages · esc stops"
+        self.query_one(LogTitle).set_note(note)
+
+    def on_key(self, event: events.Key) -> None:
+        box = self.query_one("#search", Input)
+        if event.key == "escape" and box.has_focus:
+            event.stop()
+            box.display = False
+            self.log_view.focus()
+
     def action_next_attention(self) -> None:
         """The next session or thread that needs the reader, across sessions."""
         targets = self.controller.attention()
@@ -649,8 +707,8 @@ def _session_usage(store: SessionStore) -> Usage:
     total = Usage()
     primary = store.primary
     thread_scopes = {k: v for k, v in store.scopes.items() if k is not None}
-    for events in thread_scopes.values():
-        total = total + events.usage
+    for scope_store in thread_scopes.values():
+        total = total + scope_store.usage
     session_scope = store.scopes.get(None)
     if session_scope is not None and (primary is None or primary.id not in thread_scopes):
         total = total + session_scope.usage

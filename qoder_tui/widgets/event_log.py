@@ -73,6 +73,9 @@ class EventLog(ScrollView, can_focus=True):
         Binding("z", "fold_all", "Fold all", id="fold-all"),
         Binding("r", "raw", "Raw JSON", id="raw"),
         Binding("c", "copy", "Copy", id="copy"),
+        Binding("n", "search_next(True)", "Next match", show=False),
+        Binding("N", "search_next(False)", "Previous match", show=False),
+        Binding("escape", "cancel_search", "Stop search", show=False),
     ]
 
     follow: reactive[bool] = reactive(True, init=False)
@@ -106,6 +109,16 @@ class EventLog(ScrollView, can_focus=True):
         def __init__(self, event: Event) -> None:
             super().__init__()
             self.event = event
+
+    class SearchNext(Message):
+        """n / N: the next match, older (n) or newer (N) than the selected event."""
+
+        def __init__(self, older: bool) -> None:
+            super().__init__()
+            self.older = older
+
+    class CancelSearch(Message):
+        """Escape: stop a search that is paging back, or stop marking matches."""
 
     class FollowState(Message):
         """Following changed, or events arrived while not following."""
@@ -143,6 +156,8 @@ class EventLog(ScrollView, can_focus=True):
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
         self._behind = False
+        self.search_query = ""
+        """What the reader searched for: its occurrences are marked on screen."""
 
     # ------------------------------------------------------------------ public API
 
@@ -575,7 +590,27 @@ class EventLog(ScrollView, can_focus=True):
             strip = Strip.join([Strip([marker], GUTTER), strip.crop(GUTTER)])
         if strip.cell_length != width:
             strip = strip.crop_extend(0, width, style)
+        if self.search_query:
+            strip = self._highlight(strip)
         return strip
+
+    def _highlight(self, strip: Strip) -> Strip:
+        """The search query's occurrences in a line, marked (on screen only: not cached)."""
+        text = strip.text
+        folded = text.casefold()
+        needle = self.search_query.casefold()
+        if needle not in folded or len(folded) != len(text):
+            return strip
+        cuts: list[int] = []
+        at = folded.find(needle)
+        while at >= 0:
+            cuts += [cell_len(text[:at]), cell_len(text[: at + len(needle)])]
+            at = folded.find(needle, at + len(needle))
+        pieces = strip.divide([*cuts, strip.cell_length])
+        mark = Style(reverse=True, bold=True)
+        return Strip.join(
+            piece.apply_style(mark) if i % 2 else piece for i, piece in enumerate(pieces)
+        )
 
     def _header_strip(self, width: int, style: Style) -> Strip:
         segments = list(self.header_text().render(self.app.console))
@@ -755,6 +790,12 @@ class EventLog(ScrollView, can_focus=True):
             timeout=2,
             markup=False,
         )
+
+    def action_search_next(self, older: bool) -> None:
+        self.post_message(self.SearchNext(older))
+
+    def action_cancel_search(self) -> None:
+        self.post_message(self.CancelSearch())
 
     def action_raw(self) -> None:
         event = self._action_target()

@@ -25,10 +25,19 @@ class LogTitle(Widget):
         self.new_events = 0
         self.following = True
         self.accent = "bold reverse"
+        self.note = ""
+        """A passing word in the marker's place (a search's progress)."""
+
+    def set_note(self, note: str) -> None:
+        if note != self.note:
+            self.note = note
+            self.refresh()
 
     @property
     def marker(self) -> str:
         """The marker's text, or "" when there is nothing new (or the log follows)."""
+        if self.note:
+            return f" {self.note} "
         if self.following or not self.new_events:
             return ""
         noun = "event" if self.new_events == 1 else "events"
@@ -60,6 +69,6 @@ class LogTitle(Widget):
 
     def on_click(self, event: events.Click) -> None:
         marker = self.marker
-        if marker and event.x >= self.size.width - len(marker) - 1:
+        if marker and not self.note and event.x >= self.size.width - len(marker) - 1:
             event.stop()
             self.post_message(self.Clicked())
