@@ -209,3 +209,68 @@ async def test_search_finds_text_that_is_only_in_older_history(demo_sim) -> None
             if seg.style is not None and seg.style.reverse and seg.style.bold
         ]
         assert any(needle in m.casefold() for m in marks), marks
+
+
+async def test_filter_is_error_narrows_the_long_session_to_its_failures(demo_sim) -> None:
+    from qoder_tui.api.models import SessionError, ToolUse
+
+    sid = _title(demo_sim, "pydantic")
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    sim_session.ensure_built()
+    # The child threads run the tools (the coordinator's stream has none that fail).
+    child = max(
+        (t for t in sim_session.threads.values() if t.id != sim_session.primary_id),
+        key=lambda t: len(t.log),
+    )
+    app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("f", *"is:error", "enter")
+        # Too few failures in the newest page to fill the view: older pages load by themselves.
+        await until(pilot, lambda: view.shown_count >= 5, timeout=60)
+        store = view.store
+        shown = [e for e, h in zip(store.events, view.heights, strict=True) if h]
+        for event in shown:
+            assert isinstance(event, (ToolUse, SessionError)), event.type
+            if isinstance(event, ToolUse):
+                assert store.result_for(event).is_error
+        bar = screen.status.render_info().plain
+        assert f"filter is:error · {view.shown_count:,} of" in bar
+        # An empty filter shows everything again.
+        await pilot.press("f")
+        screen.query_one("#filter").value = ""
+        await pilot.press("enter")
+        assert view.filter is None and view.shown_count > len(shown)
+
+
+def test_filter_terms_combine_and_bad_ones_say_why() -> None:
+    import pytest
+
+    from qoder_tui.filters import FilterError, parse_filter
+    from qoder_tui.store import EventStore
+
+    store = EventStore("s")
+    use = parse_event(
+        {"id": "u", "type": "agent.tool_use", "name": "Bash", "input": {"command": "make test"}}
+    )
+    result = parse_event(
+        {
+            "id": "r",
+            "type": "agent.tool_result",
+            "tool_use_id": "u",
+            "content": "boom",
+            "is_error": True,
+        }
+    )
+    other = parse_event({"id": "m", "type": "agent.message", "content": "all good"})
+    store.start([use, result, other], has_older=False)
+    name = lambda _tid: "Code Fixer"  # noqa: E731
+    f = parse_filter('is:error tool:bash thread:"code fixer"')
+    assert f is not None and f.matches(use, store, name) and not f.matches(other, store, name)
+    g = parse_filter("-is:tool good")
+    assert g is not None and g.matches(other, store, name) and not g.matches(use, store, name)
+    assert parse_filter("  ") is None
+    with pytest.raises(FilterError, match="is:nope"):
+        parse_filter("is:nope")

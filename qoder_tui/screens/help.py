@@ -23,6 +23,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("d", "why is it stuck: what holds each thread of this session up, since when"),
             ("h", "handoffs: what the coordinator handed each child, and what came back"),
             ("/", "search this view, reading older history until it is found"),
+            (
+                "f",
+                'filter the log: is:error is:waiting tool:Bash type:… thread:"…" text; -term negates',
+            ),
             ("ctrl+t", "change the theme"),
             ("? / f1", "this help"),
             ("q / ctrl+q", "quit"),

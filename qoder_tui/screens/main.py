@@ -47,6 +47,7 @@ from ..controller import (
     TreeChanged,
     ViewChanged,
 )
+from ..filters import FilterError, parse_filter
 from ..render.events import Palette, pretty_json
 from ..store import DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
@@ -81,6 +82,7 @@ class MainScreen(Screen[None]):
         Binding("h", "handoffs", "Handoffs", id="handoffs"),
         Binding("a", "next_attention", "Needs me", id="attention"),
         Binding("slash", "search", "Search", id="search"),
+        Binding("f", "filter", "Filter", id="filter"),
         Binding("ctrl+t", "app.change_theme", "Theme", id="theme"),
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
@@ -194,6 +196,11 @@ class MainScreen(Screen[None]):
                 yield EventLog(id="log")
                 yield Input(
                     placeholder="search this view and its history (enter; esc closes)", id="search"
+                )
+                yield Input(
+                    placeholder="filter: is:error  is:waiting  tool:Bash  type:agent.message  "
+                    'thread:"Code Fixer"  text (enter; empty shows all)',
+                    id="filter",
                 )
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
@@ -595,11 +602,30 @@ class MainScreen(Screen[None]):
         self.query_one(LogTitle).set_note(note)
 
     def on_key(self, event: events.Key) -> None:
-        box = self.query_one("#search", Input)
-        if event.key == "escape" and box.has_focus:
-            event.stop()
-            box.display = False
-            self.log_view.focus()
+        if event.key != "escape":
+            return
+        for box in self.query(Input):
+            if box.has_focus:
+                event.stop()
+                box.display = False
+                self.log_view.focus()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.focus()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, message: Input.Submitted) -> None:
+        try:
+            query = parse_filter(message.value)
+        except FilterError as exc:
+            self.notify(str(exc), title="Filter", severity="error", markup=False)
+            return
+        message.input.display = False
+        self.log_view.set_filter(query)
+        self.log_view.focus()
+        self._update_status()
 
     def action_next_attention(self) -> None:
         """The next session or thread that needs the reader, across sessions."""
@@ -690,6 +716,8 @@ class MainScreen(Screen[None]):
             session_usage=_session_usage(session_store),
             session_credits=self.controller.session_credits.get(session_id),
             scope="session" if thread_id is None else session_store.name_of(thread_id),
+            filter=self.log_view.filter.query if self.log_view.filter else "",
+            matches=self.log_view.shown_count if self.log_view.filter else 0,
         )
 
     def _on_tick(self) -> None:

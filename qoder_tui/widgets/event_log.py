@@ -43,6 +43,7 @@ from ..api.models import (
     ThreadMessage,
     ToolUse,
 )
+from ..filters import Filter
 from ..render.events import (
     LongBody,
     Palette,
@@ -156,6 +157,8 @@ class EventLog(ScrollView, can_focus=True):
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
         self._behind = False
+        self.filter: Filter | None = None
+        """What the reader narrowed the log to (events that do not match take no place)."""
         self.search_query = ""
         """What the reader searched for: its occurrences are marked on screen."""
 
@@ -238,6 +241,25 @@ class EventLog(ScrollView, can_focus=True):
         self.loading_older = loading
         self.refresh_lines(0, 1) if self.size.height else None
 
+    def set_filter(self, query: Filter | None) -> None:
+        """Show only the events that match (None: all), keeping the reader's place."""
+        anchor = self._anchor()
+        self.filter = query
+        self.cursor_id = None
+        self._reestimate_all()
+        if self.follow:
+            self._scroll_to_end()
+        else:
+            self._restore(anchor)
+        self.refresh()
+        # Few matches leave the view short: older pages then load until it fills.
+        self.call_after_refresh(self._maybe_need_older)
+
+    @property
+    def shown_count(self) -> int:
+        """How many events take a place in the log (with a filter: how many match)."""
+        return sum(1 for height in self.heights if height)
+
     def refresh_everything(self) -> None:
         """Theme or agent names changed: render again."""
         self._cache.clear()
@@ -314,6 +336,12 @@ class EventLog(ScrollView, can_focus=True):
         store = self.store
         if store is not None and store.is_folded(event):
             return 0
+        if (
+            self.filter is not None
+            and store is not None
+            and not self.filter.matches(event, store, self.agent_name)
+        ):
+            return 0  # filtered out: it takes no place, like a folded result
         # The estimate reads only width, fold state and a call's result: one reused
         # context instead of a full one per event (this runs for every arriving event).
         ctx = self._estimate_ctx

@@ -22,6 +22,8 @@ class StatusInfo:
     session_usage: Usage | None = None
     session_credits: float | None = None
     scope: str = ""
+    filter: str = ""
+    matches: int = 0
 
 
 def _tokens(usage: Usage | None) -> str:
@@ -74,7 +76,11 @@ class StatusBar(Widget):
         text.append("│", style="dim")
         if info.scope:
             text.append(f" {info.scope} ", style="dim")
-        if info.started:
+        if info.filter:
+            text.append(
+                f" filter {info.filter} · {info.matches:,} of {info.loaded:,} ", style="bold"
+            )
+        elif info.started:
             more = " · older on scroll" if info.has_older else " · from the start"
             text.append(f" {info.loaded:,} events{more} ")
         text.append("│", style="dim")
