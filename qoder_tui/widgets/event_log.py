@@ -219,10 +219,7 @@ class EventLog(ScrollView, can_focus=True):
         if not paint and not change.prepended and not change.trimmed:
             self._behind = True  # nothing on screen moves until catch_up (the scrollbar neither)
             return
-        if self.follow:
-            self._scroll_to_end()
-        else:
-            self._restore(anchor)
+        self._keep_place(anchor)
         self.refresh()
         if change.prepended:
             self._maybe_need_older()
@@ -247,10 +244,7 @@ class EventLog(ScrollView, can_focus=True):
         self.filter = query
         self.cursor_id = None
         self._reestimate_all()
-        if self.follow:
-            self._scroll_to_end()
-        else:
-            self._restore(anchor)
+        self._keep_place(anchor)
         self.refresh()
         # Few matches leave the view short: older pages then load until it fills.
         self.call_after_refresh(self._maybe_need_older)
@@ -445,6 +439,13 @@ class EventLog(ScrollView, can_focus=True):
         target = 1 + self.offsets[index] + min(anchor[1], max(0, height - 1))
         self._scroll_y_to(target)
 
+    def _keep_place(self, anchor: tuple[str, int] | None) -> None:
+        """After heights changed: at the end when following, else the same line on top."""
+        if self.follow:
+            self._scroll_to_end()
+        else:
+            self._restore(anchor)
+
     def _scroll_y_to(self, y: float) -> None:
         self._programmatic = True
         try:
@@ -536,10 +537,7 @@ class EventLog(ScrollView, can_focus=True):
             anchor = self._anchor()
             self._render_w = width
             self._reestimate_all()
-            if self.follow:
-                self._scroll_to_end()
-            else:
-                self._restore(anchor)
+            self._keep_place(anchor)
         view = self.scrollable_content_region.height or self.size.height
         deadline = None if self.frame_budget is None else time.perf_counter() + self.frame_budget
         deferred = False
@@ -573,10 +571,7 @@ class EventLog(ScrollView, can_focus=True):
                 break
             self._frame = {}
             self._reindex(first_changed)
-            if self.follow:
-                self._scroll_to_end()
-            else:
-                self._restore(anchor)
+            self._keep_place(anchor)
         if deferred:
             self.set_timer(0.01, self.refresh)
 
@@ -797,10 +792,7 @@ class EventLog(ScrollView, can_focus=True):
         if index is not None:
             self.heights[index] = self._estimate(event)
             self._rebuild_offsets()
-        if self.follow:
-            self._scroll_to_end()
-        else:
-            self._restore(anchor)
+        self._keep_place(anchor)
         self.refresh()
 
     def action_fold_all(self) -> None:
@@ -808,10 +800,7 @@ class EventLog(ScrollView, can_focus=True):
         self.expand_all = not self.expand_all
         self.toggled.clear()
         self._reestimate_all()
-        if self.follow:
-            self._scroll_to_end()
-        else:
-            self._restore(anchor)
+        self._keep_place(anchor)
         self.refresh()
         self.notify(
             "Everything unfolded" if self.expand_all else "Everything folded",
