@@ -212,7 +212,7 @@ async def bench_first_paint(base: str, small: tuple[str, str]) -> None:
     for _ in range(REPS):
         bare_t.append(await terminal_launch(bare_cmd, "BARE-APP-PAINTED"))
         # Settled: the newest page is drawn and the status bar counts it.
-        app_t.append(await terminal_launch(app_cmd, "100 events · from the start"))
+        app_t.append(await terminal_launch(app_cmd, "100 events (all)"))
     ratio = median(app_t) / median(bare_t)
     print(
         f"first paint in a real terminal, newest events settled / bare Textual app = {ratio:.2f}   "

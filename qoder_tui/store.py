@@ -277,6 +277,19 @@ class ThreadInfo:
     thread: Thread
     status: str
     waiting_on: list[str] = field(default_factory=list)
+    since: datetime | None = None
+    """When it entered `status` (as far as the events seen tell)."""
+    usage: Usage = field(default_factory=Usage)
+    """What its turns reported when they went idle (events seen since it was loaded)."""
+
+    def set_status(self, event: StatusChange) -> None:
+        word = status_word(event)
+        if word != self.status or self.since is None:
+            self.since = event.time
+        self.status = word
+        self.waiting_on = _waiting(event)
+        if event.status == "idle" and event.usage is not None:
+            self.usage = self.usage + event.usage
 
     @property
     def id(self) -> str:
@@ -421,15 +434,13 @@ class SessionStore:
                 self.status = status_word(event)
                 primary = self.primary
                 if primary is not None and event.status != "deleted":
-                    primary.status = self.status
-                    primary.waiting_on = _waiting(event)
+                    primary.set_status(event)
             elif event.thread_id:
                 info = self.threads.get(event.thread_id)
                 if info is None:
                     unknown.add(event.thread_id)
                 else:
-                    info.status = status_word(event)
-                    info.waiting_on = _waiting(event)
+                    info.set_status(event)
         if event.thread_id and event.thread_id not in self.threads:
             unknown.add(event.thread_id)
         return unknown

@@ -489,3 +489,35 @@ async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim
 
 
 PAGE = 100
+
+
+async def test_the_tree_cursor_stays_on_its_row_as_threads_are_added(make_sim) -> None:
+    server = make_sim(live=True, speed=60.0)
+    app = QoderApp(settings_for(server), open_live_session=True)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        tree = screen.tree_view
+        await until(pilot, lambda: screen.current is not None and len(tree.session_nodes) == 5)
+        live = screen.current[0]
+        below = next(n for sid, n in tree.session_nodes.items() if sid != live)
+        tree.focus()
+        tree.move_cursor(below)
+        count = len(screen.stores[live].threads)
+        await until(pilot, lambda: len(screen.stores[live].threads) > count, what="a new child")
+        await pilot.pause()
+        assert tree.get_node_at_line(tree.cursor_line) is below
+        labels = [str(n.label) for (sid, _), n in tree.thread_nodes.items() if sid == live]
+        assert any(" tok" in label for label in labels)  # idle children report their tokens
+
+
+async def test_the_status_bar_fits_in_100_columns(demo_sim) -> None:
+    app = QoderApp(settings_for(demo_sim), open_live_session=True, live=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and screen.log_view.store.started
+        )
+        await until(pilot, lambda: screen.status.info.session_credits is not None)
+        text = screen.status.render_info().plain
+        assert "session" in text and "cr" in text and "events" in text
+        assert len(text) <= 100, (len(text), text)

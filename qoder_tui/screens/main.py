@@ -724,10 +724,13 @@ class MainScreen(Screen[None]):
         self.log_view.tick()
 
     def _relabel_sessions(self) -> None:
+        """Statuses and ages in the tree (the open session's threads too: time in state)."""
         controller = self.controller
         self.tree_view.relabel_sessions(
             self.sessions, controller.status_of, controller.last_event_of
         )
+        if self.current is not None and self.current[0] in self.stores:
+            self.tree_view.sync_session(self.stores[self.current[0]])
 
 
 def _session_usage(store: SessionStore) -> Usage:

@@ -98,12 +98,17 @@ class SessionTree(Tree[NodeRef]):
         return label
 
     def thread_label(self, info: ThreadInfo) -> Text:
+        """Badge, name, state and for how long, and the tokens its turns reported."""
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(info.status))
         label.append(" ")
         label.append(info.name, style="bold" if info.thread.is_primary else "")
         word = STATUS_WORDS.get(info.status, info.status)
-        label.append(f"  {word}", style=self.colours["muted"])
+        since = age_words(info.since, self.clock()) if info.since else ""
+        label.append(f"  {word}{' ' + since if since else ''}", style=self.colours["muted"])
+        tokens = info.usage.total_tokens
+        if tokens:
+            label.append(f" · {_compact(tokens)} tok", style=self.colours["muted"])
         return label
 
     # ------------------------------------------------------------------ building
@@ -131,7 +136,7 @@ class SessionTree(Tree[NodeRef]):
         self.root.add_leaf(Text(text, style=self.colours["muted"]), data=NodeRef("info"))
 
     def sync_session(self, store: SessionStore) -> None:
-        """Add or relabel the session's thread nodes from the store."""
+        """Add or relabel the session's thread nodes (the cursor stays on its node)."""
         node = self.session_nodes.get(store.id)
         if node is None:
             node = self.root.add(
@@ -230,3 +235,12 @@ class SessionTree(Tree[NodeRef]):
         ref = event.node.data
         if ref is not None and ref.kind != "info":
             self.post_message(self.Open(ref))
+
+
+def _compact(n: int) -> str:
+    """12345 -> 12.3k: a count that fits a tree row."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"

@@ -81,11 +81,14 @@ class StatusBar(Widget):
                 f" filter {info.filter} · {info.matches:,} of {info.loaded:,} ", style="bold"
             )
         elif info.started:
-            more = " · older on scroll" if info.has_older else " · from the start"
+            more = " ↑ more" if info.has_older else " (all)"
             text.append(f" {info.loaded:,} events{more} ")
         text.append("│", style="dim")
-        text.append(f" thread {_tokens(info.thread_usage)} ")
+        thread = _tokens(info.thread_usage)
         session = _tokens(info.session_usage)
-        credits = f" · {info.session_credits:g} credits" if info.session_credits is not None else ""
-        text.append(f"│ session {session}{credits} ")
+        credits = f" · {info.session_credits:g} cr" if info.session_credits is not None else ""
+        if thread != session:
+            text.append(f" thread {thread} ")
+            text.append("│", style="dim")
+        text.append(f" session {session}{credits} ")
         return text
