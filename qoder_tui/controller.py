@@ -821,14 +821,30 @@ class SessionController:
         """Select the next event matching `query` (older than `before`, or newer with
         `older=False`), paging back into history for as long as it takes (cancel stops it)."""
         needle = query.casefold()
+        self.seek(
+            scope,
+            lambda event, _store: needle in search_text(event),
+            before=before,
+            older=older,
+            what=f"event matches {query!r}",
+        )
+
+    def seek(
+        self,
+        scope: Scope,
+        test: EventTest,
+        *,
+        before: str | None,
+        older: bool = True,
+        what: str = "event matches",
+    ) -> None:
+        """Select the next event that passes `test`, older (paging back) or newer than `before`."""
         if older:
-            look: Callable[[EventStore], Event | None] = _OlderMatch(needle, before)
-            self._jump = Seek(
-                scope, look, MAX_SEARCH_PAGES, f"No older event matches {query!r}.", search=True
-            )
+            look: Callable[[EventStore], Event | None] = _OlderMatch(test, before)
+            self._jump = Seek(scope, look, MAX_SEARCH_PAGES, f"No older {what}.", search=True)
         else:
-            look = partial(_newer_match, needle, before)
-            self._jump = Seek(scope, look, 0, f"No newer event matches {query!r}.", search=True)
+            look = partial(_newer_match, test, before)
+            self._jump = Seek(scope, look, 0, f"No newer {what}.", search=True)
         self._continue_jump(scope)
 
     def cancel_seek(self) -> bool:
@@ -889,15 +905,18 @@ def _shown(event: Event, store: EventStore) -> Event:
     return event
 
 
+EventTest = Callable[[Event, EventStore], bool]
+
+
 class _OlderMatch:
-    """Looks for `needle` from `before` towards the oldest event, across page loads.
+    """Looks for an event passing `test` from `before` towards the oldest, across page loads.
 
     Each call scans only what it has not scanned yet (the page just prepended),
     so a search through 100,000 events reads each of them once.
     """
 
-    def __init__(self, needle: str, before: str | None) -> None:
-        self.needle = needle
+    def __init__(self, test: EventTest, before: str | None) -> None:
+        self.test = test
         self.before = before
         self.scanned_to: str | None = before
         """The oldest event already scanned (scanning resumes just before it)."""
@@ -907,7 +926,7 @@ class _OlderMatch:
         end = start if start is not None else len(store.events)
         for index in range(end - 1, -1, -1):
             event = store.events[index]
-            if self.needle in search_text(event):
+            if self.test(event, store):
                 shown = _shown(event, store)
                 if shown.id != self.before:
                     return shown
@@ -916,11 +935,11 @@ class _OlderMatch:
         return None
 
 
-def _newer_match(needle: str, after: str | None, store: EventStore) -> Event | None:
+def _newer_match(test: EventTest, after: str | None, store: EventStore) -> Event | None:
     start = store.index_of(after) if after else None
     begin = start + 1 if start is not None else 0
     for event in store.events[begin:]:
-        if needle in search_text(event):
+        if test(event, store):
             shown = _shown(event, store)
             if shown.id != after:
                 return shown

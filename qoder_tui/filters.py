@@ -28,7 +28,8 @@ from .store import EventStore, status_word
 Test = Callable[[Event, EventStore, Callable[[str | None], str]], bool]
 
 
-def _is_error(event: Event, store: EventStore, _name: Callable[[str | None], str]) -> bool:
+def is_error(event: Event, store: EventStore, _name: Callable[[str | None], str]) -> bool:
+    """A failure: an error event, a failed call or request, a thread stopped by an error."""
     if isinstance(event, SessionError):
         return True
     if isinstance(event, ToolUse):
@@ -44,7 +45,7 @@ def _is_waiting(event: Event, store: EventStore, _name: Callable[[str | None], s
 
 
 KINDS: dict[str, Test] = {
-    "error": _is_error,
+    "error": is_error,
     "waiting": _is_waiting,
     "tool": lambda e, s, n: isinstance(e, ToolUse),
     "handoff": lambda e, s, n: isinstance(e, ThreadMessage),

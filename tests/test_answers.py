@@ -274,3 +274,35 @@ def test_filter_terms_combine_and_bad_ones_say_why() -> None:
     assert parse_filter("  ") is None
     with pytest.raises(FilterError, match="is:nope"):
         parse_filter("is:nope")
+
+
+async def test_e_walks_back_through_failures_paging_history(demo_sim) -> None:
+    from qoder_tui.filters import is_error
+
+    sid = _title(demo_sim, "pydantic")
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    sim_session.ensure_built()
+    child = max(
+        (t for t in sim_session.threads.values() if t.id != sim_session.primary_id),
+        key=lambda t: len(t.log),
+    )
+    app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        view.focus()
+        seen: list[str] = []
+        for _ in range(3):
+            before = view.cursor_id
+            await pilot.press("e")
+            await until(
+                pilot, lambda before=before: view.cursor_id not in (None, before), timeout=60
+            )
+            event = view.selected
+            assert is_error(event, view.store, view.agent_name), event.type
+            seen.append(event.id)
+        order = [view.store.index_of(i) for i in seen]
+        assert order == sorted(order, reverse=True)  # each one older than the last
+        await pilot.press("E")
+        await until(pilot, lambda: view.cursor_id == seen[1])

@@ -53,6 +53,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("r", "raw JSON of the selected event"),
             ("c", "copy the selected event's JSON to the clipboard"),
             ("n / N", "next older / newer match of the search"),
+            ("e / E", "next older / newer failure (error, failed call or request)"),
             ("escape", "stop a search that is reading history; again: stop marking matches"),
             ("mouse", "wheel scrolls; click selects; click again unfolds"),
         ],

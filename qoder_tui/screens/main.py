@@ -47,7 +47,7 @@ from ..controller import (
     TreeChanged,
     ViewChanged,
 )
-from ..filters import FilterError, parse_filter
+from ..filters import FilterError, is_error, parse_filter
 from ..render.events import Palette, pretty_json
 from ..store import DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
@@ -586,6 +586,19 @@ class MainScreen(Screen[None]):
             return
         self.controller.search(
             self.current, log.search_query, before=log.cursor_id, older=message.older
+        )
+
+    @on(EventLog.NextError)
+    def _next_error(self, message: EventLog.NextError) -> None:
+        if self.current is None:
+            return
+        log = self.log_view
+        self.controller.seek(
+            self.current,
+            lambda event, store: is_error(event, store, log.agent_name),
+            before=log.cursor_id,
+            older=message.older,
+            what="failure in this view",
         )
 
     @on(EventLog.CancelSearch)

@@ -77,6 +77,8 @@ class EventLog(ScrollView, can_focus=True):
         Binding("n", "search_next(True)", "Next match", show=False),
         Binding("N", "search_next(False)", "Previous match", show=False),
         Binding("escape", "cancel_search", "Stop search", show=False),
+        Binding("e", "next_error(True)", "Next error", show=False),
+        Binding("E", "next_error(False)", "Previous error", show=False),
     ]
 
     follow: reactive[bool] = reactive(True, init=False)
@@ -113,6 +115,13 @@ class EventLog(ScrollView, can_focus=True):
 
     class SearchNext(Message):
         """n / N: the next match, older (n) or newer (N) than the selected event."""
+
+        def __init__(self, older: bool) -> None:
+            super().__init__()
+            self.older = older
+
+    class NextError(Message):
+        """e / E: the next failure, older (e) or newer (E) than the selected event."""
 
         def __init__(self, older: bool) -> None:
             super().__init__()
@@ -810,6 +819,9 @@ class EventLog(ScrollView, can_focus=True):
 
     def action_search_next(self, older: bool) -> None:
         self.post_message(self.SearchNext(older))
+
+    def action_next_error(self, older: bool) -> None:
+        self.post_message(self.NextError(older))
 
     def action_cancel_search(self) -> None:
         self.post_message(self.CancelSearch())
