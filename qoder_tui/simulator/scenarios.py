@@ -456,7 +456,9 @@ class World:
         return self.add(sess), when
 
     def _ctx(self, sess: SimSession, when: datetime, seed: int) -> Ctx:
-        w = Writer(sess, self.ids, when)
+        # Ids of its own: sessions are built lazily, in whatever order clients ask for
+        # them, and the same seed must give the same ids whatever that order.
+        w = Writer(sess, IdMaker(random.Random(seed * 7919 + 1)), when)
         ctx = Ctx(w=w, rng=random.Random(seed))
         if not sess.primary_id:
             w.add_thread(name=sess.obj["agent"]["name"], parent_id=None)
