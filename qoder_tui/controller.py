@@ -261,6 +261,7 @@ class SessionController:
         """Each listed session's state from its newest events, before it is opened."""
         self._probing: set[str] = set()
         self._probe_slots = asyncio.Semaphore(4)
+        self._probes_waiting: list[str] = []
         self._prefetched: dict[Scope, Page[Event]] = {}
         """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
@@ -336,7 +337,11 @@ class SessionController:
             self.sessions[session.id] = session
         self.sessions_page = next_page if more else None
         self.emit(SessionsListed(sessions, more))
-        self.probe_sessions([s.id for s in sessions])
+        ids = [s.id for s in sessions]
+        if self._session_loads:
+            self._probes_waiting.extend(ids)  # after the session being opened: it comes first
+        else:
+            self.probe_sessions(ids)
 
     @property
     def probing(self) -> bool:
@@ -505,6 +510,9 @@ class SessionController:
     ) -> None:
         self._session_loads.pop(session_id, None)
         self._wanted_open.pop(session_id, None)
+        if self._probes_waiting and not self._session_loads:
+            waiting, self._probes_waiting = self._probes_waiting, []
+            self.probe_sessions(waiting)
         self._fail(
             exc,
             f"opening session {session_id}",
@@ -528,6 +536,9 @@ class SessionController:
         store.set_threads(threads)
         self.emit(TreeChanged(frozenset({session.id})))
         self.emit(SessionReady(session.id, self._wanted_open.pop(session_id, None)))
+        if self._probes_waiting and not self._session_loads:
+            waiting, self._probes_waiting = self._probes_waiting, []
+            self.probe_sessions(waiting)
 
     def _fetch_thread(self, session_id: str, thread_id: str) -> None:
         key = (session_id, thread_id)

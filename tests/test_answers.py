@@ -16,6 +16,16 @@ from .test_app import SIZE, main_screen, until
 from .test_controller import Harness
 
 
+def _busiest_child(server, session_id: str):  # type: ignore[no-untyped-def]
+    """The child thread with the most events: children run the tools, so this one fails most."""
+    session = server.simulator.world.sessions[session_id]
+    session.ensure_built()
+    return max(
+        (t for t in session.threads.values() if t.id != session.primary_id),
+        key=lambda t: len(t.log),
+    )
+
+
 def _title(server, part: str) -> str:
     return next(s.id for s in server.simulator.world.sessions.values() if part in s.obj["title"])
 
@@ -215,13 +225,7 @@ async def test_filter_is_error_narrows_the_long_session_to_its_failures(demo_sim
     from qoder_tui.api.models import SessionError, ToolUse
 
     sid = _title(demo_sim, "pydantic")
-    sim_session = demo_sim.simulator.world.sessions[sid]
-    sim_session.ensure_built()
-    # The child threads run the tools (the coordinator's stream has none that fail).
-    child = max(
-        (t for t in sim_session.threads.values() if t.id != sim_session.primary_id),
-        key=lambda t: len(t.log),
-    )
+    child = _busiest_child(demo_sim, sid)
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
@@ -280,12 +284,7 @@ async def test_e_walks_back_through_failures_paging_history(demo_sim) -> None:
     from qoder_tui.filters import is_error
 
     sid = _title(demo_sim, "pydantic")
-    sim_session = demo_sim.simulator.world.sessions[sid]
-    sim_session.ensure_built()
-    child = max(
-        (t for t in sim_session.threads.values() if t.id != sim_session.primary_id),
-        key=lambda t: len(t.log),
-    )
+    child = _busiest_child(demo_sim, sid)
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
