@@ -762,7 +762,7 @@ class SessionController:
             if session_store is None:
                 continue
             change = session_store.scope(scope[1]).append(events)
-            if self._observe(session_store, events):
+            if self._observe(session_store, events, alert=True):
                 result.sessions.add(scope[0])
             for view_scope, view_change in self.fan_out(session_store, scope, change):
                 view = session_store.scope(view_scope[1])
@@ -773,11 +773,20 @@ class SessionController:
         return result
 
     def _observe(
-        self, session_store: SessionStore, events: list[Event], *, current: bool = True
+        self,
+        session_store: SessionStore,
+        events: list[Event],
+        *,
+        current: bool = True,
+        alert: bool = False,
     ) -> bool:
-        """Status news from events; fetch threads not known yet.  True if the tree changed."""
+        """Status news from events; fetch threads not known yet.  True if the tree changed.
+
+        With `alert` (live events), a thread that starts needing the reader raises an
+        Alert; opening a session that already waits is not news.
+        """
         changed = False
-        before = {t.id: t.status for t in session_store.threads.values()} if current else {}
+        before = {t.id: t.status for t in session_store.threads.values()} if alert else {}
         for event in events:
             unknown = session_store.observe(event, current=current)
             if unknown or event.type.startswith(("session.status", "session.thread")):
@@ -788,7 +797,7 @@ class SessionController:
                 # Credits only grow: an older snapshot (a page paged in) never lowers them.
                 old = self.session_credits.get(session_store.id)
                 self.session_credits[session_store.id] = max(old or 0.0, event.usage.credits)
-        for info in session_store.threads.values() if current else ():
+        for info in session_store.threads.values() if alert else ():
             if info.status in NEEDS_ATTENTION and before.get(info.id) != info.status:
                 word = "is waiting for approval" if info.status == "waiting" else "errored"
                 title = session_store.session.display_title

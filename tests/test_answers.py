@@ -118,12 +118,23 @@ async def test_a_thread_that_starts_waiting_raises_an_alert(demo_sim) -> None:
             }
         )
     )
-    h.controller._observe(store, [waiting])
+    running = parse_event(
+        {
+            "id": "evt_run",
+            "type": "session.thread_status_running",
+            "session_thread_id": child.id,
+            "processed_at": "2026-11-20T09:39:00Z",
+        }
+    )
+    h.controller._observe(store, [waiting])  # a page loaded: history, not news
+    assert not h.of(Alert) and child.status == "waiting"
+    h.controller._observe(store, [running], alert=True)
+    h.controller._observe(store, [waiting], alert=True)  # live: it starts waiting now
     alerts = h.of(Alert)
     assert (
         alerts and alerts[0].scope == (sid, child.id) and "waiting for approval" in alerts[0].text
     )
-    h.controller._observe(store, [waiting])  # already waiting: no second alert
+    h.controller._observe(store, [waiting], alert=True)  # already waiting: no second alert
     assert len(h.of(Alert)) == 1
     await h.close()
 
