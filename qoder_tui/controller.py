@@ -168,6 +168,8 @@ controller code the UI itself called (or a Deferred it runs), and is handled at 
 class DiagnosisReady:
     session_id: str
     findings: list[Finding]
+    asked: bool = True
+    """False when it came by itself (the session needs attention): shown above the log."""
 
 
 @dataclass(frozen=True)
@@ -402,11 +404,11 @@ class SessionController:
 
     # ------------------------------------------------------------------ answers
 
-    def diagnose(self, session_id: str) -> None:
+    def diagnose(self, session_id: str, *, asked: bool = True) -> None:
         """Why is it stuck: fetch every thread's newest events, then say what blocks each."""
-        self._spawn(self._diagnose(session_id))
+        self._spawn(self._diagnose(session_id, asked))
 
-    async def _diagnose(self, session_id: str) -> None:
+    async def _diagnose(self, session_id: str, asked: bool) -> None:
         store = self.stores.get(session_id)
         if store is None:
             return
@@ -423,10 +425,10 @@ class SessionController:
                 self._later(self._fail, page, f"diagnosing {name}", None)
             elif not isinstance(page, BaseException):
                 threads[primary.id if tid is None and primary else tid] = (name, page.data)
-        self._later(self._diagnosed, session_id, threads)
+        self._later(self._diagnosed, session_id, threads, asked)
 
     def _diagnosed(
-        self, session_id: str, threads: dict[str | None, tuple[str, list[Event]]]
+        self, session_id: str, threads: dict[str | None, tuple[str, list[Event]]], asked: bool
     ) -> None:
         store = self.stores.get(session_id)
         if store is None:
@@ -436,7 +438,7 @@ class SessionController:
         findings = diagnose(
             threads, primary=primary.id if primary else None, now=self.clock(), status=status
         )
-        self.emit(DiagnosisReady(session_id, findings))
+        self.emit(DiagnosisReady(session_id, findings, asked))
 
     def handoffs(self, session_id: str) -> None:
         """The handoff ledger: the session stream's handoffs and child statuses, every page."""

@@ -173,7 +173,12 @@ def diagnosis_before() -> Callable[[Pilot], Awaitable[None]]:
         await settle(pilot, lambda: screen.controller.attention() != [])
         await pilot.press("a")
         await settle(
-            pilot, lambda: screen.log_view.store is not None and screen.log_view.store.started
+            pilot,
+            lambda: (
+                screen.log_view.store is not None
+                and screen.log_view.store.started
+                and screen.query_one("#stuck").display
+            ),  # the reason it shows by itself
         )
         await pilot.press("d")
         await settle(pilot, lambda: type(pilot.app.screen).__name__ == "DiagnosisScreen")

@@ -316,3 +316,27 @@ async def test_e_walks_back_through_failures_paging_history(demo_sim) -> None:
         assert order == sorted(order, reverse=True)  # each one older than the last
         await pilot.press("E")
         await until(pilot, lambda: view.cursor_id == seen[1])
+
+
+async def test_a_session_that_needs_attention_says_why_above_the_log(demo_sim) -> None:
+    from textual.widgets import Static
+
+    stuck = _title(demo_sim, "Release 2.8.0")
+    fine = _title(demo_sim, "pydantic")
+    app = QoderApp(settings_for(demo_sim), clock=lambda: FIXED_START, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        strip = screen.query_one("#stuck", Static)
+        await until(
+            pilot,
+            lambda: (
+                stuck in screen.sessions
+                and screen.controller.status_of(screen.sessions[stuck]) == "waiting"
+            ),
+        )
+        screen.open_scope((stuck, None))
+        await until(pilot, lambda: strip.display, what="the reason, unasked")
+        text = str(strip.content)
+        assert "Deployer" in text and "waiting for approval" in text and "./deploy.sh" in text
+        screen.open_scope((fine, None))
+        await until(pilot, lambda: not strip.display)

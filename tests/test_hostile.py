@@ -62,11 +62,14 @@ async def test_the_app_opens_the_hostile_session_and_stays_whole(make_sim) -> No
         for event in (big_tool, big_text):
             assert log.select(event.id)
             await pilot.pause()
-            started = time.perf_counter()
-            await pilot.press("space")
+            # CPU time of the unfold and the frame that draws it (wall time would also
+            # count whatever else this shared machine runs meanwhile).
+            started = time.process_time()
+            log.action_toggle_fold()
             log.render_lines(log.scrollable_content_region.reset_offset)
-            took = time.perf_counter() - started
-            assert took < 0.3, f"unfolding {event.type} took {took:.2f}s"
+            took = time.process_time() - started
+            assert took < 0.3, f"unfolding {event.type} took {took:.2f}s of CPU (was 8.7 s)"
+            await pilot.pause()
             index = store.index_of(event.id)
             assert index is not None and log.heights[index] > 10_000
         height = log.scrollable_content_region.height

@@ -26,6 +26,7 @@ from ..api.client import QoderClient
 from ..api.errors import AuthError, NotFoundError
 from ..api.follower import StreamState
 from ..api.models import Session, Usage
+from ..attention import NEEDS_ATTENTION, age_text
 from ..controller import (
     POSTED,
     Alert,
@@ -193,6 +194,7 @@ class MainScreen(Screen[None]):
             yield SessionTree(id="tree")
             with Vertical(id="log-pane"):
                 yield LogTitle(id="log-title")
+                yield Static("", id="stuck", markup=False)
                 yield EventLog(id="log")
                 yield Input(
                     placeholder="search this view and its history (enter; esc closes)", id="search"
@@ -361,6 +363,11 @@ class MainScreen(Screen[None]):
             self._try_select()
         self.controller.after_open(scope)
         self._update_status()
+        # A session that needs attention says why above the log, unasked.
+        self.query_one("#stuck", Static).display = False
+        session = self.sessions.get(session_id)
+        if session is not None and self.controller.status_of(session) in NEEDS_ATTENTION:
+            self.controller.diagnose(session_id, asked=False)
 
     def _waiting(self, store: SessionStore) -> frozenset[str]:
         return frozenset(i for t in store.threads.values() for i in t.waiting_on)
@@ -525,6 +532,9 @@ class MainScreen(Screen[None]):
     def _diagnosis_ready(self, news: DiagnosisReady) -> None:
         from .answers import DiagnosisScreen
 
+        if not news.asked:
+            self._show_stuck(news)
+            return
         self._show_answer(
             news.session_id,
             lambda title: DiagnosisScreen(title, news.findings, self.controller.clock()),
@@ -534,6 +544,29 @@ class MainScreen(Screen[None]):
         from .answers import LedgerScreen
 
         self._show_answer(news.session_id, lambda title: LedgerScreen(title, news.rows))
+
+    def _show_stuck(self, news: DiagnosisReady) -> None:
+        """Above the log, unasked: what holds a session that needs attention up."""
+        strip = self.query_one("#stuck", Static)
+        pressing = [f for f in news.findings if f.severity in ("error", "warning")][:3]
+        if self.current is None or self.current[0] != news.session_id or not pressing:
+            strip.display = False
+            return
+        now = self.controller.clock()
+        lines = Text(no_wrap=True, overflow="ellipsis")
+        for i, finding in enumerate(pressing):
+            if i:
+                lines.append("\n")
+            mark = "✖" if finding.severity == "error" else "⏸"
+            lines.append(f"{mark} {finding.thread}: ", style="bold")
+            lines.append(finding.cause)
+            age = age_text(finding.since, now)
+            if age:
+                lines.append(f"  ({age})", style="dim")
+        lines.append("\n")
+        lines.append("d: every thread and cause · enter there shows the event", style="dim")
+        strip.update(lines)
+        strip.display = True
 
     def _show_answer(
         self, session_id: str, make: Callable[[str], ModalScreen[tuple[str | None, str] | None]]
