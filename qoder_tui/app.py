@@ -50,6 +50,7 @@ class QoderApp(App[None]):
         quiet_crashes: bool = False,
         frame_budget: float | None = 0.012,
         window: int = DEFAULT_WINDOW,
+        alert_bell: bool = True,
     ) -> None:
         super().__init__()
         self.quiet_crashes = quiet_crashes
@@ -66,6 +67,7 @@ class QoderApp(App[None]):
             "server_label": server_label,
             "frame_budget": frame_budget,
             "window": window,
+            "alert_bell": alert_bell,
         }
 
     def action_command_palette(self) -> None:

@@ -438,6 +438,11 @@ def cmd_app(argv: Sequence[str]) -> int:
         metavar="N",
         help="events each view keeps in memory; older ones load again on scroll (default 50,000)",
     )
+    p.add_argument(
+        "--no-bell",
+        action="store_true",
+        help="alerts (a followed thread waits for approval or errors) without the terminal bell",
+    )
     p.add_argument("--version", action="version", version=f"qoder-tui {__version__}")
     _add_connection_args(p)
     _add_sim_args(p, for_demo=True)
@@ -466,6 +471,7 @@ def cmd_app(argv: Sequence[str]) -> int:
             server_label="embedded simulator" if args.demo else None,
             quiet_crashes=not os.environ.get("QODER_TUI_DEBUG"),
             window=args.window,
+            alert_bell=not args.no_bell,
         )
         app.run()
         if app.crash_message:

@@ -27,7 +27,7 @@ class GoToProvider(Provider):
             entries.append(
                 (
                     f"go to session: {session.display_title}",
-                    f"{session.display_status} · {session.id}",
+                    f"{screen.controller.status_of(session)} · {session.id}",
                     (session.id, None),
                 )
             )

@@ -139,7 +139,7 @@ class LedgerScreen(ModalScreen[Target | None]):
                 _duration(row.total),
                 f"{tokens:,}" if tokens else "–",
                 f"{usage.credits:g}" if usage.credits is not None else "–",
-                row.state or "–",
+                Text(row.state or "–"),  # a server's word: never read as markup
             )
         table.focus()
 
