@@ -653,9 +653,11 @@ class SessionController:
     ) -> None:
         session_store = self.stores.get(scope[0])
         self.fetching.discard(scope)
-        if session_store is None:
-            return  # the session was let go meanwhile
+        if session_store is None or (scope[1] not in session_store.scopes and not newest):
+            return  # the session (or its events) was let go meanwhile: an older page has no home
         store = session_store.scope(scope[1])
+        if newest and store.started:
+            return  # a second newest page (the scope was opened again meanwhile)
         if newest:
             change = store.start(events, has_older=has_older)
         else:
