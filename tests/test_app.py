@@ -521,3 +521,16 @@ async def test_the_status_bar_fits_in_100_columns(demo_sim) -> None:
         text = screen.status.render_info().plain
         assert "session" in text and "cr" in text and "events" in text
         assert len(text) <= 100, (len(text), text)
+
+
+async def test_notifications_do_not_cover_the_log(demo_sim) -> None:
+    app = QoderApp(settings_for(demo_sim), open_live_session=True, live=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.log_view.store is not None)
+        app.notify("a notification with a fairly long text in it, to take some room", timeout=30)
+        await until(pilot, lambda: bool(app.screen.query("Toast")))
+        await pilot.pause()
+        log = screen.log_view.region
+        for toast in app.screen.query("Toast"):
+            assert not toast.region.overlaps(log), (toast.region, log)
