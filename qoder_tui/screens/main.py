@@ -477,6 +477,8 @@ class MainScreen(Screen[None]):
             self.show_message(text, error=True)
         elif news.fatal:
             self.show_message(f"Failed {news.doing}: {text}", error=True)
+        if news.doing.startswith(("diagnosing", "reading the handoffs")):
+            self.query_one(LogTitle).set_note("")  # the answer will not come
         self._update_status()
         self.notify(text, title=f"Failed {news.doing}", severity="error", timeout=8, markup=False)
 
@@ -526,7 +528,7 @@ class MainScreen(Screen[None]):
         if self.current is None:
             self.notify("Open a session first.", timeout=3, markup=False)
             return None
-        self.notify(doing, timeout=2, markup=False)
+        self.query_one(LogTitle).set_note(doing)  # until the answer comes (no toast)
         return self.current[0]
 
     def _diagnosis_ready(self, news: DiagnosisReady) -> None:
@@ -572,6 +574,7 @@ class MainScreen(Screen[None]):
         self, session_id: str, make: Callable[[str], ModalScreen[tuple[str | None, str] | None]]
     ) -> None:
         """An answer about the session shown now (one the reader left is not pushed on them)."""
+        self.query_one(LogTitle).set_note("")
         store = self.stores.get(session_id)
         if store is None or self.current is None or self.current[0] != session_id:
             return
