@@ -25,8 +25,32 @@ from .api.models import (
     ToolResult,
     ToolUse,
     Usage,
+    UserMessage,
     normalise_status,
 )
+
+
+@dataclass(frozen=True)
+class TurnStats:
+    """A turn: from a user message to its thread going idle (or to now, while it runs)."""
+
+    duration: float
+    model: float
+    """Seconds inside model requests."""
+    tools: float
+    """Seconds inside tool calls (call to result)."""
+    tokens: int
+    credits: float | None
+    ended: bool
+
+    @property
+    def other(self) -> float:
+        """Time in neither: waiting on children, approvals, queues."""
+        return max(0.0, self.duration - self.model - self.tools)
+
+
+TURN_SCAN = 5_000
+"""A turn's stats look at most this many events after its user message."""
 
 
 @dataclass
@@ -226,6 +250,49 @@ class EventStore:
         seq = self._seq.get(event.id)
         last = self._settled.get(self._thread_key(event))
         return seq is not None and last is not None and last > seq
+
+    def turn_stats(self, message: UserMessage, now: datetime | None = None) -> TurnStats | None:
+        """Duration, model time, tool time, tokens and credits of the turn `message` starts.
+
+        Only its own thread's events count (the session stream also carries what
+        children cross-post); the turn ends at that thread's next idle or at the
+        next user message.
+        """
+        index = self.index_of(message.id)
+        start = message.time
+        if index is None or start is None:
+            return None
+        key = self._thread_key(message)
+        model = tools = 0.0
+        tokens = 0
+        credits: float | None = None
+        end: datetime | None = None
+        for event in self.events[index + 1 : index + 1 + TURN_SCAN]:
+            if self._thread_key(event) != key:
+                continue
+            if isinstance(event, UserMessage):
+                end = event.time
+                break
+            if isinstance(event, ModelRequestEnd):
+                began = self.span_start_time(event)
+                if began is not None and event.time is not None:
+                    model += max(0.0, (event.time - began).total_seconds())
+                if event.usage is not None:
+                    tokens += event.usage.total_tokens
+            elif isinstance(event, ToolResult):
+                use = self.use_for(event)
+                if use is not None and use.time is not None and event.time is not None:
+                    tools += max(0.0, (event.time - use.time).total_seconds())
+            elif isinstance(event, StatusChange) and event.status in ("idle", "terminated"):
+                end = event.time
+                if event.usage is not None and event.usage.credits is not None:
+                    credits = event.usage.credits
+                break
+        finish = end or now or (self.events[-1].time if self.events else None)
+        if finish is None:
+            return None
+        duration = max(0.0, (finish - start).total_seconds())
+        return TurnStats(duration, model, tools, tokens, credits, end is not None)
 
     def result_for(self, use: ToolUse) -> ToolResult | None:
         return self.results.get(use.call_id)

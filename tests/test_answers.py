@@ -340,3 +340,37 @@ async def test_a_session_that_needs_attention_says_why_above_the_log(demo_sim) -
         assert "Deployer" in text and "waiting for approval" in text and "./deploy.sh" in text
         screen.open_scope((fine, None))
         await until(pilot, lambda: not strip.display)
+
+
+def test_a_turn_is_timed_from_its_user_message_to_its_idle(demo_sim) -> None:
+    from qoder_tui.api.models import UserMessage
+    from qoder_tui.render.events import turn_summary
+    from qoder_tui.store import EventStore
+
+    sid = _title(demo_sim, "pydantic")
+    session = demo_sim.simulator.world.sessions[sid]
+    session.ensure_built()
+    raw = list(session.session_log.items)[:3000]
+    store = EventStore(sid)
+    store.start([parse_event(dict(e)) for e in raw], has_older=False)
+    message = next(e for e in store.events if isinstance(e, UserMessage))
+    turn = store.turn_stats(message)
+    assert turn is not None and turn.ended
+    start = raw.index(next(e for e in raw if e["id"] == message.id))
+    idle = next(e for e in raw[start:] if e["type"] == "session.status_idle")
+    spans = {e["id"]: e for e in raw[start:] if e["type"] == "span.model_request_start"}
+    ends = [
+        e
+        for e in raw[start : raw.index(idle)]
+        if e["type"] == "span.model_request_end" and e.get("model_request_start_id") in spans
+    ]
+    model = sum(
+        (
+            parse_event(dict(e)).time - parse_event(dict(spans[e["model_request_start_id"]])).time
+        ).total_seconds()
+        for e in ends
+    )
+    assert turn.duration == (parse_event(dict(idle)).time - message.time).total_seconds()
+    assert abs(turn.model - model) < 1e-6 and turn.model > 0 and turn.tools > 0
+    assert turn.tokens > 0 and turn.credits is not None
+    assert turn_summary(turn).startswith("turn ") and " tok" in turn_summary(turn)

@@ -39,6 +39,7 @@ from ..api.models import (
     UserMessage,
 )
 from ..api.sanitize import escape_json
+from ..store import TurnStats
 from .summary import (
     duration_text,
     one_line,
@@ -88,6 +89,8 @@ class RenderContext:
     """For an idle with `requires_action`: what each blocking call is, as a person reads it."""
     now: datetime | None = None
     palette: Palette = field(default_factory=Palette)
+    turn: TurnStats | None = None
+    """For a user message: the turn it started (duration, model and tool time, tokens)."""
 
 
 def _header(
@@ -246,7 +249,10 @@ def _message(
     else:
         label, style = "agent", f"bold {p.primary}"
     partial = " (partial)" if isinstance(event, AgentMessage) and event.partial else ""
-    head = _header(event, ctx, label, style, Text(partial, style=p.muted))
+    summary = Text(partial, style=p.muted)
+    if isinstance(event, UserMessage) and ctx.turn is not None:
+        summary = Text(turn_summary(ctx.turn), style=p.muted)
+    head = _header(event, ctx, label, style, summary)
     if is_long(event.text):
         # Folded: the start as markdown and what is left; unfolded it is a LongBody.
         # Plain text, line breaks kept (markdown would join a long plain message's lines).
@@ -256,6 +262,22 @@ def _message(
         return Group(head, _body(Text(start, style=p.foreground)), _body(_more(hidden, ctx)))
     body = event.text.strip() or "(empty)"
     return Group(head, _body(markdown(body, ctx)))
+
+
+def turn_summary(turn: TurnStats) -> str:
+    """The turn's line: 'turn 2m13s · model 41s · tools 1m02s · other 30s · 12.3k tok · 1.5 cr'."""
+    state = "turn" if turn.ended else "turn so far"
+    bits = [
+        f"{state} {duration_text(turn.duration)}",
+        f"model {duration_text(turn.model)}",
+        f"tools {duration_text(turn.tools)}",
+        f"other {duration_text(turn.other)}",
+    ]
+    if turn.tokens:
+        bits.append(f"{turn.tokens:,} tok")
+    if turn.credits is not None:
+        bits.append(f"{turn.credits:g} cr")
+    return " · ".join(bits)
 
 
 def _thinking(event: Thinking, ctx: RenderContext) -> RenderableType:

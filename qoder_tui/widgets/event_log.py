@@ -42,6 +42,7 @@ from ..api.models import (
     StatusChange,
     ThreadMessage,
     ToolUse,
+    UserMessage,
 )
 from ..filters import Filter
 from ..render.events import (
@@ -53,7 +54,7 @@ from ..render.events import (
     render_event,
 )
 from ..render.summary import summarize
-from ..store import Change, EventStore
+from ..store import Change, EventStore, TurnStats
 
 GUTTER = 2
 PREFETCH_SCREENS = 2
@@ -165,6 +166,7 @@ class EventLog(ScrollView, can_focus=True):
         self._frame: dict[int, Sequence[Strip]] = {}
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
+        self._turns: LRUCache[tuple[object, ...], TurnStats | None] = LRUCache(256)
         self._behind = False
         self.filter: Filter | None = None
         """What the reader narrowed the log to (events that do not match take no place)."""
@@ -313,7 +315,11 @@ class EventLog(ScrollView, can_focus=True):
         waiting: tuple[str, ...] = ()
         if isinstance(event, StatusChange) and event.stop_reason and event.stop_reason.event_ids:
             waiting = tuple(self._describe_call(i) for i in event.stop_reason.event_ids)
+        turn = None
+        if isinstance(event, UserMessage) and store is not None:
+            turn = self._turn(event, store)
         return RenderContext(
+            turn=turn,
             width=self._render_w,
             expanded=self.is_expanded(event),
             agent=self.agent_name(event.thread_id) if self.label_agents else None,
@@ -326,6 +332,14 @@ class EventLog(ScrollView, can_focus=True):
             now=self.clock(),
             palette=self.palette,
         )
+
+    def _turn(self, event: UserMessage, store: EventStore) -> TurnStats | None:
+        """The turn a user message starts, computed once per change of the store."""
+        key = (event.id, len(store), store.newest_id)
+        cached = self._turns.get(key)
+        if cached is None and key not in self._turns:
+            cached = self._turns[key] = store.turn_stats(event, self.clock())
+        return cached
 
     def _describe_call(self, event_id: str) -> str:
         store = self.store
@@ -533,6 +547,8 @@ class EventLog(ScrollView, can_focus=True):
             live = ctx.started_at
         elif ctx.waiting_calls:
             live = ctx.waiting_calls
+        elif ctx.turn is not None:
+            live = ctx.turn
         return (event.id, ctx.width, ctx.expanded, ctx.agent, ctx.peer_name, live, self.palette)
 
     def _measure_viewport(self) -> None:
