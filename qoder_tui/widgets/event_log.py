@@ -166,7 +166,7 @@ class EventLog(ScrollView, can_focus=True):
         self._frame: dict[int, Sequence[Strip]] = {}
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
-        self._turns: LRUCache[tuple[object, ...], TurnStats | None] = LRUCache(256)
+        self._turns: LRUCache[str, tuple[tuple[int, str | None], TurnStats | None]] = LRUCache(256)
         self._behind = False
         self.filter: Filter | None = None
         """What the reader narrowed the log to (events that do not match take no place)."""
@@ -334,12 +334,17 @@ class EventLog(ScrollView, can_focus=True):
         )
 
     def _turn(self, event: UserMessage, store: EventStore) -> TurnStats | None:
-        """The turn a user message starts, computed once per change of the store."""
-        key = (event.id, len(store), store.newest_id)
-        cached = self._turns.get(key)
-        if cached is None and key not in self._turns:
-            cached = self._turns[key] = store.turn_stats(event, self.clock())
-        return cached
+        """The turn a user message starts: an ended turn is computed once, a running one
+        again only when the store changed."""
+        version = (len(store), store.newest_id)
+        cached = self._turns.get(event.id)
+        if cached is not None and (
+            (cached[1] is not None and cached[1].ended) or cached[0] == version
+        ):
+            return cached[1]
+        stats = store.turn_stats(event, self.clock())
+        self._turns[event.id] = (version, stats)
+        return stats
 
     def _describe_call(self, event_id: str) -> str:
         store = self.store
