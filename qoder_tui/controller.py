@@ -345,6 +345,12 @@ class SessionController:
         else:
             self.probe_sessions(ids)
 
+    def _probe_waiting(self) -> None:
+        """Probe the sessions listed while one was being opened, once no open is under way."""
+        if self._probes_waiting and not self._session_loads:
+            waiting, self._probes_waiting = self._probes_waiting, []
+            self.probe_sessions(waiting)
+
     @property
     def probing(self) -> bool:
         """Whether some listed session's state is still being fetched."""
@@ -512,9 +518,7 @@ class SessionController:
     ) -> None:
         self._session_loads.pop(session_id, None)
         self._wanted_open.pop(session_id, None)
-        if self._probes_waiting and not self._session_loads:
-            waiting, self._probes_waiting = self._probes_waiting, []
-            self.probe_sessions(waiting)
+        self._probe_waiting()
         self._fail(
             exc,
             f"opening session {session_id}",
@@ -538,9 +542,7 @@ class SessionController:
         store.set_threads(threads)
         self.emit(TreeChanged(frozenset({session.id})))
         self.emit(SessionReady(session.id, self._wanted_open.pop(session_id, None)))
-        if self._probes_waiting and not self._session_loads:
-            waiting, self._probes_waiting = self._probes_waiting, []
-            self.probe_sessions(waiting)
+        self._probe_waiting()
 
     def _fetch_thread(self, session_id: str, thread_id: str) -> None:
         key = (session_id, thread_id)

@@ -107,9 +107,6 @@ class EventStore:
     def newest_id(self) -> str | None:
         return self.events[-1].id if self.events else None
 
-    def ids(self) -> set[str]:
-        return set(self._seq)
-
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._seq
 
