@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ..api.client import QoderClient
 from ..api.errors import AuthError, NotFoundError
@@ -52,6 +52,7 @@ from ..filters import FilterError, is_error, parse_filter
 from ..render.events import Palette, pretty_json
 from ..store import DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
+from ..widgets.key_hints import KeyHints
 from ..widgets.log_title import LogTitle
 from ..widgets.session_tree import NodeRef, SessionTree
 from ..widgets.status_bar import StatusBar
@@ -206,7 +207,7 @@ class MainScreen(Screen[None]):
                 )
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyHints(id="keys")
         yield Static("", id="too-small", markup=False)
 
     @property
