@@ -39,6 +39,7 @@ from .api.models import (
     UsageSnapshot,
     is_terminal,
 )
+from .api.record import Record
 from .attention import (
     NEEDS_ATTENTION,
     Finding,
@@ -75,8 +76,8 @@ YIELD_EVERY = 0.005
 # --------------------------------------------------------------------------- notices
 
 
-@dataclass(frozen=True)
-class Deferred:
+@dataclass(repr=False, eq=False)
+class Deferred(Record):
     """Work a task finished, to be applied where the UI applies its changes.
 
     Tasks only fetch; what they bring is applied by `run()` on the UI's own
@@ -88,29 +89,29 @@ class Deferred:
     run: Callable[[], None]
 
 
-@dataclass(frozen=True)
-class SessionsListed:
+@dataclass(repr=False, eq=False)
+class SessionsListed(Record):
     sessions: list[Session]
     has_more: bool
 
 
-@dataclass(frozen=True)
-class SessionReady:
+@dataclass(repr=False, eq=False)
+class SessionReady(Record):
     """A session and its threads are loaded; `open_scope` is the view to show, if any."""
 
     session_id: str
     open_scope: Scope | None
 
 
-@dataclass(frozen=True)
-class TreeChanged:
+@dataclass(repr=False, eq=False)
+class TreeChanged(Record):
     """Threads or statuses of these sessions changed."""
 
     session_ids: frozenset[str]
 
 
-@dataclass(frozen=True)
-class ViewChanged:
+@dataclass(repr=False, eq=False)
+class ViewChanged(Record):
     """A scope's events changed.  `reset`: its newest page arrived (show it from the end)."""
 
     scope: Scope
@@ -118,25 +119,25 @@ class ViewChanged:
     reset: bool = False
 
 
-@dataclass(frozen=True)
-class LoadingOlder:
+@dataclass(repr=False, eq=False)
+class LoadingOlder(Record):
     scope: Scope
     loading: bool
 
 
-@dataclass(frozen=True)
-class LiveWaiting:
+@dataclass(repr=False, eq=False)
+class LiveWaiting(Record):
     """Live events wait in a buffer: call `drain` (posted once until the next drain)."""
 
 
-@dataclass(frozen=True)
-class StreamChanged:
+@dataclass(repr=False, eq=False)
+class StreamChanged(Record):
     scope: Scope
     state: StreamState
 
 
-@dataclass(frozen=True)
-class Failed:
+@dataclass(repr=False, eq=False)
+class Failed(Record):
     text: str
     """The error as one line, token removed, ready to show."""
     doing: str
@@ -145,16 +146,16 @@ class Failed:
     error: QoderError
 
 
-@dataclass(frozen=True)
-class Select:
+@dataclass(repr=False, eq=False)
+class Select(Record):
     """Put the cursor on this event (a jump's target, or going back)."""
 
     scope: Scope
     event_id: str
 
 
-@dataclass(frozen=True)
-class Notice:
+@dataclass(repr=False, eq=False)
+class Notice(Record):
     text: str
     severity: str = "information"
 
@@ -164,30 +165,30 @@ POSTED: tuple[type, ...] = (Deferred, LiveWaiting)
 controller code the UI itself called (or a Deferred it runs), and is handled at once."""
 
 
-@dataclass(frozen=True)
-class DiagnosisReady:
+@dataclass(repr=False, eq=False)
+class DiagnosisReady(Record):
     session_id: str
     findings: list[Finding]
     asked: bool = True
     """False when it came by itself (the session needs attention): shown above the log."""
 
 
-@dataclass(frozen=True)
-class LedgerReady:
+@dataclass(repr=False, eq=False)
+class LedgerReady(Record):
     session_id: str
     rows: list[LedgerRow]
 
 
-@dataclass(frozen=True)
-class Alert:
+@dataclass(repr=False, eq=False)
+class Alert(Record):
     """A thread being followed now needs the reader (waiting for approval, errored)."""
 
     scope: Scope
     text: str
 
 
-@dataclass(frozen=True)
-class SearchProgress:
+@dataclass(repr=False, eq=False)
+class SearchProgress(Record):
     scope: Scope
     pages: int
     """Older pages read so far."""
@@ -477,10 +478,13 @@ class SessionController:
 
     def load_session(self, session_id: str, open_scope: Scope | None) -> None:
         """Fetch a session and its threads, once at a time; then open `open_scope`."""
-        self._wanted_open[session_id] = open_scope
-        if open_scope is not None:
+        loading = session_id in self._session_loads
+        if open_scope is not None and not (
+            loading and self._wanted_open.get(session_id) == open_scope
+        ):
             self.generation += 1  # what the reader wants now: older requests become stale
-        if session_id in self._session_loads:
+        self._wanted_open[session_id] = open_scope
+        if loading:
             return  # the load under way opens what is wanted last
         generation = self.generation
         self._session_loads[session_id] = self._spawn(self._load_session(session_id, generation))

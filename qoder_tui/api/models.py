@@ -18,9 +18,9 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
 from pydantic_core import from_json
 
+from .record import Record
 from .sanitize import clean_label, clean_tree, escape_json, needs_cleaning
 
 __all__ = [
@@ -186,11 +186,14 @@ def blocks_to_text(content: Any) -> str:
 # --------------------------------------------------------------------------- resources
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+# Session, Thread and AgentRef are slotted dataclasses like the events: `parse`
+# below coerces every field itself (and cleans it), so a validating model had
+# nothing left to check, and importing and building pydantic's model machinery
+# cost about 90 ms of every launch (measured on this 2-core machine).
 
 
-class AgentRef(_Model):
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class AgentRef(Record):
     id: str | None = None
     type: str | None = None
     name: str | None = None
@@ -206,8 +209,8 @@ class AgentRef(_Model):
         return None
 
 
-@dataclass(slots=True)
-class Usage:
+@dataclass(slots=True, repr=False, eq=False)
+class Usage(Record):
     """Token and credit usage; every field optional (the API sends subsets)."""
 
     input_tokens: int | None = None
@@ -276,8 +279,8 @@ class Usage:
         return self._combine(other, -1)
 
 
-@dataclass(slots=True)
-class StopReason:
+@dataclass(slots=True, repr=False, eq=False)
+class StopReason(Record):
     type: str | None = None
     event_ids: list[str] = field(default_factory=list)
 
@@ -310,7 +313,8 @@ def normalise_status(status: str | None) -> str:
     return _SESSION_STATUS_MAP.get(status, status)
 
 
-class Session(_Model):
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Session(Record):
     id: str
     type: str | None = None
     title: str | None = None
@@ -321,7 +325,7 @@ class Session(_Model):
     created_at: str | None = None
     updated_at: str | None = None
     archived_at: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     usage: dict[str, Any] | None = None
     stats: dict[str, Any] | None = None
 
@@ -352,10 +356,13 @@ class Session(_Model):
                 data[key] = str(data[key])
         data["title"] = _label(data.get("title"))
         data["id"] = clean_label(str(data.get("id") or ""))
-        return cls.model_validate(data)
+        for key in ("type", "agent_id", "environment_id"):
+            data[key] = _opt_str(data.get(key))
+        return cls(**_known(cls, data))
 
 
-class Thread(_Model):
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Thread(Record):
     id: str
     type: str | None = None
     session_id: str | None = None
@@ -406,13 +413,32 @@ class Thread(_Model):
             if key in data and not isinstance(data[key], (str, type(None))):
                 data[key] = str(data[key])
         data["name"] = _label(data.get("name"))
-        return cls.model_validate(data)
+        for key in (
+            "type",
+            "agent_id",
+            "created_by_tool_use_id",
+            "archived_at",
+            "created_at",
+            "updated_at",
+        ):
+            data[key] = _opt_str(data.get(key))
+        return cls(**_known(cls, data))
 
 
-def _agent(value: Any) -> dict[str, Any] | None:
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The keys of `data` that are fields of the dataclass `cls` (the rest is not kept)."""
+    names = cls.__dataclass_fields__  # type: ignore[attr-defined]
+    return {k: v for k, v in data.items() if k in names}
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _agent(value: Any) -> AgentRef | None:
     """An agent object (or a bare agent id) with its name made safe to show."""
     if isinstance(value, str):
-        return {"id": value}
+        return AgentRef(id=value)
     if not isinstance(value, dict):
         return None
     agent = dict(value)
@@ -424,7 +450,7 @@ def _agent(value: Any) -> dict[str, Any] | None:
         agent.get("version"), bool
     ):
         agent["version"] = None
-    return agent
+    return AgentRef(**_known(AgentRef, agent))
 
 
 @dataclass
@@ -441,8 +467,8 @@ class Page(Generic[T]):
 # --------------------------------------------------------------------------- events
 
 
-@dataclass(slots=True, kw_only=True)
-class Event:
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
+class Event(Record):
     """The fields every event kind shares.
 
     Slotted dataclasses, not pydantic models: an event is one small object
@@ -483,19 +509,19 @@ class Event:
         return cls(**values)
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class UserMessage(Event):
     kind: ClassVar[str] = "user_message"
     text: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class SystemMessage(Event):
     kind: ClassVar[str] = "system_message"
     text: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class AgentMessage(Event):
     kind: ClassVar[str] = "agent_message"
     text: str = ""
@@ -503,7 +529,7 @@ class AgentMessage(Event):
     """True for the G1 `delta: true` chunk form."""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Thinking(Event):
     kind: ClassVar[str] = "thinking"
     text: str | None = None
@@ -513,7 +539,7 @@ class Thinking(Event):
 ToolFamily = Literal["builtin", "mcp", "custom"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ToolUse(Event):
     kind: ClassVar[str] = "tool_use"
     name: str = "?"
@@ -526,7 +552,7 @@ class ToolUse(Event):
     requires_confirmation: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ToolResult(Event):
     kind: ClassVar[str] = "tool_result"
     call_id: str = ""
@@ -536,7 +562,7 @@ class ToolResult(Event):
     from_user: bool = False
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ToolConfirmation(Event):
     kind: ClassVar[str] = "tool_confirmation"
     call_id: str = ""
@@ -544,13 +570,13 @@ class ToolConfirmation(Event):
     deny_message: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ModelRequestStart(Event):
     kind: ClassVar[str] = "span_start"
     model: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ModelRequestEnd(Event):
     kind: ClassVar[str] = "span_end"
     start_id: str | None = None
@@ -562,7 +588,7 @@ class ModelRequestEnd(Event):
 StatusScope = Literal["session", "thread"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class StatusChange(Event):
     kind: ClassVar[str] = "status"
     scope: StatusScope = "session"
@@ -574,7 +600,7 @@ class StatusChange(Event):
     reason: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ThreadCreated(Event):
     kind: ClassVar[str] = "thread_created"
     child_thread_id: str | None = None
@@ -583,7 +609,7 @@ class ThreadCreated(Event):
     created_by_tool_use_id: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class SessionError(Event):
     kind: ClassVar[str] = "error"
     error_type: str | None = None
@@ -596,7 +622,7 @@ class SessionError(Event):
 Direction = Literal["sent", "received"]
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ThreadMessage(Event):
     kind: ClassVar[str] = "handoff"
     direction: Direction = "sent"
@@ -613,13 +639,13 @@ class ThreadMessage(Event):
         return self.to_thread_id if self.direction == "sent" else self.from_thread_id
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class UsageSnapshot(Event):
     kind: ClassVar[str] = "usage"
     usage: Usage | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class OutcomeSpan(Event):
     kind: ClassVar[str] = "outcome"
     phase: str = "start"
@@ -629,7 +655,7 @@ class OutcomeSpan(Event):
     explanation: str | None = None
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class NoteEvent(Event):
     """A known event type with nothing to show beyond a one-line summary."""
 
@@ -637,14 +663,14 @@ class NoteEvent(Event):
     summary: str = ""
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class GenericEvent(Event):
     """An event type this client does not know; shown with its JSON."""
 
     kind: ClassVar[str] = "generic"
 
 
-@dataclass(slots=True, kw_only=True)
+@dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class MalformedEvent(Event):
     """A frame or list item that could not be read as an event at all."""
 
