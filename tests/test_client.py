@@ -133,3 +133,16 @@ def test_client_repr_and_settings_repr_hide_the_token(demo_sim: SimulatorServer)
         and TOKEN not in repr(settings)
         and TOKEN not in str(settings.token)
     )
+
+
+def test_tls_trust_is_the_ca_bundle_for_https_and_nothing_for_plain_http() -> None:
+    import ssl
+
+    from qoder_tui.api.client import tls_trust
+
+    assert tls_trust("https://api.qoder.com/api/v1/cloud/") is True  # httpx's default bundle
+    context = tls_trust("http://127.0.0.1:8765/api/v1/cloud/")
+    assert isinstance(context, ssl.SSLContext)
+    # Fails closed: certificates are required and none is trusted.
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert context.get_ca_certs() == []

@@ -16,3 +16,16 @@ def test_api_and_simulator_do_not_import_textual() -> None:
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_httpx_is_imported_without_its_command_line_client() -> None:
+    """qoder-tui never runs `httpx` the CLI: click and pygments stay out of a launch."""
+    code = (
+        "import sys, qoder_tui.api.client, httpx;"
+        "assert callable(httpx.AsyncClient);"
+        "print(sorted(m for m in ('click', 'pygments', 'httpx._main') if sys.modules.get(m)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
