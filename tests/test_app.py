@@ -16,9 +16,11 @@ from qoder_tui.api.models import (
     ToolUse,
 )
 from qoder_tui.app import QoderApp
+from qoder_tui.screens.help import HelpScreen
 from qoder_tui.screens.main import MainScreen
 from qoder_tui.screens.raw_json import RawJsonScreen
 from qoder_tui.simulator import SimulatorServer
+from qoder_tui.widgets.key_hints import KeyHints
 from qoder_tui.widgets.log_title import LogTitle
 
 from .conftest import FIXED_START, TOKEN, settings_for
@@ -56,6 +58,12 @@ def _session(server: SimulatorServer, part: str) -> str:
 
 def _clock():
     return FIXED_START
+
+
+def _app_on(server: SimulatorServer, title_part: str) -> QoderApp:
+    """The app at a fixed clock, history only, opening the session with this in its title."""
+    sid = _session(server, title_part)
+    return QoderApp(settings_for(server), session_id=sid, live=False, clock=_clock)
 
 
 @pytest.fixture
@@ -534,3 +542,59 @@ async def test_notifications_do_not_cover_the_log(demo_sim) -> None:
         log = screen.log_view.region
         for toast in app.screen.query("Toast"):
             assert not toast.region.overlaps(log), (toast.region, log)
+
+
+async def test_the_key_line_follows_focus_and_its_keys_can_be_clicked(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    app = _app_on(demo_app_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        keys = screen.query_one(KeyHints)
+        await until(pilot, lambda: screen.log_view.store is not None)
+        line = keys.render().plain
+        assert "Fold" in line and "Why stuck?" in line  # the log's keys, then the screen's
+        screen.tree_view.focus()
+        await until(pilot, lambda: "Fold" not in keys.render().plain, what="tree's keys")
+        # A click on "? Help" presses `?`.
+        x = keys.render().plain.index(" ? Help")
+        await pilot.click(KeyHints, offset=(x + 2, 0))
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), what="help opened")
+
+
+async def test_a_session_opened_at_launch_takes_its_place_in_the_listed_order(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """The opened session arrives before the list does; the tree still shows the server's order."""
+    listed = demo_app_sim.simulator.world.sessions  # the server's own list, in its order
+    order = [s.id for s in sorted(listed.values(), key=lambda s: s.obj["created_at"], reverse=True)]
+    middle = order[len(order) // 2]
+    app = QoderApp(settings_for(demo_app_sim), session_id=middle, live=False, clock=_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        tree = main_screen(app).tree_view
+        await until(pilot, lambda: len(tree.session_nodes) == len(order), what="all listed")
+        shown = [n.data.session_id for n in tree.root.children if n.data and n.data.session_id]
+        assert shown == order
+
+
+async def test_lines_drawn_before_focus_take_the_focused_background(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    app = _app_on(demo_app_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+
+        def backgrounds() -> set[object]:
+            log.render_lines(log.scrollable_content_region.reset_offset)  # a frame, as drawn
+            lines = [log.render_line(y) for y in range(1, 10)]
+            return {seg.style.bgcolor for line in lines for seg in line if seg.style}
+
+        screen.tree_view.focus()
+        await until(pilot, lambda: not log.has_focus)
+        unfocused = backgrounds()
+        log.focus()
+        await until(pilot, lambda: log.has_focus)
+        focused = backgrounds()
+        assert focused == {log.rich_style.bgcolor} and focused != unfocused

@@ -111,6 +111,9 @@ class MainScreen(Screen[None]):
             client, self._emit, live=live, window=window, clock=clock
         )
         self.controller.keep_from = self._keep_from
+        if session_id:
+            # Asked for at once, so that the server answers while the screen is built.
+            self.controller.load_session(session_id, (session_id, thread_id))
         self.start_session = session_id
         self.start_thread = thread_id
         self.open_live_session = open_live_session

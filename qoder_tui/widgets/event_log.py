@@ -151,6 +151,8 @@ class EventLog(ScrollView, can_focus=True):
         self.heights: list[int] = []
         self.offsets: list[int] = [0]
         self._cache: LRUCache[tuple[object, ...], Sequence[Strip]] = LRUCache(600)
+        self._drawn_style: Style | None = None
+        """The background the cached lines carry."""
         self.toggled: set[str] = set()
         self.expand_all = False
         self.cursor_id: str | None = None
@@ -616,7 +618,12 @@ class EventLog(ScrollView, can_focus=True):
         return [first] + [Strip.blank(width, style)] * max(0, self.heights[index] - 1)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._line_style = self.rich_style
+        self._line_style = style = self.rich_style
+        if style != self._drawn_style:
+            # Focus tints the background (and a theme or CSS change may alter it): lines
+            # drawn with the old background would otherwise stay on screen.
+            self._cache.clear()
+            self._drawn_style = style
         self._measure_viewport()
         try:
             return super().render_lines(crop)

@@ -67,6 +67,8 @@ class SessionTree(Tree[NodeRef]):
         self.session_nodes: dict[str, TreeNode[NodeRef]] = {}
         self.thread_nodes: dict[tuple[str, str], TreeNode[NodeRef]] = {}
         self.more_node: TreeNode[NodeRef] | None = None
+        self.last_listed: TreeNode[NodeRef] | None = None
+        """The node of the last session the server's list has named so far."""
         self.colours: dict[str, str] = {
             "success": "green",
             "muted": "grey50",
@@ -117,15 +119,21 @@ class SessionTree(Tree[NodeRef]):
         if self.more_node is not None:
             self.more_node.remove()
             self.more_node = None
+        # In the server's order, whatever came first: a session opened at launch is in
+        # the tree before its page of the list arrives, and the list flows around it.
         for session, status in sessions:
-            if session.id in self.session_nodes:
-                continue
-            node = self.root.add(
-                self.session_label(session, status),
-                data=NodeRef("session", session.id),
-                allow_expand=True,
-            )
-            self.session_nodes[session.id] = node
+            node = self.session_nodes.get(session.id)
+            if node is None:
+                label = self.session_label(session, status)
+                data = NodeRef("session", session.id)
+                if self.last_listed is not None:
+                    node = self.root.add(label, data, after=self.last_listed)
+                elif self.root.children:
+                    node = self.root.add(label, data, before=0)
+                else:
+                    node = self.root.add(label, data)
+                self.session_nodes[session.id] = node
+            self.last_listed = node
         if has_more:
             self.more_node = self.root.add_leaf(
                 Text("… more sessions", style=self.colours["accent"]), data=NodeRef("more")
