@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -574,19 +574,31 @@ async def memory_only() -> None:
         proc.wait(10)
 
 
-async def follow_memory_only() -> None:
+async def _on_small_simulator(
+    title: str, bench: Callable[[str, tuple[str, str]], Awaitable[None]]
+) -> None:
+    """`bench` on a fresh simulator (1,000-event big thread), given the session titled `title`."""
     proc, base = start_simulator(1_000)
     try:
         found = await sessions(base)
-        big = next(v for k, v in found.items() if "1,000" in k)
-        await bench_follow_memory(base, big)
+        await bench(base, next(v for k, v in found.items() if title in k))
     finally:
         proc.terminate()
         proc.wait(10)
 
 
+async def follow_memory_only() -> None:
+    await _on_small_simulator("1,000", bench_follow_memory)
+
+
+async def first_paint_only() -> None:
+    await _on_small_simulator("100 events", bench_first_paint)
+
+
 if __name__ == "__main__":
-    if "--memory-only" in sys.argv:
+    if "--first-paint" in sys.argv:
+        asyncio.run(first_paint_only())
+    elif "--memory-only" in sys.argv:
         asyncio.run(memory_only())
     elif "--follow-memory" in sys.argv:
         asyncio.run(follow_memory_only())
