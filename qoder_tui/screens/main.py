@@ -76,6 +76,13 @@ class ControllerNews(Message):
         self.notice = notice
 
 
+INPUT_PLACEHOLDERS = {
+    "search": "search this view and its history (enter; esc closes)",
+    "filter": "filter: is:error  is:waiting  tool:Bash  type:agent.message  "
+    'thread:"Code Fixer"  text (enter; empty shows all)',
+}
+
+
 class MainScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("question_mark,f1", "help", "Help", id="help"),
@@ -200,14 +207,6 @@ class MainScreen(Screen[None]):
                 yield LogTitle(id="log-title")
                 yield Static("", id="stuck", markup=False)
                 yield EventLog(id="log")
-                yield Input(
-                    placeholder="search this view and its history (enter; esc closes)", id="search"
-                )
-                yield Input(
-                    placeholder="filter: is:error  is:waiting  tool:Bash  type:agent.message  "
-                    'thread:"Code Fixer"  text (enter; empty shows all)',
-                    id="filter",
-                )
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
         yield KeyHints(id="keys")
@@ -598,13 +597,21 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ search
 
-    def action_search(self) -> None:
+    async def _open_input(self, name: str) -> None:
+        """Show the search or filter line (built on first use: launch does not pay for it)."""
+        boxes = self.query(f"#{name}").results(Input)
+        box = next(boxes, None)
+        if box is None:
+            box = Input(placeholder=INPUT_PLACEHOLDERS[name], id=name)
+            await self.query_one("#log-pane").mount(box, before="#message")
+        box.display = True
+        box.focus()
+
+    async def action_search(self) -> None:
         if self.current is None:
             self.notify("Open a session first.", timeout=3, markup=False)
             return
-        box = self.query_one("#search", Input)
-        box.display = True
-        box.focus()
+        await self._open_input("search")
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, message: Input.Submitted) -> None:
@@ -619,10 +626,10 @@ class MainScreen(Screen[None]):
             self.controller.search(self.current, query, before=log.cursor_id)
 
     @on(EventLog.SearchNext)
-    def _search_next(self, message: EventLog.SearchNext) -> None:
+    async def _search_next(self, message: EventLog.SearchNext) -> None:
         log = self.log_view
         if not log.search_query or self.current is None:
-            self.action_search()
+            await self.action_search()
             return
         self.controller.search(
             self.current, log.search_query, before=log.cursor_id, older=message.older
@@ -663,10 +670,8 @@ class MainScreen(Screen[None]):
                 box.display = False
                 self.log_view.focus()
 
-    def action_filter(self) -> None:
-        box = self.query_one("#filter", Input)
-        box.display = True
-        box.focus()
+    async def action_filter(self) -> None:
+        await self._open_input("filter")
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, message: Input.Submitted) -> None:
