@@ -20,6 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ..api.client import QoderClient
@@ -62,6 +63,8 @@ DRAIN_INTERVAL = 1 / 30
 BUSY_DRAIN_INTERVAL = 1 / 5
 DRAIN_SLICE = 400
 PAINT_AT_LEAST_EVERY = 0.1
+BURST_PAINT_EVERY = 0.25
+"""Once a burst has brought BUSY_BATCH events since the last frame: a frame at most this often."""
 """During a burst the log is drawn again at least this often (seconds), however fast events come."""
 BUSY_BATCH = 200
 """When a drain applied this many events, the next waits longer: nobody reads 200 events
@@ -134,6 +137,9 @@ class MainScreen(Screen[None]):
         self._last_paint = 0.0
         self._drain_scheduled = False
         self._in_burst = False
+        self._unpainted = 0
+        """Live events applied since the log was last drawn for them."""
+        self._trailing_paint: Timer | None = None
         self._tree_dirty: set[str] = set()
         self._handlers: dict[type, Callable[[Any], None]] = {
             Deferred: lambda deferred: deferred.run(),
@@ -423,9 +429,11 @@ class MainScreen(Screen[None]):
         """Move buffered live events into the stores and the view, a slice at a time.
 
         Slices keep each step short, so key presses get in between during a
-        burst.  While a burst is coming in, the log is drawn again at most
-        every PAINT_AT_LEAST_EVERY seconds (the rest of the time it only
-        counts), so a burst costs a few frames rather than one per slice.
+        burst.  Once a burst has brought many events since the last frame, the
+        log, tree and status are drawn again at most every BURST_PAINT_EVERY
+        seconds (the rest of the time the stores only count), and a trailing
+        paint draws where the burst ended: a burst costs a few frames, not one
+        per slice.  A key press still draws at once (its action refreshes).
         """
         self._drain_scheduled = False
         if not self._in_burst:
@@ -433,16 +441,20 @@ class MainScreen(Screen[None]):
             self._last_batch = 0
         result: DrainResult = self.controller.drain(DRAIN_SLICE)
         self._last_batch += result.applied
+        self._unpainted += result.applied
         self._tree_dirty |= result.sessions
         now = time.monotonic()
-        paint = not result.more or now - self._last_paint >= PAINT_AT_LEAST_EVERY
+        since = now - self._last_paint
+        if self._unpainted >= BUSY_BATCH:
+            paint = since >= BURST_PAINT_EVERY
+        else:
+            paint = not result.more or since >= PAINT_AT_LEAST_EVERY
         log = self.log_view
         for view_scope, change in result.views:
             if self.current == view_scope:
                 log.apply(change, paint=paint)
         if paint:
-            log.catch_up()
-            self._last_paint = now
+            self._paint_live()
         if result.more:
             # Through a timer, not call_later: a message pump runs its queued
             # callbacks back to back without returning to the event loop, so
@@ -452,6 +464,19 @@ class MainScreen(Screen[None]):
             return
         self._in_burst = False
         self._last_drain = time.monotonic()
+        if not paint and self._trailing_paint is None:
+            self._trailing_paint = self.set_timer(
+                max(0.0, BURST_PAINT_EVERY - since), self._paint_live
+            )
+
+    def _paint_live(self) -> None:
+        """Draw what the drains brought: the log at its newest, thread rows, the status."""
+        if self._trailing_paint is not None:
+            self._trailing_paint.stop()
+            self._trailing_paint = None
+        self._last_paint = time.monotonic()
+        self._unpainted = 0
+        self.log_view.catch_up()
         for session_id in self._tree_dirty:
             store = self.stores.get(session_id)
             if store is not None:

@@ -228,7 +228,8 @@ class EventLog(ScrollView, can_focus=True):
         self._reindex(first_changed, resize=paint or change.prepended or bool(change.trimmed))
         if not change.prepended and n_added and not self.follow:
             self.new_events += n_added
-            self.post_message(self.FollowState(False, self.new_events))
+            if paint:
+                self.post_message(self.FollowState(False, self.new_events))
         if not paint and not change.prepended and not change.trimmed:
             self._behind = True  # nothing on screen moves until catch_up (the scrollbar neither)
             return
@@ -246,6 +247,8 @@ class EventLog(ScrollView, can_focus=True):
         if self.follow:
             self._scroll_to_end()
             self.refresh()
+        elif self.new_events:
+            self.post_message(self.FollowState(False, self.new_events))
 
     def set_loading_older(self, loading: bool) -> None:
         self.loading_older = loading

@@ -194,7 +194,8 @@ class SessionTree(Tree[NodeRef]):
             else:
                 self._relabel(self.thread_nodes[key], self.thread_label(info))
             place(self.thread_nodes[key], info.id)
-        node.expand()
+        if not node.is_expanded:
+            node.expand()  # each expand() lays the whole tree out again: only when it changes
 
     def relabel_sessions(
         self,
