@@ -13,7 +13,7 @@ import contextlib
 import os
 import secrets
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from . import __version__
@@ -194,6 +194,11 @@ def cmd_tail(argv: Sequence[str]) -> int:
     p.add_argument("session_id")
     p.add_argument("--thread", metavar="THREAD_ID", help="one thread instead of the whole session")
     p.add_argument(
+        "--all-threads",
+        action="store_true",
+        help="every thread's events merged in time order, each line naming its agent",
+    )
+    p.add_argument(
         "--limit", type=int, default=20, help="how many of the newest events (default 20)"
     )
     p.add_argument("--follow", "-f", action="store_true", help="keep printing live events")
@@ -212,6 +217,8 @@ def cmd_tail(argv: Sequence[str]) -> int:
         raise UsageError("qoder-tui tail: --limit must be 0 or more")
     if args.until_idle and not args.follow:
         raise UsageError("qoder-tui tail: --until-idle goes with --follow")
+    if args.all_threads and args.thread:
+        raise UsageError("qoder-tui tail: --all-threads or --thread, not both")
     settings = load_settings(base_url=args.base_url, token_file=args.token_file)
     settings.require_token()
     try:
@@ -243,12 +250,14 @@ async def _tail(settings: Settings, args: argparse.Namespace) -> int:
 
         def emit(event: Event) -> None:
             if args.json:
-                out.write(json_line(event) + "\n")
+                out.write(json_line(event, with_thread=args.all_threads) + "\n")
             else:
                 out.write(text_line(event, agent_for(event, names, default)) + "\n")
             if isinstance(event, MalformedEvent):
                 print(f"qoder-tui: warning: event {event.id}: {event.problem}", file=sys.stderr)
 
+        if args.all_threads:
+            return await _tail_all_threads(client, session.id, threads, names, args, emit)
         history: list[Event] = []
         if args.limit > 0:
             async for page in client.walk_backward(
@@ -301,6 +310,92 @@ async def _tail(settings: Settings, args: argparse.Namespace) -> int:
                 if code is not None:
                     return code
     return EXIT_OK
+
+
+async def _tail_all_threads(
+    client: Any,
+    session_id: str,
+    threads: list[Any],
+    names: dict[str, str],
+    args: argparse.Namespace,
+    emit: Callable[[Any], None],
+) -> int:
+    """`tail --all-threads`: every thread's newest events merged by time, then all live."""
+    from .api.follower import Follower
+    from .api.models import Event, ThreadCreated, is_terminal
+    from .store import ALL_THREADS, SessionStore
+
+    store = SessionStore(await client.get_session(session_id))
+    store.set_threads(threads)
+    sources = store.merged_sources()
+
+    async def newest(source: str | None) -> list[Event]:
+        events: list[Event] = []
+        if args.limit > 0:
+            async for page in client.walk_backward(
+                session_id, source, page_size=min(100, args.limit)
+            ):
+                events[:0] = page
+                if len(events) >= args.limit:
+                    break
+        return events
+
+    pages = await asyncio.gather(*(newest(source) for source in sources))
+    for source, events in zip(sources, pages, strict=True):
+        store.stamp(source, events)
+        store.scope(source).start(events, has_older=False)
+    history = store.scope(ALL_THREADS).events[-args.limit :] if args.limit > 0 else []
+    for event in history:
+        emit(event)
+    sys.stdout.flush()
+    if not args.follow:
+        return EXIT_OK
+    queue: asyncio.Queue[tuple[str | None, Event]] = asyncio.Queue()
+    printed = {e.id for source in sources for e in store.scope(source).events}
+    tasks: dict[str | None, asyncio.Task[None]] = {}
+
+    async def follow(source: str | None) -> None:
+        loaded = store.scope(source).events
+        follower = Follower(
+            client,
+            session_id,
+            source,
+            last_event_id=loaded[-1].id if loaded else None,
+            seen=[e.id for e in loaded],
+        )
+        async for event in follower.events():
+            await queue.put((source, event))
+
+    def start(source: str | None) -> None:
+        if source not in tasks:
+            tasks[source] = asyncio.create_task(follow(source))
+
+    for source in sources:
+        start(source)
+    try:
+        while True:
+            source, event = await queue.get()
+            store.stamp(source, [event])
+            if isinstance(event, ThreadCreated) and event.child_thread_id:
+                with contextlib.suppress(QoderError):
+                    child = await client.get_thread(session_id, event.child_thread_id)
+                    names[child.id] = child.display_name
+                start(event.child_thread_id)
+            if event.id in printed:
+                continue  # a child's event cross-posted to the session stream
+            printed.add(event.id)
+            emit(event)
+            sys.stdout.flush()
+            if args.until_idle and (code := _stop_code(event, None)) is not None:
+                return code
+            if source is None and is_terminal(event):
+                return EXIT_OK
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        for task in tasks.values():
+            with contextlib.suppress(BaseException):
+                await task
 
 
 def _stop_code(event: Any, thread_id: str | None) -> int | None:

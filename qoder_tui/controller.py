@@ -50,10 +50,10 @@ from .attention import (
     session_hint,
 )
 from .render.summary import search_text
-from .store import DEFAULT_WINDOW, Change, EventStore, SessionStore
+from .store import ALL_THREADS, DEFAULT_WINDOW, Change, EventStore, SessionStore
 
 Scope = tuple[str, str | None]
-"""(session id, thread id or None for the whole session's stream)."""
+"""(session id, thread id; None for the session's stream, ALL_THREADS for every thread merged)."""
 
 PAGE_SIZE = 100
 PROBE_EVENTS = 20
@@ -569,6 +569,8 @@ class SessionController:
             return
         store.add_thread(thread)
         self.emit(TreeChanged(frozenset({session_id})))
+        if self.current == (session_id, ALL_THREADS):
+            self._ensure_loaded((session_id, thread.id))  # a new child joins the merged view
 
     # ------------------------------------------------------------------ scopes
 
@@ -582,20 +584,28 @@ class SessionController:
         previous = self.current
         self.current = scope
         self.generation += 1
-        source = self.source_of(scope)
+        sources = self.sources_of(scope)
         if previous is None or previous[0] != session_id:
             self.stop_followers(keep=session_id)
             self._evict(session_id)
         else:
             # Keep following the session stream (it carries every thread's status).
             for key in list(self.followers):
-                if key != (session_id, None) and key != source:
+                if key != (session_id, None) and key not in sources:
                     self.stop_follower(key)
         view = store.scope(thread_id)
-        self._ensure_loaded(source)
-        if source[1] is not None:
+        for source in sources:
+            self._ensure_loaded(source)
+        if (session_id, None) not in sources:
             self._ensure_loaded((session_id, None))
         return view
+
+    def sources_of(self, scope: Scope) -> list[Scope]:
+        """The streams a view is made of: one, or for the merged view every thread's."""
+        store = self.stores.get(scope[0])
+        if store is not None and scope[1] == ALL_THREADS:
+            return [(scope[0], source) for source in store.merged_sources()]
+        return [self.source_of(scope)]
 
     def _evict(self, session_id: str) -> None:
         """Keep the events of this session and the one viewed before it; let the rest go."""
@@ -626,14 +636,32 @@ class SessionController:
 
     def need_older(self, scope: Scope) -> None:
         """The reader nears the top of `scope`: fetch the page before its oldest event."""
-        source = self.source_of(scope)
-        store = self.store_for(source)
-        if store is None or source in self.fetching or not store.has_older or not store.oldest_id:
-            return
-        self.fetching.add(source)
-        if self.current is not None and self.source_of(self.current) == source:
-            self.emit(LoadingOlder(self.current, True))
-        self._spawn(self._load_page(source, store.oldest_id, self.generation))
+        if self._page_back(scope) and self.current == scope:
+            self.emit(LoadingOlder(scope, True))
+
+    def _page_back(self, scope: Scope) -> bool:
+        """Fetch what comes before a view's oldest event.  False if there is nothing to fetch.
+
+        For the merged view, that is the older page of whichever thread the
+        merged view waits on (the one loaded least far back).
+        """
+        session_store = self.stores.get(scope[0])
+        if session_store is None:
+            return False
+        if scope[1] == ALL_THREADS:
+            sources = [(scope[0], s) for s in session_store.merge_blockers()]
+        else:
+            sources = [self.source_of(scope)]
+        started = False
+        for source in sources:
+            store = self.store_for(source)
+            if store is None or not store.has_older or not store.oldest_id:
+                continue
+            started = True
+            if source not in self.fetching:
+                self.fetching.add(source)
+                self._spawn(self._load_page(source, store.oldest_id, self.generation))
+        return started
 
     async def _load_page(self, scope: Scope, before_id: str | None, generation: int) -> None:
         session_id, thread_id = scope
@@ -664,6 +692,7 @@ class SessionController:
         store = session_store.scope(scope[1])
         if newest and store.started:
             return  # a second newest page (the scope was opened again meanwhile)
+        session_store.stamp(scope[1], events)
         if newest:
             change = store.start(events, has_older=has_older)
         else:
@@ -673,8 +702,18 @@ class SessionController:
         for view_scope, view_change in self.fan_out(session_store, scope, change):
             if not newest and self.current == view_scope:
                 self.emit(LoadingOlder(view_scope, False))
-            self.emit(ViewChanged(view_scope, view_change, reset=newest))
+            self.emit(ViewChanged(view_scope, view_change, reset=newest or view_change.rebuilt))
             self._continue_jump(view_scope)
+            if (
+                not newest
+                and view_scope[1] == ALL_THREADS
+                and self.current == view_scope
+                and not view_change.added
+                and self._jump is None
+            ):
+                # That page reached no further back than another thread already had:
+                # the merged view shows nothing new yet, so the next one is fetched.
+                self.need_older(view_scope)
         if newest:
             self._ensure_following(scope)
 
@@ -688,6 +727,10 @@ class SessionController:
             primary = session_store.primary
             if mirrored is not None and primary is not None:
                 out.append(((scope[0], primary.id), mirrored))
+        merged, rebuilt = session_store.route_merged(change)
+        if merged is not None:
+            merged.rebuilt = rebuilt
+            out.append(((scope[0], ALL_THREADS), merged))
         return out
 
     # ------------------------------------------------------------------ live
@@ -771,6 +814,7 @@ class SessionController:
             session_store = self.stores.get(scope[0])
             if session_store is None:
                 continue
+            session_store.stamp(scope[1], events)
             change = session_store.scope(scope[1]).append(events)
             if self._observe(session_store, events, alert=True):
                 result.sessions.add(scope[0])
@@ -896,16 +940,11 @@ class SessionController:
             if pending.search:
                 self.emit(SearchProgress(scope, pending.pages, done=True))
             return
-        source = self.source_of(scope)
-        source_store = self.store_for(source)
-        if store.has_older and pending.pages_left > 0 and source_store and source_store.oldest_id:
+        if store.has_older and pending.pages_left > 0 and self._page_back(scope):
             pending.pages_left -= 1
             pending.pages += 1
             if pending.search:
                 self.emit(SearchProgress(scope, pending.pages, done=False))
-            if source not in self.fetching:
-                self.fetching.add(source)
-                self._spawn(self._load_page(source, source_store.oldest_id, self.generation))
             return
         self._jump = None
         if pending.search:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from .api.models import (
     REORDER_SLACK,
@@ -64,7 +64,13 @@ class Change:
     """Appended events older than the newest one held: history is paged in, never appended."""
     trimmed: int = 0
     """Oldest events let go from the front (the window is full); they page in again."""
+    rebuilt: bool = False
+    """The view was built anew (the merged view, when a live event went before shown ones)."""
 
+
+ALL_THREADS = "*"
+"""The scope key (in place of a thread id) of a session's merged view: every thread's events."""
+_NO_TIME = datetime.min.replace(tzinfo=UTC)
 
 DEFAULT_WINDOW = 50_000
 """Events a view keeps in memory; older ones are let go and paged in again on demand."""
@@ -442,6 +448,8 @@ class SessionStore:
         return event.thread_id is None or (primary is not None and event.thread_id == primary.id)
 
     def scope(self, thread_id: str | None) -> EventStore:
+        if thread_id == ALL_THREADS:
+            return self.merged()
         store = self.scopes.get(thread_id)
         if store is None:
             store = EventStore(self.id, thread_id, window=self.window)
@@ -454,6 +462,116 @@ class SessionStore:
                         has_older=session.has_older,
                     )
         return store
+
+    # ------------------------------------------------------------------ every thread at once
+
+    def merged_sources(self) -> list[str | None]:
+        """What the merged view merges: each child thread, and the session stream (which
+        carries the coordinator and what children cross-post)."""
+        return [t.id for t in self.threads.values() if not t.thread.is_primary] + [None]
+
+    def merge_ready(self) -> bool:
+        return all(
+            (store := self.scopes.get(source)) is not None and store.started
+            for source in self.merged_sources()
+        )
+
+    def merge_frontier(self) -> datetime | None:
+        """How far back every source is loaded: the merged view shows events from here on.
+
+        A source with older events still on the server could have some between
+        this time and its oldest loaded one, so nothing older is merged yet.
+        """
+        times = [
+            store.events[0].time or _NO_TIME
+            for source in self.merged_sources()
+            if (store := self.scopes.get(source)) is not None and store.has_older and store.events
+        ]
+        return max(times) if times else None
+
+    def merge_blockers(self) -> list[str | None]:
+        """The sources to page back next for the merged view: those the frontier waits on."""
+        frontier = self.merge_frontier()
+        return [
+            source
+            for source in self.merged_sources()
+            if (store := self.scopes.get(source)) is not None
+            and store.has_older
+            and store.events
+            and (store.events[0].time or _NO_TIME) == frontier
+        ]
+
+    def stamp(self, thread_id: str | None, events: Iterable[Event]) -> None:
+        """A child thread's own events do not name their thread: name it, so that the merged
+        view can say whose they are."""
+        if thread_id is None or thread_id == ALL_THREADS or self.is_primary(thread_id):
+            return
+        for event in events:
+            if event.thread_id is None:
+                event.thread_id = thread_id
+
+    def _merged_between(self, low: datetime | None, high: datetime | None) -> list[Event]:
+        """Every source's events from `low` up to `high` (inclusive), once each, in time order."""
+        seen: set[str] = set()
+        keyed: list[tuple[datetime, int, int, Event]] = []
+        for order, source in enumerate(self.merged_sources()):
+            store = self.scopes.get(source)
+            if store is None:
+                continue
+            for index, event in enumerate(store.events):
+                when = event.time or _NO_TIME
+                if (low is not None and when < low) or (high is not None and when > high):
+                    continue
+                if event.id in seen:
+                    continue  # a child's event cross-posted to the session stream: the child's copy
+                seen.add(event.id)
+                keyed.append((when, order, index, event))
+        keyed.sort(key=lambda k: (k[0], k[1], k[2]))
+        return [k[3] for k in keyed]
+
+    def merged(self) -> EventStore:
+        """The merged view (built from the sources once they are all loaded)."""
+        view = self.scopes.get(ALL_THREADS)
+        if view is None or (not view.started and self.merge_ready()):
+            view = EventStore(self.id, ALL_THREADS, window=self.window)
+            self.scopes[ALL_THREADS] = view
+            if self.merge_ready():
+                frontier = self.merge_frontier()
+                view.start(self._merged_between(frontier, None), has_older=frontier is not None)
+        return view
+
+    def route_merged(self, change: Change) -> tuple[Change | None, bool]:
+        """Carry a source's change into the merged view: (its change, whether it was rebuilt).
+
+        Live events are appended as they come.  An older page of one source
+        lets the view reach back to the new frontier.  When a source's newest
+        page completes the set, or a live event would have to go before ones
+        already shown, the view is built again.
+        """
+        view = self.scopes.get(ALL_THREADS)
+        if view is None:
+            return None, False
+        if not view.started:
+            if not self.merge_ready():
+                return None, False
+            del self.scopes[ALL_THREADS]
+            view = self.merged()
+            return Change(added=list(view.events)), True
+        if change.prepended:
+            frontier = self.merge_frontier()
+            high = view.events[0].time if view.events else None
+            fresh = [e for e in self._merged_between(frontier, high) if e.id not in view]
+            merged = view.prepend(fresh, has_older=True)
+            view.has_older = frontier is not None
+            return merged, False
+        if not change.added:
+            return None, False
+        merged = view.append(change.added)
+        if merged.refused:
+            del self.scopes[ALL_THREADS]
+            view = self.merged()
+            return Change(added=list(view.events)), True
+        return merged, False
 
     def unload(self) -> None:
         """Let go of every loaded event (nobody is viewing this session); threads stay."""

@@ -374,3 +374,50 @@ def test_a_turn_is_timed_from_its_user_message_to_its_idle(demo_sim) -> None:
     assert abs(turn.model - model) < 1e-6 and turn.model > 0 and turn.tools > 0
     assert turn.tokens > 0 and turn.credits is not None
     assert turn_summary(turn).startswith("turn ") and " tok" in turn_summary(turn)
+
+
+async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_sim) -> None:
+    """m merges every thread: is:error and e on the whole session reach the children's calls."""
+    from qoder_tui.api.models import ToolUse
+    from qoder_tui.store import ALL_THREADS
+
+    sid = _title(demo_sim, "pydantic")
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    sim_session.ensure_built()
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("m")
+        await until(pilot, lambda: screen.current == (sid, ALL_THREADS))
+        await until(pilot, lambda: view.store is not None and view.store.started, what="merged")
+        merged = view.store
+        children = {t.id for t in sim_session.threads.values() if t.id != sim_session.primary_id}
+        assert {e.thread_id for e in merged.events} & children  # the children's own events
+        times = [e.time for e in merged.events]
+        assert times == sorted(times)  # one time line
+        # Scrolling up pages every thread back together, still in order, each event once.
+        for _ in range(3):
+            before = len(merged)
+            view.action_top()
+            await until(pilot, lambda n=before: len(merged) > n, timeout=30, what="older, merged")
+        ids = [e.id for e in merged.events]
+        assert len(ids) == len(set(ids))
+        times = [e.time for e in merged.events]
+        assert times == sorted(times)
+        # e from the newest event: the newest failing call of any child.
+        view.action_follow()
+        await pilot.press("e")
+        await until(pilot, lambda: view.selected is not None, timeout=30, what="a failure")
+        failed = view.selected
+        assert isinstance(failed, ToolUse) and failed.thread_id in children
+        assert merged.result_for(failed).is_error
+        # is:error narrows the merged view to failures, each a child's.
+        await pilot.press("f", *"is:error", "enter")
+        await until(pilot, lambda: view.shown_count >= 1)
+        shown = [e for e, h in zip(merged.events, view.heights, strict=True) if h]
+        assert shown and all(e.thread_id in children for e in shown if isinstance(e, ToolUse))
+        # m again: back to the session's own stream.
+        await pilot.press("escape", "m")
+        await until(pilot, lambda: screen.current == (sid, None))

@@ -598,3 +598,45 @@ async def test_lines_drawn_before_focus_take_the_focused_background(
         await until(pilot, lambda: log.has_focus)
         focused = backgrounds()
         assert focused == {log.rich_style.bgcolor} and focused != unfocused
+
+
+async def test_merged_view_follows_every_thread_live_each_event_once(
+    live_sim: SimulatorServer,
+) -> None:
+    from qoder_tui.store import ALL_THREADS
+
+    app = QoderApp(settings_for(live_sim), open_live_session=True, clock=_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.current is not None and screen.log_view.store)
+        sid = screen.current[0]
+        await pilot.press("m")
+        view = screen.log_view
+        await until(pilot, lambda: screen.current == (sid, ALL_THREADS))
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        primary = screen.stores[sid].primary
+        assert primary is not None
+
+        def child_events() -> int:
+            store = view.store
+            return sum(1 for e in store.events if e.thread_id not in (None, primary.id))
+
+        start = child_events()
+        await until(pilot, lambda: child_events() >= start + 10, timeout=60, what="live children")
+        ids = [e.id for e in view.store.events]
+        assert len(ids) == len(set(ids))
+        # Nothing lost: every child event the server sent since the view opened shows up.
+        world = live_sim.simulator.world.sessions[sid]
+        opened_at = max(e.time for e in view.store.events[:1])
+
+        def missing() -> set[str]:
+            sent = {
+                e["id"]
+                for t in world.threads.values()
+                if t.id != world.primary_id
+                for e in t.log.items
+                if e["processed_at"] > opened_at.isoformat().replace("+00:00", "Z")
+            }
+            return sent - {e.id for e in view.store.events}
+
+        await until(pilot, lambda: not missing(), timeout=30, what="every live child event")

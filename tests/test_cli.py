@@ -233,3 +233,26 @@ def test_tail_until_idle_waits_for_a_live_turn_to_end(make_sim) -> None:
     res = run("tail", live.id, "--limit", "0", "--follow", "--until-idle", env=env_for(server))
     assert res.returncode == 0, res.stderr
     assert "idle" in res.stdout.splitlines()[-1]
+
+
+def test_tail_all_threads_merges_every_thread_in_time_order(sim: SimulatorServer) -> None:
+    sid = _session(sim, "Release 2.8.0")
+    world = sim.simulator.world.sessions[sid]
+    res = run("tail", sid, "--all-threads", "--limit", "1000", "--json", env=env_for(sim))
+    assert res.returncode == 0, res.stderr
+    objs = [json.loads(line) for line in res.stdout.splitlines()]
+    ids = [o["id"] for o in objs]
+    # Every event of every thread (and of the session stream), each once.
+    expected = {e["id"] for e in world.session_log.items}
+    for thread in world.threads.values():
+        expected |= {e["id"] for e in thread.log.items}
+    assert len(ids) == len(set(ids)) and set(ids) == expected
+    times = [o["processed_at"] for o in objs]
+    assert times == sorted(times)
+    # A child's own events say whose they are.
+    child = next(t for t in world.threads.values() if t.id != world.primary_id)
+    assert any(o.get("session_thread_id") == child.id for o in objs)
+    text = run("tail", sid, "--all-threads", "--limit", "50", env=env_for(sim))
+    assert "Deployer" in text.stdout and "release-coordinato" in text.stdout
+    both = run("tail", sid, "--all-threads", "--thread", child.id, env=env_for(sim))
+    assert both.returncode == 2 and "not both" in both.stderr

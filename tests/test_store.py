@@ -166,3 +166,58 @@ def test_the_window_lets_the_oldest_go_and_keeps_what_the_reader_sees() -> None:
     # Paging back brings them in again, and counts them as loaded.
     store.prepend([timed(i) for i in range(2200, 2300)], has_older=True)
     assert store.events[0].id == "t2200" and store.unloaded == trimmed + 300 - 100
+
+
+def test_merged_view_interleaves_threads_in_time_and_waits_for_the_least_loaded() -> None:
+    """Every thread in time order; nothing older than what every thread is loaded back to."""
+    from qoder_tui.api.models import Session, Thread
+    from qoder_tui.store import ALL_THREADS, SessionStore
+
+    s = SessionStore(Session(id="s"))
+    s.set_threads(
+        [
+            Thread(id="P", parent_thread_id=None),
+            Thread(id="A", parent_thread_id="P"),
+            Thread(id="B", parent_thread_id="P"),
+        ]
+    )
+    merged = s.scope(ALL_THREADS)
+    assert not merged.started  # no thread loaded yet
+    session, a, b = s.scope(None), s.scope("A"), s.scope("B")
+    session.start([ev(10), ev(20), ev(30)], has_older=True)
+    a_page = [ev(15), ev(25)]
+    s.stamp("A", a_page)
+    assert all(e.thread_id == "A" for e in a_page)  # a child's own events now say whose
+    a.start(a_page, has_older=True)
+    view, rebuilt = s.route_merged(b.start([ev(5), ev(22), ev(31)], has_older=False))
+    assert rebuilt and view is not None
+    merged = s.scope(ALL_THREADS)
+    # A is loaded back only to :15, so B's :05 and the session's :10 wait.
+    assert [e.id for e in merged.events] == ["e15", "e20", "e22", "e25", "e30", "e31"]
+    assert merged.has_older and s.merge_blockers() == ["A"]
+    # A's older page reaches :12; the session (back to :10, more on the server) is next.
+    change, _ = s.route_merged(a.prepend([ev(12)], has_older=True))
+    assert change is not None and [e.id for e in change.added] == ["e12"]
+    assert s.merge_blockers() == ["A"]
+    change, _ = s.route_merged(a.prepend([ev(2)], has_older=False))
+    # A is loaded to its start, but the session stream may still hold events before :10.
+    assert change is not None and [e.id for e in change.added] == ["e10"]
+    assert s.merge_blockers() == [None] and merged.has_older
+    change, _ = s.route_merged(session.prepend([ev(1)], has_older=False))
+    assert change is not None and [e.id for e in change.added] == ["e1", "e2", "e5"]
+    assert not merged.has_older
+    assert [e.id for e in merged.events] == [
+        "e1", "e2", "e5", "e10", "e12", "e15", "e20", "e22", "e25", "e30", "e31",
+    ]  # fmt: skip
+    # Live: appended as they come, each once, a cross-posted copy included only once.
+    change, _ = s.route_merged(b.append([ev(40), ev(41)]))
+    assert change is not None and [e.id for e in change.added] == ["e40", "e41"]
+    change, _ = s.route_merged(session.append([ev(41), ev(42)]))
+    assert change is not None and [e.id for e in change.added] == ["e42"]
+    # A's live event at :26 is new to A, but older than what the view shows by more than
+    # the slack: the view is built again, with it in its place.
+    change, rebuilt = s.route_merged(a.append([ev(26)]))
+    merged = s.scope(ALL_THREADS)
+    ids = [e.id for e in merged.events]
+    assert rebuilt and ids.index("e25") < ids.index("e26") < ids.index("e30")
+    assert len(ids) == len(set(ids)) == 15

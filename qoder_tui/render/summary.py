@@ -30,7 +30,7 @@ from ..api.models import (
     UsageSnapshot,
     UserMessage,
 )
-from ..api.sanitize import clean_label
+from ..api.sanitize import clean_label, escape_json
 
 INPUT_KEYS = (
     "command",
@@ -290,7 +290,21 @@ def agent_for(event: Event, names: dict[str, str], default: str) -> str:
     return default
 
 
-def json_line(event: Event) -> str:
+def json_line(event: Event, *, with_thread: bool = False) -> str:
+    """The event's JSON as one line.  `with_thread`: a child's own events (which do not name
+    their thread) get `session_thread_id`, so that merged output says whose each one is."""
+    if with_thread and event.thread_id and not isinstance(event, MalformedEvent):
+        import json
+
+        data = json.loads(event.raw_json)
+        if (
+            isinstance(data, dict)
+            and not data.get("session_thread_id")
+            and not data.get("thread_id")
+        ):
+            data["session_thread_id"] = event.thread_id
+            return escape_json(json.dumps(data, ensure_ascii=False))
+        return event.raw_json
     if isinstance(event, MalformedEvent):
         import json
 

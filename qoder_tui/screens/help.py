@@ -22,6 +22,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("a", "next session or thread that needs you (waiting for approval, errored)"),
             ("d", "why is it stuck: what holds each thread of this session up, since when"),
             ("h", "handoffs: what the coordinator handed each child, and what came back"),
+            (
+                "m",
+                "a session: its own stream, or every thread merged in time (each line its agent)",
+            ),
             ("/", "search this view, reading older history until it is found"),
             (
                 "f",

@@ -51,7 +51,7 @@ from ..controller import (
 )
 from ..filters import FilterError, is_error, parse_filter
 from ..render.events import Palette, pretty_json
-from ..store import DEFAULT_WINDOW, EventStore, SessionStore
+from ..store import ALL_THREADS, DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
 from ..widgets.key_hints import KeyHints
 from ..widgets.log_title import LogTitle
@@ -92,6 +92,7 @@ class MainScreen(Screen[None]):
         Binding("b,backspace", "back", "Back", id="back"),
         Binding("d", "diagnose", "Why stuck?", id="diagnose"),
         Binding("h", "handoffs", "Handoffs", id="handoffs"),
+        Binding("m", "merge_threads", "All threads", id="merge"),
         Binding("a", "next_attention", "Needs me", id="attention"),
         Binding("slash", "search", "Search", id="search"),
         Binding("f", "filter", "Filter", id="filter"),
@@ -364,7 +365,7 @@ class MainScreen(Screen[None]):
         log = self.log_view
         log.agent_name = store.name_of
         log.waiting_on = self._waiting(store)
-        log.show(view, label_agents=thread_id is None)
+        log.show(view, label_agents=thread_id in (None, ALL_THREADS))
         self._update_title()
         self.tree_view.reveal(session_id, thread_id)
         if select is not None:
@@ -396,7 +397,7 @@ class MainScreen(Screen[None]):
             log = self.log_view
             if news.reset:
                 view = self.controller.store_for(news.scope)
-                log.show(view, label_agents=news.scope[1] is None)
+                log.show(view, label_agents=news.scope[1] in (None, ALL_THREADS))
             else:
                 log.apply(news.change)
         self._try_select()
@@ -451,7 +452,12 @@ class MainScreen(Screen[None]):
             paint = not result.more or since >= PAINT_AT_LEAST_EVERY
         log = self.log_view
         for view_scope, change in result.views:
-            if self.current == view_scope:
+            if self.current != view_scope:
+                continue
+            if change.rebuilt:
+                view = self.controller.store_for(view_scope)
+                log.show(view, label_agents=True)
+            else:
                 log.apply(change, paint=paint)
         if paint:
             self._paint_live()
@@ -710,6 +716,15 @@ class MainScreen(Screen[None]):
         self.log_view.focus()
         self._update_status()
 
+    def action_merge_threads(self) -> None:
+        """Toggle the session's view between its stream and every thread merged in time order."""
+        if self.current is None:
+            self.notify("Open a session first.", timeout=3, markup=False)
+            return
+        session_id, thread_id = self.current
+        self.open_scope((session_id, None if thread_id == ALL_THREADS else ALL_THREADS))
+        self.log_view.focus()
+
     def action_next_attention(self) -> None:
         """The next session or thread that needs the reader, across sessions."""
         targets = self.controller.attention()
@@ -771,7 +786,9 @@ class MainScreen(Screen[None]):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(store.session.display_title, style="bold")
         if thread_id is None:
-            text.append("  ·  whole session (every agent)")
+            text.append("  ·  session stream  (m: every thread)")
+        elif thread_id == ALL_THREADS:
+            text.append("  ·  every thread, merged  (m: the session stream)")
         else:
             text.append(f"  ·  {store.name_of(thread_id)}")
             text.append(f"  {thread_id}", style="dim")
@@ -798,7 +815,13 @@ class MainScreen(Screen[None]):
             thread_usage=thread_usage,
             session_usage=_session_usage(session_store),
             session_credits=self.controller.session_credits.get(session_id),
-            scope="session" if thread_id is None else session_store.name_of(thread_id),
+            scope=(
+                "session"
+                if thread_id is None
+                else "all threads"
+                if thread_id == ALL_THREADS
+                else session_store.name_of(thread_id)
+            ),
             filter=self.log_view.filter.query if self.log_view.filter else "",
             matches=self.log_view.shown_count if self.log_view.filter else 0,
         )
@@ -820,7 +843,7 @@ def _session_usage(store: SessionStore) -> Usage:
     """Tokens over every loaded thread; the session stream counts only where its thread is not loaded."""
     total = Usage()
     primary = store.primary
-    thread_scopes = {k: v for k, v in store.scopes.items() if k is not None}
+    thread_scopes = {k: v for k, v in store.scopes.items() if k not in (None, ALL_THREADS)}
     for scope_store in thread_scopes.values():
         total = total + scope_store.usage
     session_scope = store.scopes.get(None)
