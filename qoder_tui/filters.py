@@ -1,6 +1,6 @@
 """The log's filter: a query line that narrows what is shown (pure: no UI, no I/O).
 
-    is:error  is:waiting  is:tool  is:handoff  tool:Bash  type:agent.message
+    is:error  is:waiting  is:pending  is:slow  is:tool  is:handoff  tool:Bash  type:…
     thread:"Code Fixer"  free text
 
 Terms combine (all must hold); `-` before a term negates it.  Free text is
@@ -44,13 +44,43 @@ def _is_waiting(event: Event, store: EventStore, _name: Callable[[str | None], s
     return isinstance(event, StatusChange) and status_word(event) == "waiting"
 
 
+def is_pending(event: Event, store: EventStore, name: Callable[[str | None], str]) -> bool:
+    """Waiting on someone: a stop for an approval, or a tool call with no result (yet, or ever)."""
+    if isinstance(event, ToolUse):
+        return store.result_for(event) is None
+    return _is_waiting(event, store, name)
+
+
+SLOW_MODEL_SECONDS = 10.0
+"""A model request at least this long is a slow one (is:slow, s / S)."""
+
+
+def is_slow(event: Event, store: EventStore, _name: Callable[[str | None], str]) -> bool:
+    """A model request that took SLOW_MODEL_SECONDS or more (its start must be loaded)."""
+    if not isinstance(event, ModelRequestEnd) or event.time is None:
+        return False
+    started = store.span_start_time(event)
+    return started is not None and (event.time - started).total_seconds() >= SLOW_MODEL_SECONDS
+
+
 KINDS: dict[str, Test] = {
     "error": is_error,
     "waiting": _is_waiting,
+    "pending": is_pending,
+    "slow": is_slow,
     "tool": lambda e, s, n: isinstance(e, ToolUse),
     "handoff": lambda e, s, n: isinstance(e, ThreadMessage),
     "status": lambda e, s, n: isinstance(e, StatusChange),
 }
+
+
+JUMPS: dict[str, tuple[Test, str]] = {
+    "error": (is_error, "failure"),
+    "pending": (is_pending, "approval or unanswered tool call"),
+    "handoff": (KINDS["handoff"], "handoff"),
+    "slow": (is_slow, f"model request of {SLOW_MODEL_SECONDS:.0f} s or more"),
+}
+"""Jumps by meaning (e, w, o, s; capitals go newer): what each finds, and its name."""
 
 
 @dataclass(frozen=True)

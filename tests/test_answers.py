@@ -378,7 +378,8 @@ def test_a_turn_is_timed_from_its_user_message_to_its_idle(demo_sim) -> None:
 
 async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_sim) -> None:
     """m merges every thread: is:error and e on the whole session reach the children's calls."""
-    from qoder_tui.api.models import ToolUse
+    from qoder_tui.api.models import ModelRequestEnd, ToolUse
+    from qoder_tui.filters import SLOW_MODEL_SECONDS
     from qoder_tui.store import ALL_THREADS
 
     sid = _title(demo_sim, "pydantic")
@@ -413,6 +414,15 @@ async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_si
         failed = view.selected
         assert isinstance(failed, ToolUse) and failed.thread_id in children
         assert merged.result_for(failed).is_error
+        # s: the newest slow model request, whichever thread made it.
+        view.action_follow()
+        await until(pilot, lambda: view.selected is None)
+        await pilot.press("s")
+        await until(pilot, lambda: view.selected is not None, timeout=30, what="a slow request")
+        slow = view.selected
+        assert isinstance(slow, ModelRequestEnd)
+        started = merged.span_start_time(slow)
+        assert started is not None and (slow.time - started).total_seconds() >= SLOW_MODEL_SECONDS
         # is:error narrows the merged view to failures, each a child's.
         await pilot.press("f", *"is:error", "enter")
         await until(pilot, lambda: view.shown_count >= 1)
@@ -421,3 +431,40 @@ async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_si
         # m again: back to the session's own stream.
         await pilot.press("escape", "m")
         await until(pilot, lambda: screen.current == (sid, None))
+
+
+async def test_jumps_by_meaning_find_the_waiting_call_and_a_handoff(demo_sim) -> None:
+    """w and o from the newest event, across every thread of the session (m)."""
+    from qoder_tui.api.models import StatusChange, ThreadMessage, ToolUse
+    from qoder_tui.store import ALL_THREADS, status_word
+
+    sid = _title(demo_sim, "Release 2.8.0")
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("m")
+        await until(pilot, lambda: screen.current == (sid, ALL_THREADS) and view.store.started)
+        merged = view.store
+
+        async def jump(key: str) -> object:
+            view.action_follow()
+            await until(pilot, lambda: view.selected is None)
+            await pilot.press(key)
+            await until(pilot, lambda: view.selected is not None, timeout=30, what=key)
+            return view.selected
+
+        # The approval stops (waiting statuses) and the call they wait on, newest first.
+        found = await jump("w")
+        for _ in range(6):
+            if isinstance(found, ToolUse):
+                break
+            assert isinstance(found, StatusChange) and status_word(found) == "waiting"
+            before = found
+            await pilot.press("w")
+            await until(pilot, lambda b=before: view.selected is not b, timeout=30, what="w")
+            found = view.selected
+        assert isinstance(found, ToolUse) and merged.result_for(found) is None
+        assert found.input.get("command", "").startswith("./deploy.sh")
+        assert isinstance(await jump("o"), ThreadMessage)

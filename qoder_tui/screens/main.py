@@ -49,7 +49,7 @@ from ..controller import (
     TreeChanged,
     ViewChanged,
 )
-from ..filters import FilterError, is_error, parse_filter
+from ..filters import JUMPS, FilterError, parse_filter
 from ..render.events import Palette, pretty_json
 from ..store import ALL_THREADS, DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
@@ -666,17 +666,18 @@ class MainScreen(Screen[None]):
             self.current, log.search_query, before=log.cursor_id, older=message.older
         )
 
-    @on(EventLog.NextError)
-    def _next_error(self, message: EventLog.NextError) -> None:
+    @on(EventLog.JumpTo)
+    def _jump_to(self, message: EventLog.JumpTo) -> None:
         if self.current is None:
             return
         log = self.log_view
+        test, what = JUMPS[message.kind]
         self.controller.seek(
             self.current,
-            lambda event, store: is_error(event, store, log.agent_name),
+            lambda event, store: test(event, store, log.agent_name),
             before=log.cursor_id,
             older=message.older,
-            what="failure in this view",
+            what=f"{what} in this view",
         )
 
     @on(EventLog.CancelSearch)

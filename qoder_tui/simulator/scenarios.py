@@ -164,7 +164,9 @@ def model_call(
     """One model request: span start, outputs, span end, then the tool's execution."""
     w, rng = ctx.w, ctx.rng
     start = w.emit(tid, "span.model_request_start")
-    yield rng.uniform(0.6, 2.5)
+    # Now and then the model takes its time (a long context, a busy region): the slow
+    # calls that s / S and is:slow find.
+    yield rng.uniform(12.0, 45.0) if rng.random() < 0.03 else rng.uniform(0.6, 2.5)
     if thought:
         w.emit(tid, "agent.thinking", {"thinking": rng.choice(THOUGHTS)})
         yield rng.uniform(0.3, 1.5)

@@ -78,8 +78,14 @@ class EventLog(ScrollView, can_focus=True):
         Binding("n", "search_next(True)", "Next match", show=False),
         Binding("N", "search_next(False)", "Previous match", show=False),
         Binding("escape", "cancel_search", "Stop search", show=False),
-        Binding("e", "next_error(True)", "Next error", show=False),
-        Binding("E", "next_error(False)", "Previous error", show=False),
+        Binding("e", "jump('error', True)", "Next error", show=False),
+        Binding("E", "jump('error', False)", "Previous error", show=False),
+        Binding("w", "jump('pending', True)", "Next waiting call", show=False),
+        Binding("W", "jump('pending', False)", "Previous waiting call", show=False),
+        Binding("o", "jump('handoff', True)", "Next handoff", show=False),
+        Binding("O", "jump('handoff', False)", "Previous handoff", show=False),
+        Binding("s", "jump('slow', True)", "Next slow model call", show=False),
+        Binding("S", "jump('slow', False)", "Previous slow model call", show=False),
     ]
 
     follow: reactive[bool] = reactive(True, init=False)
@@ -121,11 +127,12 @@ class EventLog(ScrollView, can_focus=True):
             super().__init__()
             self.older = older
 
-    class NextError(Message):
-        """e / E: the next failure, older (e) or newer (E) than the selected event."""
+    class JumpTo(Message):
+        """e w o s (older) / E W O S (newer): the next event of a kind (filters.JUMPS)."""
 
-        def __init__(self, older: bool) -> None:
+        def __init__(self, kind: str, older: bool) -> None:
             super().__init__()
+            self.kind = kind
             self.older = older
 
     class CancelSearch(Message):
@@ -851,8 +858,8 @@ class EventLog(ScrollView, can_focus=True):
     def action_search_next(self, older: bool) -> None:
         self.post_message(self.SearchNext(older))
 
-    def action_next_error(self, older: bool) -> None:
-        self.post_message(self.NextError(older))
+    def action_jump(self, kind: str, older: bool) -> None:
+        self.post_message(self.JumpTo(kind, older))
 
     def action_cancel_search(self) -> None:
         self.post_message(self.CancelSearch())
