@@ -51,6 +51,7 @@ class QoderApp(App[None]):
         frame_budget: float | None = 0.012,
         window: int = DEFAULT_WINDOW,
         alert_bell: bool = True,
+        idle_alert: float | None = None,
     ) -> None:
         super().__init__()
         self.quiet_crashes = quiet_crashes
@@ -68,6 +69,7 @@ class QoderApp(App[None]):
             "frame_budget": frame_budget,
             "window": window,
             "alert_bell": alert_bell,
+            "idle_alert": idle_alert,
         }
 
     def action_command_palette(self) -> None:

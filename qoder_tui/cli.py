@@ -538,6 +538,14 @@ def cmd_app(argv: Sequence[str]) -> int:
         action="store_true",
         help="alerts (a followed thread waits for approval or errors) without the terminal bell",
     )
+    p.add_argument(
+        "--idle-alert",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="alert when a thread that went idle while followed stays idle this long "
+        "(default 600; 0 turns it off)",
+    )
     p.add_argument("--version", action="version", version=f"qoder-tui {__version__}")
     _add_connection_args(p)
     _add_sim_args(p, for_demo=True)
@@ -546,6 +554,8 @@ def cmd_app(argv: Sequence[str]) -> int:
         raise UsageError("qoder-tui: --thread needs a SESSION_ID")
     if args.window < 1_000:
         raise UsageError("qoder-tui: --window must be at least 1000")
+    if args.idle_alert < 0:
+        raise UsageError("qoder-tui: --idle-alert must be 0 (off) or more seconds")
     server = None
     if args.demo:
         SimulatorServer = _simulator().SimulatorServer
@@ -567,6 +577,7 @@ def cmd_app(argv: Sequence[str]) -> int:
             quiet_crashes=not os.environ.get("QODER_TUI_DEBUG"),
             window=args.window,
             alert_bell=not args.no_bell,
+            idle_alert=args.idle_alert or None,
         )
         app.run()
         if app.crash_message:

@@ -45,6 +45,7 @@ from .attention import (
     Finding,
     LedgerRow,
     SessionHint,
+    age_text,
     diagnose,
     handoff_ledger,
     session_hint,
@@ -268,6 +269,10 @@ class SessionController:
         self._prefetched: dict[Scope, Page[Event]] = {}
         """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
+        self.idle_alert_after: float | None = None
+        """Seconds a thread that went idle live may stay idle before an Alert (None: never)."""
+        self._went_idle: dict[Scope, datetime] = {}
+        """Threads seen going idle live, and since when: check_idle watches them."""
         self._jump: Seek | None = None
         """An event wanted in a scope (a handoff's other side, a search), paging back to it."""
 
@@ -852,11 +857,35 @@ class SessionController:
                 old = self.session_credits.get(session_store.id)
                 self.session_credits[session_store.id] = max(old or 0.0, event.usage.credits)
         for info in session_store.threads.values() if alert else ():
-            if info.status in NEEDS_ATTENTION and before.get(info.id) != info.status:
+            if before.get(info.id) == info.status:
+                continue
+            if info.status in NEEDS_ATTENTION:
                 word = "is waiting for approval" if info.status == "waiting" else "errored"
                 title = session_store.session.display_title
                 self.emit(Alert((session_store.id, info.id), f"{info.name} {word} ({title})"))
+            if info.status == "idle" and info.since is not None:
+                self._went_idle[(session_store.id, info.id)] = info.since  # seen live
+            else:
+                self._went_idle.pop((session_store.id, info.id), None)
         return changed
+
+    def check_idle(self, now: datetime) -> None:
+        """Alert once for each thread that went idle live and has stayed idle past the limit."""
+        if not self.idle_alert_after:
+            return
+        for scope, since in list(self._went_idle.items()):
+            store = self.stores.get(scope[0])
+            info = store.threads.get(scope[1] or "") if store is not None else None
+            if info is None or info.status != "idle" or info.since != since:
+                del self._went_idle[scope]
+                continue
+            idle = (now - since).total_seconds()
+            if idle >= self.idle_alert_after:
+                del self._went_idle[scope]  # once per idle spell
+                title = store.session.display_title if store is not None else scope[0]
+                self.emit(
+                    Alert(scope, f"{info.name} has been idle {age_text(since, now)} ({title})")
+                )
 
     # ------------------------------------------------------------------ handoffs
 

@@ -640,3 +640,36 @@ async def test_merged_view_follows_every_thread_live_each_event_once(
             return sent - {e.id for e in view.store.events}
 
         await until(pilot, lambda: not missing(), timeout=30, what="every live child event")
+
+
+async def test_a_thread_that_stays_idle_past_the_limit_raises_one_alert(
+    live_sim: SimulatorServer,
+) -> None:
+    app = QoderApp(settings_for(live_sim), open_live_session=True, idle_alert=1.0)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.current is not None)
+        opened = time.time()
+
+        def idle_alerts() -> list[str]:
+            return [n.message for n in app._notifications if "has been idle" in n.message]
+
+        await until(pilot, idle_alerts, timeout=60, what="an idle alert")
+        message = idle_alerts()[0]
+        store = screen.stores[screen.current[0]]
+        info = next(t for t in store.threads.values() if message.startswith(t.name + " "))
+        # It went idle while followed (not before the app opened), over a second ago.
+        assert info.status == "idle" and info.since is not None
+        assert info.since.timestamp() >= opened - 1 and time.time() - info.since.timestamp() >= 1
+        # One alert per idle spell: a few more ticks bring no second one for it.
+        ticks = 0
+
+        def three_ticks() -> bool:
+            nonlocal ticks
+            screen._on_tick()
+            ticks += 1
+            return ticks >= 3
+
+        await until(pilot, three_ticks)
+        if info.status == "idle" and info.since is not None:
+            assert sum(m.startswith(info.name + " ") for m in idle_alerts()) == 1

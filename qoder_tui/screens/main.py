@@ -113,6 +113,7 @@ class MainScreen(Screen[None]):
         frame_budget: float | None = 0.012,
         window: int = DEFAULT_WINDOW,
         alert_bell: bool = True,
+        idle_alert: float | None = None,
     ) -> None:
         super().__init__()
         self.server_label = server_label
@@ -122,6 +123,7 @@ class MainScreen(Screen[None]):
             client, self._emit, live=live, window=window, clock=clock
         )
         self.controller.keep_from = self._keep_from
+        self.controller.idle_alert_after = idle_alert
         if session_id:
             # Asked for at once, so that the server answers while the screen is built.
             self.controller.load_session(session_id, (session_id, thread_id))
@@ -829,6 +831,7 @@ class MainScreen(Screen[None]):
 
     def _on_tick(self) -> None:
         self.log_view.tick()
+        self.controller.check_idle(self.controller.clock())
 
     def _relabel_sessions(self) -> None:
         """Statuses and ages in the tree (the open session's threads too: time in state)."""
