@@ -847,6 +847,8 @@ class SessionController:
         changed = False
         before = {t.id: t.status for t in session_store.threads.values()} if alert else {}
         for event in events:
+            if alert:
+                session_store.count_live(event)
             unknown = session_store.observe(event, current=current)
             if unknown or event.type.startswith(("session.status", "session.thread")):
                 changed = True

@@ -25,6 +25,7 @@ from .api.models import (
     ToolResult,
     ToolUse,
     Usage,
+    UsageSnapshot,
     UserMessage,
     normalise_status,
 )
@@ -376,6 +377,11 @@ class SessionStore:
     def __init__(self, session: Session, *, window: int = DEFAULT_WINDOW) -> None:
         self.session = session
         self.window = window
+        self.live_usage = Usage()
+        """Model requests' usage that arrived live since the session was loaded."""
+        self._counted: dict[str, None] = {}
+        self.snapshot: Usage | None = None
+        """The newest cumulative usage the server reported live (a `session.usage` event)."""
         self.status = session.display_status
         self.threads: dict[str, ThreadInfo] = {}
         self.scopes: dict[str | None, EventStore] = {}
@@ -464,6 +470,25 @@ class SessionStore:
         return store
 
     # ------------------------------------------------------------------ every thread at once
+
+    def count_live(self, event: Event) -> None:
+        """A live event's part in the session's totals (each event once, whichever stream)."""
+        if isinstance(event, ModelRequestEnd) and event.usage is not None:
+            if event.id in self._counted:
+                return
+            self._counted[event.id] = None
+            if len(self._counted) > 5_000:
+                del self._counted[next(iter(self._counted))]
+            self.live_usage = self.live_usage + event.usage
+        elif isinstance(event, UsageSnapshot) and event.usage is not None:
+            self.snapshot = _field_max(self.snapshot, event.usage)
+
+    def totals(self) -> Usage:
+        """The session's usage over every thread, loaded or not: what the API said when the
+        session was loaded plus what came live since, or the server's newest live snapshot,
+        field by field whichever is more (totals only grow)."""
+        base = self.session.usage_model or Usage()
+        return _field_max(self.snapshot, base + self.live_usage)
 
     def merged_sources(self) -> list[str | None]:
         """What the merged view merges: each child thread, and the session stream (which
@@ -626,6 +651,16 @@ class SessionStore:
         if event.thread_id and event.thread_id not in self.threads:
             unknown.add(event.thread_id)
         return unknown
+
+
+def _field_max(a: Usage | None, b: Usage) -> Usage:
+    if a is None:
+        return b
+    values = {}
+    for name in Usage._SUMMED:
+        x, y = getattr(a, name), getattr(b, name)
+        values[name] = y if x is None else x if y is None else max(x, y)
+    return Usage(**values)
 
 
 def status_word(event: StatusChange) -> str:

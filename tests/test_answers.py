@@ -468,3 +468,23 @@ async def test_jumps_by_meaning_find_the_waiting_call_and_a_handoff(demo_sim) ->
         assert isinstance(found, ToolUse) and merged.result_for(found) is None
         assert found.input.get("command", "").startswith("./deploy.sh")
         assert isinstance(await jump("o"), ThreadMessage)
+
+
+async def test_session_totals_count_every_thread_not_only_what_is_loaded(demo_sim) -> None:
+    sid = _title(demo_sim, "pydantic")
+    world = demo_sim.simulator.world.sessions[sid]
+    world.ensure_built()
+    truth = world.obj["usage"]  # the server's own running totals, over every thread
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot, lambda: screen.log_view.store is not None and screen.log_view.store.started
+        )
+        await until(pilot, lambda: screen.status.info.session_usage is not None)
+        shown = screen.status.info.session_usage
+        assert shown.input_tokens == truth["input_tokens"]
+        assert shown.output_tokens == truth["output_tokens"]
+        assert screen.status.info.session_credits == truth["total_credits"]
+        # Far more than the one loaded page of the session stream reports.
+        assert shown.input_tokens > screen.log_view.store.usage.input_tokens * 5

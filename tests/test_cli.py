@@ -72,6 +72,7 @@ def test_tail_follow_ends_with_terminated_session(sim: SimulatorServer) -> None:
 
 def test_tail_thread(sim: SimulatorServer) -> None:
     sid = _session(sim, "Release 2.8.0")
+    sim.simulator.world.sessions[sid].ensure_built()  # built lazily, on its first request
     child = list(sim.simulator.world.sessions[sid].threads)[1]
     res = run("tail", sid, "--thread", child, "--limit", "3", env=env_for(sim))
     assert res.returncode == 0 and "Deployer" in res.stdout

@@ -328,3 +328,12 @@ def search_text(event: Event) -> str:
     if isinstance(event, ToolUse) and event.input:
         parts.extend(str(v) for v in event.input.values())
     return "\n".join(parts).casefold()
+
+
+def compact_count(n: int) -> str:
+    """12345 -> 12.3k: a count that fits a tree row or the status bar."""
+    if n < 1000:
+        return str(n)
+    if n < 1_000_000:
+        return f"{n / 1000:.1f}k"
+    return f"{n / 1_000_000:.1f}M"

@@ -26,7 +26,7 @@ from textual.widgets import Input, Static
 from ..api.client import QoderClient
 from ..api.errors import AuthError, NotFoundError
 from ..api.follower import StreamState
-from ..api.models import Session, Usage
+from ..api.models import Session
 from ..attention import NEEDS_ATTENTION, age_text
 from ..controller import (
     POSTED,
@@ -816,8 +816,11 @@ class MainScreen(Screen[None]):
             has_older=store.has_older,
             started=store.started,
             thread_usage=thread_usage,
-            session_usage=_session_usage(session_store),
-            session_credits=self.controller.session_credits.get(session_id),
+            session_usage=(totals := session_store.totals()),
+            session_credits=max(
+                (c for c in (totals.credits, self.controller.session_credits.get(session_id)) if c),
+                default=None,
+            ),
             scope=(
                 "session"
                 if thread_id is None
@@ -841,16 +844,3 @@ class MainScreen(Screen[None]):
         )
         if self.current is not None and self.current[0] in self.stores:
             self.tree_view.sync_session(self.stores[self.current[0]])
-
-
-def _session_usage(store: SessionStore) -> Usage:
-    """Tokens over every loaded thread; the session stream counts only where its thread is not loaded."""
-    total = Usage()
-    primary = store.primary
-    thread_scopes = {k: v for k, v in store.scopes.items() if k not in (None, ALL_THREADS)}
-    for scope_store in thread_scopes.values():
-        total = total + scope_store.usage
-    session_scope = store.scopes.get(None)
-    if session_scope is not None and (primary is None or primary.id not in thread_scopes):
-        total = total + session_scope.usage
-    return total

@@ -121,16 +121,31 @@ def _usage(rng: random.Random) -> dict[str, Any]:
     }
 
 
+_TOKENS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+)
+
+
 def _add_usage(ctx: Ctx, thread_id: str, usage: dict[str, Any]) -> None:
-    acc = ctx.turn_usage.setdefault(thread_id, {})
-    for key in (
-        "input_tokens",
-        "output_tokens",
-        "cache_read_input_tokens",
-        "cache_creation_input_tokens",
-    ):
-        acc[key] = acc.get(key, 0) + int(usage.get(key, 0))
-    acc["credits"] = round(acc.get("credits", 0) + usage.get("credits", 0.0), 2)
+    """A model request's usage: into its turn's, and into the thread's and session's totals
+    (the `usage` of the thread and session objects the API serves, as they stand now)."""
+    thread = ctx.s.threads[thread_id].obj
+    totals = [ctx.turn_usage.setdefault(thread_id, {}), thread.setdefault("usage", None) or {}]
+    thread["usage"] = totals[1]
+    session = ctx.s.obj
+    if not isinstance(session.get("usage"), dict):
+        session["usage"] = {}
+    totals.append(session["usage"])
+    for acc in totals:
+        for key in _TOKENS:
+            acc[key] = acc.get(key, 0) + int(usage.get(key, 0))
+    credits = usage.get("credits", 0.0)
+    totals[0]["credits"] = round(totals[0].get("credits", 0) + credits, 2)
+    totals[1]["credits"] = round(totals[1].get("credits", 0) + credits, 2)
+    totals[2]["total_credits"] = round(totals[2].get("total_credits", 0) + credits, 2)
 
 
 def _idle_usage(ctx: Ctx, thread_id: str) -> dict[str, Any]:
@@ -327,8 +342,15 @@ def coordinator_turn(ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int
     yield Wait(lambda: ctx.reports_due <= 0)
     yield from model_call(ctx, tid, message=rng.choice(AGENT_MESSAGES))
     usage = _idle_usage(ctx, tid)
-    total = sum(v.get("credits", 0) for v in ctx.turn_usage.values()) + usage["total_credits"]
-    w.emit(tid, "session.usage", {"usage": usage, "total_credits": round(total, 2)})
+    totals = ctx.s.obj["usage"]  # a snapshot of the session's cumulative usage, as the API's
+    w.emit(
+        tid,
+        "session.usage",
+        {
+            "usage": {key: totals.get(key, 0) for key in _TOKENS},
+            "total_credits": totals.get("total_credits", 0.0),
+        },
+    )
     _set_status(ctx, tid, "idle")
     w.emit(tid, "session.status_idle", {"stop_reason": {"type": "end_turn"}, "usage": usage})
 
@@ -469,7 +491,8 @@ class World:
 
 def _finish(ctx: Ctx) -> None:
     s = ctx.s
-    s.obj["usage"] = {"total_credits": round(ctx.rng.uniform(20, 400), 2)}
+    if not isinstance(s.obj.get("usage"), dict):
+        s.obj["usage"] = {"total_credits": 0.0}
     s.obj["stats"] = {"active_seconds": 1800.0, "duration_seconds": 5400.0}
 
 

@@ -14,7 +14,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ..api.models import Session, parse_ts
-from ..render.summary import age_words
+from ..render.summary import age_words, compact_count
 from ..store import SessionStore, ThreadInfo
 
 BADGES: dict[str, tuple[str, str]] = {
@@ -110,7 +110,7 @@ class SessionTree(Tree[NodeRef]):
         label.append(f"  {word}{' ' + since if since else ''}", style=self.colours["muted"])
         tokens = info.usage.total_tokens
         if tokens:
-            label.append(f" · {_compact(tokens)} tok", style=self.colours["muted"])
+            label.append(f" · {compact_count(tokens)} tok", style=self.colours["muted"])
         return label
 
     # ------------------------------------------------------------------ building
@@ -244,12 +244,3 @@ class SessionTree(Tree[NodeRef]):
         ref = event.node.data
         if ref is not None and ref.kind != "info":
             self.post_message(self.Open(ref))
-
-
-def _compact(n: int) -> str:
-    """12345 -> 12.3k: a count that fits a tree row."""
-    if n < 1000:
-        return str(n)
-    if n < 1_000_000:
-        return f"{n / 1000:.1f}k"
-    return f"{n / 1_000_000:.1f}M"

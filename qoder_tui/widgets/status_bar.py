@@ -9,6 +9,7 @@ from textual.widget import Widget
 
 from ..api.follower import StreamState
 from ..api.models import Usage
+from ..render.summary import compact_count
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class StatusInfo:
 def _tokens(usage: Usage | None) -> str:
     if usage is None or usage.total_tokens == 0:
         return "–"
-    return f"{usage.input_tokens or 0:,} in / {usage.output_tokens or 0:,} out"
+    return f"{compact_count(usage.input_tokens or 0)} in / {compact_count(usage.output_tokens or 0)} out"
 
 
 class StatusBar(Widget):
@@ -54,6 +55,13 @@ class StatusBar(Widget):
         return self.render_info()
 
     def render_info(self) -> Text:
+        """The line; when it would not fit, without this view's own tokens (the session's stay)."""
+        text = self._line(with_view_tokens=True)
+        if self.size.width and text.cell_len > self.size.width:
+            text = self._line(with_view_tokens=False)
+        return text
+
+    def _line(self, *, with_view_tokens: bool) -> Text:
         info = self.info
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {info.server} ", style="bold")
@@ -87,8 +95,8 @@ class StatusBar(Widget):
         thread = _tokens(info.thread_usage)
         session = _tokens(info.session_usage)
         credits = f" · {info.session_credits:g} cr" if info.session_credits is not None else ""
-        if thread != session:
-            text.append(f" thread {thread} ")
+        if with_view_tokens and thread != session:
+            text.append(f" view {thread} ")
             text.append("│", style="dim")
         text.append(f" session {session}{credits} ")
         return text
