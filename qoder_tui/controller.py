@@ -852,6 +852,8 @@ class SessionController:
             unknown = session_store.observe(event, current=current)
             if unknown or event.type.startswith(("session.status", "session.thread")):
                 changed = True
+            elif isinstance(event, ToolResult) and event.is_error:
+                changed = True  # a thread row counts its failed calls
             for thread_id in unknown:
                 self._fetch_thread(session_store.id, thread_id)
             if isinstance(event, UsageSnapshot) and event.usage and event.usage.credits is not None:

@@ -352,6 +352,8 @@ class ThreadInfo:
     """When it entered `status` (as far as the events seen tell)."""
     usage: Usage = field(default_factory=Usage)
     """What its turns reported when they went idle (events seen since it was loaded)."""
+    failed_calls: set[str] = field(default_factory=set)
+    """Its failed tool calls among the events seen (loaded pages and live), by result id."""
 
     def set_status(self, event: StatusChange) -> None:
         word = status_word(event)
@@ -626,6 +628,12 @@ class SessionStore:
         their statuses are history and must not overwrite what is true now.
         """
         unknown: set[str] = set()
+        if isinstance(event, ToolResult) and event.is_error:
+            owner = self.threads.get(event.thread_id or "") or (
+                self.primary if event.thread_id is None else None
+            )
+            if owner is not None:
+                owner.failed_calls.add(event.id)
         if not current:
             if isinstance(event, ThreadCreated) and event.child_thread_id not in self.threads:
                 unknown.add(event.child_thread_id or "")

@@ -428,6 +428,28 @@ async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_si
         await until(pilot, lambda: view.shown_count >= 1)
         shown = [e for e, h in zip(merged.events, view.heights, strict=True) if h]
         assert shown and all(e.thread_id in children for e in shown if isinstance(e, ToolUse))
+        # Each thread's row counts the failed calls seen so far.
+        from qoder_tui.api.models import ToolResult
+
+        store = screen.stores[sid]
+        for child_id in children:
+            loaded = store.scopes.get(child_id)
+            failed = sum(
+                1
+                for e in (loaded.events if loaded else [])
+                if isinstance(e, ToolResult) and e.is_error
+            )
+            assert len(store.threads[child_id].failed_calls) >= failed
+            if failed:
+                await until(
+                    pilot,
+                    lambda c=child_id: (
+                        f"{len(store.threads[c].failed_calls)} failed"
+                        in str(screen.tree_view.thread_nodes[(sid, c)].label)
+                    ),
+                    what="failed count",
+                )
+        assert any(store.threads[c].failed_calls for c in children)
         # m again: back to the session's own stream.
         await pilot.press("escape", "m")
         await until(pilot, lambda: screen.current == (sid, None))

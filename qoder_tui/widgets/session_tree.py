@@ -100,7 +100,7 @@ class SessionTree(Tree[NodeRef]):
         return label
 
     def thread_label(self, info: ThreadInfo) -> Text:
-        """Badge, name, state and for how long, and the tokens its turns reported."""
+        """Badge, name, state and for how long, failed calls seen, and the tokens it reported."""
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(info.status))
         label.append(" ")
@@ -108,6 +108,9 @@ class SessionTree(Tree[NodeRef]):
         word = STATUS_WORDS.get(info.status, info.status)
         since = age_words(info.since, self.clock()) if info.since else ""
         label.append(f"  {word}{' ' + since if since else ''}", style=self.colours["muted"])
+        failed = len(info.failed_calls)
+        if failed:
+            label.append(f" · {failed} failed", style=self.colours["error"])
         tokens = info.usage.total_tokens
         if tokens:
             label.append(f" · {compact_count(tokens)} tok", style=self.colours["muted"])
