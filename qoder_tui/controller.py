@@ -598,6 +598,9 @@ class SessionController:
             for key in list(self.followers):
                 if key != (session_id, None) and key not in sources:
                     self.stop_follower(key)
+        for source in sources if thread_id == ALL_THREADS else ():
+            if (loaded := store.scopes.get(source[1])) is not None and loaded.has_newer:
+                store.restart(source[1])  # a thread read from its start: merge its newest
         view = store.scope(thread_id)
         for source in sources:
             self._ensure_loaded(source)
@@ -667,6 +670,95 @@ class SessionController:
                 self.fetching.add(source)
                 self._spawn(self._load_page(source, store.oldest_id, self.generation))
         return started
+
+    # ------------------------------------------------------------------ from the start
+
+    def to_start(self, scope: Scope) -> bool:
+        """Show a thread (or the session stream) from its very first event, paging forward.
+
+        Its follower stops meanwhile (live events would leave a gap after the
+        first page); it starts again once paging forward reaches the newest
+        event, or at once with `to_newest`.  False for the merged view.
+        """
+        if scope[1] == ALL_THREADS or scope[0] not in self.stores:
+            return False
+        source = self.source_of(scope)
+        self.stop_follower(source)
+        self.generation += 1
+        self.fetching.add(source)
+        self._spawn(self._load_start(source, self.generation))
+        return True
+
+    async def _load_start(self, source: Scope, generation: int) -> None:
+        try:
+            page = await self.client.oldest_events(*source, limit=self.page_size)
+        except QoderError as exc:
+            self._later(self._page_failed, exc, source, generation)
+            return
+        self._later(self._start_loaded, source, page, generation)
+
+    def _start_loaded(self, source: Scope, page: Page[Event], generation: int) -> None:
+        self.fetching.discard(source)
+        session_store = self.stores.get(source[0])
+        if session_store is None or generation != self.generation:
+            return  # the reader moved on meanwhile
+        store = session_store.restart(source[1])
+        session_store.stamp(source[1], page.data)
+        change = store.start(page.data, has_older=False)
+        store.has_newer = page.has_more
+        if self._observe(session_store, page.data, current=False):
+            self.emit(TreeChanged(frozenset({session_store.id})))
+        if self.current is not None:
+            self.emit(ViewChanged(self.current, change, reset=True))
+        if not store.has_newer:
+            self._ensure_following(source)
+
+    def need_newer(self, scope: Scope) -> None:
+        """The reader nears the bottom of a view opened at its start: the next page forward."""
+        source = self.source_of(scope)
+        store = self.store_for(source)
+        if store is None or not store.has_newer or source in self.fetching or not store.newest_id:
+            return
+        self.fetching.add(source)
+        self._spawn(self._load_newer(source, store.newest_id, self.generation))
+
+    async def _load_newer(self, source: Scope, after_id: str, generation: int) -> None:
+        try:
+            page = await self.client.newer_events(*source, after_id, limit=self.page_size)
+        except QoderError as exc:
+            self._later(self._page_failed, exc, source, generation)
+            return
+        self._later(self._newer_loaded, source, page)
+
+    def _newer_loaded(self, source: Scope, page: Page[Event]) -> None:
+        self.fetching.discard(source)
+        session_store = self.stores.get(source[0])
+        store = session_store.scopes.get(source[1]) if session_store is not None else None
+        if session_store is None or store is None or not store.has_newer:
+            return
+        session_store.stamp(source[1], page.data)
+        change = store.append(page.data)
+        store.has_newer = page.has_more and bool(change.added)
+        if self._observe(session_store, page.data, current=not store.has_newer):
+            self.emit(TreeChanged(frozenset({session_store.id})))
+        for view_scope, view_change in self.fan_out(session_store, source, change):
+            self.emit(ViewChanged(view_scope, view_change, reset=view_change.rebuilt))
+            self._continue_jump(view_scope)
+        if not store.has_newer:
+            self._ensure_following(source)  # caught up: live again, from the newest event
+
+    def to_newest(self, scope: Scope) -> None:
+        """Leave a view opened at its start for its newest events, followed live again."""
+        source = self.source_of(scope)
+        session_store = self.stores.get(scope[0])
+        if session_store is None:
+            return
+        self.generation += 1
+        self.fetching.discard(source)
+        session_store.restart(source[1])
+        if self.current is not None:
+            self.emit(ViewChanged(self.current, Change(), reset=True))  # loading…
+        self._ensure_loaded(source)
 
     async def _load_page(self, scope: Scope, before_id: str | None, generation: int) -> None:
         session_id, thread_id = scope
@@ -744,8 +836,8 @@ class SessionController:
         if not self.live or scope in self.followers:
             return
         store = self.store_for(scope)
-        if store is None:
-            return
+        if store is None or store.has_newer:
+            return  # (a view opened at its start follows once it has paged up to now)
         if store.events and is_terminal(store.events[-1]):
             self._set_stream_state(scope, StreamState("ended", reason=store.events[-1].type))
             return

@@ -94,8 +94,11 @@ class EventStore:
         self.results: dict[str, ToolResult] = {}
         self.span_ends: dict[str, ModelRequestEnd] = {}
         self.has_older = True
+        self.has_newer = False
+        """Newer events exist on the server than the newest held: the view was opened at
+        the start of its thread and pages forward; live events wait until it reaches now."""
         self.started = False
-        """True once the newest page was loaded."""
+        """True once the newest (or, from the start, the first) page was loaded."""
         self.usage = Usage()
         self._settled: dict[str | None, int] = {}
         """Per thread key: the sequence number of its latest idle/terminated status."""
@@ -469,6 +472,7 @@ class SessionStore:
                         [e for e in session.events if self.belongs_to_primary(e)],
                         has_older=session.has_older,
                     )
+                    store.has_newer = session.has_newer
         return store
 
     # ------------------------------------------------------------------ every thread at once
@@ -600,6 +604,17 @@ class SessionStore:
             return Change(added=list(view.events)), True
         return merged, False
 
+    def restart(self, thread_id: str | None) -> EventStore:
+        """A fresh store for a source (its start, or its newest page, loads into it); the
+        views made from it (the primary thread's, the merged one) are made again."""
+        fresh = EventStore(self.id, thread_id, window=self.window)
+        self.scopes[thread_id] = fresh
+        primary = self.primary
+        if thread_id is None and primary is not None:
+            self.scopes.pop(primary.id, None)
+        self.scopes.pop(ALL_THREADS, None)
+        return fresh
+
     def unload(self) -> None:
         """Let go of every loaded event (nobody is viewing this session); threads stay."""
         self.scopes.clear()
@@ -619,6 +634,7 @@ class SessionStore:
         else:
             mirrored = view.append(events)
         view.has_older = session.has_older
+        view.has_newer = session.has_newer
         return mirrored
 
     def observe(self, event: Event, *, current: bool = True) -> set[str]:

@@ -510,3 +510,39 @@ async def test_session_totals_count_every_thread_not_only_what_is_loaded(demo_si
         assert screen.status.info.session_credits == truth["total_credits"]
         # Far more than the one loaded page of the session stream reports.
         assert shown.input_tokens > screen.log_view.store.usage.input_tokens * 5
+
+
+async def test_t_shows_a_thread_from_its_true_start_and_pages_forward_to_live(demo_sim) -> None:
+    from qoder_tui.screens.main import FROM_START_NOTE
+    from qoder_tui.widgets.log_title import LogTitle
+
+    sid = _title(demo_sim, "pydantic")
+    child = _busiest_child(demo_sim, sid)
+    first = child.log.items[0]["id"]
+    newest = child.log.items[-1]["id"]
+    app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        assert view.store.has_older and first not in view.store
+        await pilot.press("t")  # one key, not hundreds of Home presses
+        await until(pilot, lambda: view.store.started and first in view.store, what="start")
+        store = view.store
+        assert store.events[0].id == first and not store.has_older and store.has_newer
+        assert "start of thread" in view.render_line(0).text and not view.follow
+        title = screen.query_one(LogTitle)
+        assert title.note == FROM_START_NOTE  # says how to get back
+        # Scrolling down pages forward: in order, each event once.
+        for _ in range(3):
+            count = len(store)
+            view.scroll_end(animate=False, immediate=True)
+            await until(pilot, lambda n=count: len(store) > n, timeout=30, what="newer page")
+        ids = [e.id for e in store.events]
+        server = [e["id"] for e in child.log.items[: len(ids)]]
+        assert ids == server
+        # End: the newest events again.
+        await pilot.press("end")
+        await until(pilot, lambda: view.store is not store and view.store.started, what="newest")
+        assert view.store.events[-1].id == newest and view.follow and not view.store.has_newer
+        assert title.note == ""

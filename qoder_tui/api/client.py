@@ -396,6 +396,20 @@ class QoderClient:
             has_more=page.has_more and bool(data),
         )
 
+    async def oldest_events(
+        self, session_id: str, thread_id: str | None = None, *, limit: int = MAX_LIMIT
+    ) -> Page[Event]:
+        """The first `limit` events there are, oldest first; `has_more`: newer ones exist."""
+        return await self.list_events(session_id, thread_id, limit=limit, order="asc")
+
+    async def newer_events(
+        self, session_id: str, thread_id: str | None, after_id: str, *, limit: int = MAX_LIMIT
+    ) -> Page[Event]:
+        """The `limit` events after `after_id`, oldest first; `has_more`: newer ones exist."""
+        return await self.list_events(
+            session_id, thread_id, limit=limit, after_id=after_id, order="asc"
+        )
+
     async def walk_backward(
         self,
         session_id: str,

@@ -79,6 +79,8 @@ class ControllerNews(Message):
         self.notice = notice
 
 
+FROM_START_NOTE = "from the start: newer events load as you scroll down · end: newest, live"
+
 INPUT_PLACEHOLDERS = {
     "search": "search this view and its history (enter; esc closes)",
     "filter": "filter: is:error  is:waiting  tool:Bash  type:agent.message  "
@@ -402,12 +404,40 @@ class MainScreen(Screen[None]):
                 log.show(view, label_agents=news.scope[1] in (None, ALL_THREADS))
             else:
                 log.apply(news.change)
+            title = self.query_one(LogTitle)
+            if log.store is not None and log.store.has_newer:
+                title.set_note(FROM_START_NOTE)
+            else:
+                title.clear_note_if(FROM_START_NOTE)
         self._try_select()
         self._update_status()
 
     def _loading_older(self, news: LoadingOlder) -> None:
         if self.current == news.scope:
             self.log_view.set_loading_older(news.loading)
+
+    @on(EventLog.NeedNewer)
+    def _need_newer(self, message: EventLog.NeedNewer) -> None:
+        view: EventStore = message.store
+        self.controller.need_newer((view.session_id, view.thread_id))
+
+    @on(EventLog.ToStart)
+    def _to_start(self) -> None:
+        if self.current is None:
+            return
+        if not self.controller.to_start(self.current):
+            self.notify(
+                "Every thread merged has no single start: open a thread (or press m) first.",
+                timeout=4,
+                markup=False,
+            )
+            return
+
+    @on(EventLog.ToNewest)
+    def _to_newest(self) -> None:
+        if self.current is not None:
+            self.query_one(LogTitle).set_note("")
+            self.controller.to_newest(self.current)
 
     @on(EventLog.NeedOlder)
     def _need_older(self, message: EventLog.NeedOlder) -> None:

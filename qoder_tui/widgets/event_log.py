@@ -70,6 +70,7 @@ class EventLog(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home,g", "top", "Top", show=False),
         Binding("end,G", "follow", "Follow", id="follow"),
+        Binding("t", "to_start", "Thread start", show=False),
         Binding("enter", "activate", "Open/Jump", id="activate"),
         Binding("space", "toggle_fold", "Fold", id="fold"),
         Binding("z", "fold_all", "Fold all", id="fold-all"),
@@ -102,6 +103,19 @@ class EventLog(ScrollView, can_focus=True):
         def __init__(self, store: EventStore) -> None:
             super().__init__()
             self.store = store
+
+    class NeedNewer(Message):
+        """The reader is near the bottom of a view opened at its start: newer events exist."""
+
+        def __init__(self, store: EventStore) -> None:
+            super().__init__()
+            self.store = store
+
+    class ToStart(Message):
+        """t: show this thread from its very first event."""
+
+    class ToNewest(Message):
+        """End in a view opened at its start: back to the newest events, live."""
 
     class Jump(Message):
         """Enter on a handoff: show the other side."""
@@ -185,7 +199,8 @@ class EventLog(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ public API
 
     def show(self, store: EventStore | None, *, label_agents: bool) -> None:
-        """Show another store (or nothing), at its newest events."""
+        """Show another store (or nothing), at its newest events (at its first, when it was
+        opened at its start)."""
         self.store = store
         self.label_agents = label_agents
         self.cursor_id = None
@@ -194,6 +209,12 @@ class EventLog(ScrollView, can_focus=True):
         self._frame.clear()
         self._render_w = self._render_width()
         self._reestimate_all()
+        if store is not None and store.has_newer:
+            self._set_follow(False)
+            self.scroll_to(y=0, animate=False, immediate=True)
+            self.refresh()
+            self.call_after_refresh(self._maybe_need_newer)
+            return
         self._set_follow(True)
         self._scroll_to_end()
         self.refresh()
@@ -717,11 +738,20 @@ class EventLog(ScrollView, can_focus=True):
         super().watch_scroll_y(old_value, new_value)
         if not self._programmatic and self.store is not None:
             at_end = round(new_value) >= self.max_scroll_y
-            if at_end and not self.follow:
+            if at_end and not self.follow and not self.store.has_newer:
                 self._set_follow(True)
             elif not at_end and self.follow and new_value < old_value:
                 self._set_follow(False)
         self._maybe_need_older()
+        self._maybe_need_newer()
+
+    def _maybe_need_newer(self) -> None:
+        store = self.store
+        if store is None or not store.has_newer:
+            return
+        view = self.scrollable_content_region.height or self.size.height
+        if view and self.scroll_y >= self.max_scroll_y - view * PREFETCH_SCREENS:
+            self.post_message(self.NeedNewer(store))
 
     def _maybe_need_older(self) -> None:
         store = self.store
@@ -805,7 +835,13 @@ class EventLog(ScrollView, can_focus=True):
         self._set_follow(False)
         self.scroll_to(y=0, animate=False, immediate=True)
 
+    def action_to_start(self) -> None:
+        self.post_message(self.ToStart())
+
     def action_follow(self) -> None:
+        if self.store is not None and self.store.has_newer:
+            self.post_message(self.ToNewest())  # the newest events are not loaded: fetch them
+            return
         self.cursor_id = None
         self._set_follow(True)
         self._scroll_to_end()

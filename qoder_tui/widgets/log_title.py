@@ -33,6 +33,11 @@ class LogTitle(Widget):
             self.note = note
             self.refresh()
 
+    def clear_note_if(self, note: str) -> None:
+        """Clear the note if it is still this one (another may have replaced it)."""
+        if self.note == note:
+            self.set_note("")
+
     @property
     def marker(self) -> str:
         """The marker's text, or "" when there is nothing new (or the log follows)."""
