@@ -196,8 +196,11 @@ class EventStore:
         self._base -= len(fresh)
         for offset, event in enumerate(fresh):
             self._seq[event.id] = self._base + offset
-            self._index(event, change)
+        # In place before indexing: pairing looks events up by position (a span's end
+        # finds its start, which may be in this same page).
         self.events[:0] = fresh
+        for event in fresh:
+            self._index(event, change)
         change.added = fresh
         change.changed.difference_update(e.id for e in fresh)
         self.has_older = has_older and bool(fresh)

@@ -221,3 +221,25 @@ def test_merged_view_interleaves_threads_in_time_and_waits_for_the_least_loaded(
     ids = [e.id for e in merged.events]
     assert rebuilt and ids.index("e25") < ids.index("e26") < ids.index("e30")
     assert len(ids) == len(set(ids)) == 15
+
+
+def test_a_prepended_page_pairs_a_span_whose_start_is_in_the_same_page() -> None:
+    """Pairing looks events up by position: the page must be in place before it is indexed."""
+    store = EventStore("s")
+    store.start([ev(30)], has_older=True)
+    start = ev(10, "span.model_request_start")
+    end = ev(11, "span.model_request_end", model_request_start_id="e10")
+    change = store.prepend([start, end], has_older=False)
+    assert change.changed == set()  # nothing already shown changed (e30 least of all)
+    assert store.get("e10") is start and store.span_start_time(end) == start.time
+    assert [e.id for e in store.events] == ["e10", "e11", "e30"]
+    empty = EventStore("s")  # the merged view's first page back can meet an empty store
+    empty.start([], has_older=True)
+    empty.prepend(
+        [
+            ev(10, "span.model_request_start"),
+            ev(11, "span.model_request_end", model_request_start_id="e10"),
+        ],
+        has_older=False,
+    )
+    assert [e.id for e in empty.events] == ["e10", "e11"]
