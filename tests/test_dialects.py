@@ -81,3 +81,33 @@ async def test_all_dialects_pair_every_tool_result() -> None:
             uses = {e.call_id for e in events if isinstance(e, ToolUse)}
             results = [e for e in events if isinstance(e, ToolResult)]
             assert results and all(r.call_id in uses for r in results), dialect
+
+
+def test_each_demo_child_works_on_the_task_it_was_handed() -> None:
+    """Its task, thinking, tool calls and report come from its role, not a common pool."""
+    from qoder_tui.simulator.content import ROLE_TASKS, ROLES
+
+    from .conftest import running_sim, sim_config
+
+    with running_sim(sim_config()) as server:
+        checked = 0
+        for session in server.simulator.world.sessions.values():
+            session.ensure_built()
+            for thread in session.threads.values():
+                name = thread.obj.get("name") or (thread.obj.get("agent") or {}).get("name")
+                role = ROLES.get(name or "")
+                if thread.id == session.primary_id or role is None:
+                    continue
+                calls = {(c[0], repr(c[1])) for c in role.calls}
+                for event in thread.log.items:
+                    kind = event["type"]
+                    if kind == "agent.thread_message_received":
+                        assert event["content"][0]["text"] == ROLE_TASKS[name], name
+                    elif kind == "agent.thinking":
+                        assert event["thinking"] in role.thoughts, name
+                    elif kind == "agent.tool_use":
+                        assert (event["name"], repr(event["input"])) in calls, (name, event)
+                    elif kind == "agent.thread_message_sent":
+                        assert event["content"][0]["text"] == role.report, name
+                checked += 1
+        assert checked >= 10

@@ -284,3 +284,350 @@ def make_tool_call(rng: random.Random, *, allow_error: bool = True) -> ToolCall:
         False,
         2.0,
     )
+
+
+# --------------------------------------------------------------------------- roles
+#
+# What each child does follows from the task it is handed: its thoughts, its tool
+# calls and its report back are about that task, not drawn from a common pool.
+
+Call = tuple[str, dict[str, Any], str, str | None]
+"""(tool, input, output, output when it fails or None if it does not fail)."""
+
+
+@dataclass(frozen=True)
+class Role:
+    thoughts: list[str]
+    calls: list[Call]
+    report: str
+
+
+ROLES: dict[str, Role] = {
+    "Test Investigator": Role(
+        [
+            "The failure only shows under parallel runs, so shared state between tests is the "
+            "first suspect. I need the seed and the exact assertion before anything else.",
+            "11 of 50 runs fail and only with `-n 4`: two tests must share something. The "
+            "module-level `_IDEMPOTENCY_CACHE` is the obvious candidate.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "pytest -n 4 -p randomly --count 50 tests/test_refunds.py"},
+                "collected 550 items\n\n11 failed, 539 passed in 41.07s",
+                "error: unrecognized arguments: --count (is pytest-repeat installed?)",
+            ),
+            (
+                "Grep",
+                {"pattern": "_IDEMPOTENCY_CACHE", "path": "src/"},
+                "src/payments/idempotency.py:12:_IDEMPOTENCY_CACHE: dict[str, str] = {}\n"
+                "tests/test_refunds.py:8:from payments.idempotency import _IDEMPOTENCY_CACHE",
+                None,
+            ),
+            (
+                "Read",
+                {"file_path": "tests/test_refunds.py"},
+                "   41\tKEY = {'Idempotency-Key': 'refund-42'}\n   57\t    assert second.json()['id'] "
+                "== first.json()['id']\n   88\tdef test_partial_refund(client):\n   89\t    r = "
+                "client.post('/refunds', json=PARTIAL, headers=KEY)",
+                None,
+            ),
+        ],
+        "Reproduced: fails 11/50 runs with `-n 4`. Cause: shared `_IDEMPOTENCY_CACHE` between "
+        "`test_refund_idempotency` and `test_partial_refund` (same key `refund-42`).",
+    ),
+    "Code Fixer": Role(
+        [
+            "The cache must not outlive a test. An autouse fixture that clears it keeps the "
+            "production code unchanged.",
+            "After the fixture, run the flaky test 200 times in parallel before calling it fixed.",
+        ],
+        [
+            (
+                "Read",
+                {"file_path": "tests/conftest.py"},
+                "    1\timport pytest\n    2\t\n    3\tfrom payments.app import create_app",
+                None,
+            ),
+            (
+                "Edit",
+                {
+                    "file_path": "tests/conftest.py",
+                    "old_string": "import pytest",
+                    "new_string": "import pytest\n\nfrom payments.idempotency import _IDEMPOTENCY_CACHE",
+                },
+                "The file tests/conftest.py has been updated (1 replacement).",
+                "Error: old_string not found in file. Read the file again before editing.",
+            ),
+            (
+                "Bash",
+                {"command": "pytest -n 4 -p randomly --count 200 tests/test_refunds.py"},
+                "collected 2200 items\n\n2200 passed in 162.40s",
+                None,
+            ),
+        ],
+        "Patched `tests/conftest.py` with an autouse fixture that clears the cache. 200/200 runs "
+        "green. Diff is 9 lines.",
+    ),
+    "Docs Writer": Role(
+        [
+            "The CHANGELOG uses Keep a Changelog; a test-only fix goes under Fixed in the next "
+            "patch release.",
+            "Every removed flag needs its replacement and one example; the table reads better "
+            "than prose.",
+        ],
+        [
+            (
+                "Read",
+                {"file_path": "CHANGELOG.md"},
+                "## [Unreleased]\n\n## [0.14.1] - 2026-11-02\n### Fixed\n- Partial refunds rounding",
+                None,
+            ),
+            (
+                "Edit",
+                {
+                    "file_path": "CHANGELOG.md",
+                    "old_string": "## [Unreleased]",
+                    "new_string": "## [Unreleased]\n### Fixed\n- Flaky refund idempotency test (shared cache)",
+                },
+                "The file CHANGELOG.md has been updated (1 replacement).",
+                "Error: file has been modified since it was read. Read it again.",
+            ),
+        ],
+        "CHANGELOG entry added under 0.14.2 → Fixed: 'Flaky refund idempotency test (shared "
+        "cache).'",
+    ),
+    "Migration Agent": Role(
+        [
+            "v2 renames `.dict()` to `.model_dump()` and `Config` to `model_config`; bump-pydantic "
+            "does most of it, the validators need hand work.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "bump-pydantic src/orders"},
+                "[14 files] Refactored: 14, skipped: 0",
+                "error: libcst parse failure in src/orders/legacy.py",
+            ),
+            (
+                "Bash",
+                {"command": "pytest -q tests/orders"},
+                "312 passed in 9.84s",
+                "E   pydantic_core._pydantic_core.ValidationError: 1 validation error for Order",
+            ),
+            (
+                "WebFetch",
+                {"url": "https://docs.pydantic.dev/latest/migration/"},
+                "Fetched 18,204 bytes. Title: Migration Guide",
+                "Error: request timed out after 30s",
+            ),
+        ],
+        "Migrated 14 modules to pydantic v2 (`model_config`, `field_validator`); 312 tests pass.",
+    ),
+    "Schema Checker": Role(
+        [
+            "Compare the v1 and v2 JSON schemas model by model; `required` is a set, so sort it "
+            "before comparing.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "python scripts/dump_schemas.py --out /tmp/v2.json"},
+                "wrote 48 schemas to /tmp/v2.json",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "python scripts/diff_schemas.py /tmp/v1.json /tmp/v2.json"},
+                "48 models compared: 0 differences (after sorting `required`)",
+                "Traceback (most recent call last):\nKeyError: 'OrderLine'",
+            ),
+        ],
+        "Schema check: identical after sorting `required`; no other differences in 48 models.",
+    ),
+    "Profiler": Role(
+        [
+            "Profile under realistic load first; the slowest endpoint is not always the slowest "
+            "query.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "locust -f load/search.py --headless -u 200 -t 60s"},
+                "GET /search  p50 120 ms  p95 840 ms  p99 1.9 s  (12,408 requests)",
+                None,
+            ),
+            (
+                "Bash",
+                {
+                    "command": "psql -c 'SELECT query, mean_exec_time FROM pg_stat_statements "
+                    "ORDER BY 2 DESC LIMIT 3'"
+                },
+                "SELECT * FROM orders WHERE customer_id = $1 ... | 611.2\n"
+                "SELECT count(*) FROM order_lines ...         |  48.9",
+                "psql: error: connection refused",
+            ),
+        ],
+        "Slowest query: `orders` by `customer_id` ordered by `created_at` (611 ms mean, p95 840 ms "
+        "for GET /search).",
+    ),
+    "DB Advisor": Role(
+        [
+            "A composite index on (customer_id, created_at DESC) serves both the filter and the "
+            "sort; build it CONCURRENTLY so writes continue.",
+        ],
+        [
+            (
+                "Bash",
+                {
+                    "command": "psql -c 'EXPLAIN ANALYZE SELECT * FROM orders WHERE customer_id "
+                    "= 42 ORDER BY created_at DESC LIMIT 50'"
+                },
+                "Index Scan using orders_customer_created on orders  (actual time=0.031..0.412)",
+                'ERROR:  relation "orders_customer_created" does not exist',
+            ),
+            (
+                "WebFetch",
+                {"url": "https://www.postgresql.org/docs/current/sql-createindex.html"},
+                "Fetched 41,877 bytes. Title: CREATE INDEX",
+                None,
+            ),
+        ],
+        "Index proposal validated on the staging snapshot; no lock contention with CONCURRENTLY.",
+    ),
+    "Reviewer": Role(
+        [
+            "The dispatcher re-reads `attempts` after the await, so two workers can both see 2 "
+            "and both schedule attempt 3. That is the race.",
+        ],
+        [
+            (
+                "Read",
+                {"file_path": "src/webhooks/dispatcher.py"},
+                "  120\t    attempts = await store.attempts(hook.id)\n  121\t    await asyncio.sleep"
+                "(backoff(attempts))\n  122\t    await store.set_attempts(hook.id, attempts + 1)",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "gh pr diff 482"},
+                " src/webhooks/dispatcher.py | 31 +++++++++-----",
+                "error: could not find pull request #482",
+            ),
+        ],
+        "PR #482: one real race (attempt counter read after an await; fix with SELECT ... FOR "
+        "UPDATE) and one cosmetic issue.",
+    ),
+    "Test Writer": Role(
+        [
+            "A test for the race needs two dispatchers and a barrier at the await; without the "
+            "barrier it passes by luck.",
+        ],
+        [
+            (
+                "Write",
+                {
+                    "file_path": "tests/test_dispatcher_race.py",
+                    "content": "async def test_two_workers_do_not_double_schedule(): ...",
+                },
+                "File created successfully at: tests/test_dispatcher_race.py",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "pytest -q tests/test_dispatcher_race.py"},
+                "1 failed in 0.84s  (as expected before the fix)",
+                None,
+            ),
+        ],
+        "Added `tests/test_dispatcher_race.py`: fails on the PR as it stands, passes with FOR "
+        "UPDATE.",
+    ),
+    "Research Agent": Role(
+        [
+            "The release notes and `--help` of v2 and v3 list the flags; diffing the two help "
+            "texts gives the complete list.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "diff <(cli-v2 --help) <(cli-v3 --help)"},
+                "< --legacy-output\n< --no-color\n> --color=never\n< --config-dir DIR\n> --config FILE",
+                None,
+            ),
+            (
+                "Grep",
+                {"pattern": "deprecated", "path": "docs/cli/"},
+                "docs/cli/v2.md:88: --legacy-output is deprecated and will be removed in v3",
+                None,
+            ),
+        ],
+        "Removed in v3: --legacy-output (use --format=v2), --no-color (--color=never), "
+        "--config-dir (--config FILE). Full diff attached.",
+    ),
+}
+
+
+def role_tool_call(rng: random.Random, role: Role, *, allow_error: bool = True) -> ToolCall:
+    """One of the role's own tool calls; now and then the failing variant, where it has one."""
+    tool, args, output, failed = rng.choice(role.calls)
+    fail = allow_error and failed is not None and rng.random() < 0.2
+    return ToolCall(
+        tool, dict(args), failed if fail and failed else output, fail, rng.uniform(0.2, 6.0)
+    )
+
+
+ROLE_TASKS: dict[str, str] = {
+    "Test Investigator": "Reproduce the flaky `test_refund_idempotency` failure under `-n 4` and "
+    "find its cause. Report the cause with the evidence; do not fix anything yet.",
+    "Code Fixer": "Make `test_refund_idempotency` pass reliably in parallel runs without changing "
+    "production behaviour. Report the diff size and how many runs passed.",
+    "Docs Writer": "Add the CHANGELOG entry for the fix (or the migration guide's table of removed "
+    "flags), in the project's existing style.",
+    "Migration Agent": "Move `src/orders` from pydantic v1 to v2. Keep behaviour; report what you "
+    "changed and the test result.",
+    "Schema Checker": "Compare the JSON schema of every orders model before and after the "
+    "migration and report any difference.",
+    "Profiler": "Load-test `GET /search` and find the slowest query behind it, with numbers.",
+    "DB Advisor": "Propose an index for the slowest `orders` query and check it on the staging "
+    "snapshot.",
+    "Reviewer": "Review PR #482 (webhook dispatcher retries) for race conditions.",
+    "Test Writer": "Write a test that fails if two dispatchers can schedule the same retry.",
+    "Research Agent": "List every flag removed in v3 of the CLI, each with its replacement.",
+}
+
+COORDINATOR: dict[int, tuple[str, str]] = {
+    0: (
+        "I have enough to hand this to specialists. The investigator should reproduce first; "
+        "the fixer should not start before we know the cause.",
+        AGENT_MESSAGES[0],
+    ),
+    1: (
+        "The migration and the schema check are separate jobs: one agent migrates, another "
+        "verifies the schema did not move.",
+        AGENT_MESSAGES[1],
+    ),
+    2: (
+        "Measure first, then advise: the profiler finds the query, the DB advisor the index.",
+        AGENT_MESSAGES[2],
+    ),
+    3: (
+        "A reviewer reads for the race; a test writer proves it with a failing test.",
+        AGENT_MESSAGES[3],
+    ),
+    4: (
+        "The research agent collects the removed flags; the docs writer turns them into a table.",
+        "## CLI v3 migration guide\n\n| removed in v3 | use instead |\n|---|---|\n"
+        "| `--legacy-output` | `--format=v2` |\n| `--no-color` | `--color=never` |\n"
+        "| `--config-dir DIR` | `--config FILE` |\n\nEvery example in the guide was run "
+        "against v3.0.0.",
+    ),
+}
+"""Per task (its index in TASKS): the coordinator's thinking and its final answer."""
+
+
+def coordinator_lines(task: str) -> tuple[str, str] | None:
+    for index, (text, _helpers) in enumerate(TASKS):
+        if text == task:
+            return COORDINATOR.get(index)
+    return None

@@ -17,7 +17,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from .content import AGENT_MESSAGES, REPORTS, TASKS, THOUGHTS, ToolCall, make_tool_call
+from .content import (
+    AGENT_MESSAGES,
+    REPORTS,
+    ROLE_TASKS,
+    ROLES,
+    TASKS,
+    THOUGHTS,
+    ToolCall,
+    coordinator_lines,
+    make_tool_call,
+    role_tool_call,
+)
 from .synthetic import SyntheticLog
 from .world import EventLog, IdMaker, SimSession, SimThread, Writer, fmt_ts
 
@@ -173,6 +184,7 @@ def model_call(
     tid: str,
     *,
     thought: bool = True,
+    thoughts: list[str] | None = None,
     tool: ToolCall | None = None,
     message: str | None = None,
 ) -> Step:
@@ -183,7 +195,7 @@ def model_call(
     # calls that s / S and is:slow find.
     yield rng.uniform(12.0, 45.0) if rng.random() < 0.03 else rng.uniform(0.6, 2.5)
     if thought:
-        w.emit(tid, "agent.thinking", {"thinking": rng.choice(THOUGHTS)})
+        w.emit(tid, "agent.thinking", {"thinking": rng.choice(thoughts or THOUGHTS)})
         yield rng.uniform(0.3, 1.5)
     use = None
     if tool is not None:
@@ -256,9 +268,21 @@ def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | No
         cross_post=True,
     )
     yield rng.uniform(0.3, 1.0)
+    role = ROLES.get(name)
     for _ in range(steps if steps is not None else rng.randint(2, 5)):
-        yield from model_call(ctx, child_id, thought=rng.random() < 0.6, tool=make_tool_call(rng))
-    report = rng.choice(REPORTS)
+        if role is None:
+            yield from model_call(
+                ctx, child_id, thought=rng.random() < 0.6, tool=make_tool_call(rng)
+            )
+        else:  # its thoughts, calls and report follow from its task
+            yield from model_call(
+                ctx,
+                child_id,
+                thought=rng.random() < 0.6,
+                thoughts=role.thoughts,
+                tool=role_tool_call(rng, role),
+            )
+    report = role.report if role is not None else rng.choice(REPORTS)
     yield from model_call(ctx, child_id, thought=False, message=report)
     _hand_over(w, child_id, ctx.primary, report, sender_name=name)
     _set_status(ctx, child_id, "idle")
@@ -331,16 +355,22 @@ def coordinator_turn(ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int
     _set_status(ctx, tid, "running")
     w.emit(tid, "session.status_running")
     yield rng.uniform(0.2, 0.6)
+    lines = coordinator_lines(task)
+    thoughts = [lines[0]] if lines else None
     for _ in range(solo_steps):
-        yield from model_call(ctx, tid, tool=make_tool_call(rng, allow_error=False))
+        yield from model_call(
+            ctx, tid, thoughts=thoughts, tool=make_tool_call(rng, allow_error=False)
+        )
     for name in helpers:
         yield from _delegate(
             ctx,
             name,
-            f"{task.split('.')[0]}. Your part: {name.lower()} work, report back when done.",
+            ROLE_TASKS.get(name)
+            or f"{task.split('.')[0]}. Your part: {name.lower()} work, report back when done.",
         )
     yield Wait(lambda: ctx.reports_due <= 0)
-    yield from model_call(ctx, tid, message=rng.choice(AGENT_MESSAGES))
+    final = lines[1] if lines else rng.choice(AGENT_MESSAGES)
+    yield from model_call(ctx, tid, thoughts=thoughts, message=final)
     usage = _idle_usage(ctx, tid)
     totals = ctx.s.obj["usage"]  # a snapshot of the session's cumulative usage, as the API's
     w.emit(
