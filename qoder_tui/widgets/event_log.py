@@ -460,7 +460,12 @@ class EventLog(ScrollView, can_focus=True):
         self.set_reactive(ScrollView.virtual_size, size)
         self._programmatic = True
         try:
-            self._scroll_update(size)
+            if self.show_vertical_scrollbar:
+                bar = self.vertical_scrollbar
+                bar.window_virtual_size = size.height
+                bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+                bar.refresh()
+            self.scroll_y = self.scroll_y  # validated again: clamped to the new height
         finally:
             self._programmatic = False
 
