@@ -24,6 +24,7 @@ from tests.snapshot_apps import (  # noqa: E402
     ledger_before,
     main_screen_before,
     make_app,
+    merged_before,
     raw_before,
     session_id,
     tool_block_before,
@@ -53,6 +54,7 @@ def main() -> int:
     with running_sim(sim_config()) as server:
         long = session_id(server, "pydantic")
         shoot("main", {"open_live_session": True}, main_screen_before(), server)
+        shoot("merged", {"session_id": long}, merged_before(), server)
         shoot("tool-folded", {"session_id": long}, tool_block_before(unfold=False), server)
         shoot("tool-unfolded", {"session_id": long}, tool_block_before(unfold=True), server)
         shoot("handoff-jump", {"session_id": long}, handoff_before(), server)

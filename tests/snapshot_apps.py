@@ -94,6 +94,26 @@ def main_screen_before() -> Callable[[Pilot], Awaitable[None]]:
     return run
 
 
+def merged_before() -> Callable[[Pilot], Awaitable[None]]:
+    """The session with every thread merged (m), settled at its newest events."""
+
+    async def run(pilot: Pilot) -> None:
+        screen = await loaded(pilot)
+        await pilot.press("m")
+        await settle(
+            pilot,
+            lambda: (
+                screen.current is not None
+                and screen.current[1] == "*"
+                and screen.log_view.store is not None
+                and screen.log_view.store.started
+                and not screen.fetching
+            ),
+        )
+
+    return run
+
+
 def tool_block_before(*, unfold: bool) -> Callable[[Pilot], Awaitable[None]]:
     async def run(pilot: Pilot) -> None:
         screen = await loaded(pilot)

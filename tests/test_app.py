@@ -515,7 +515,9 @@ async def test_the_tree_cursor_stays_on_its_row_as_threads_are_added(make_sim) -
         await pilot.pause()
         assert tree.get_node_at_line(tree.cursor_line) is below
         labels = [str(n.label) for (sid, _), n in tree.thread_nodes.items() if sid == live]
-        assert any(" tok" in label for label in labels)  # idle children report their tokens
+        assert any(
+            " tok" in label and " cr" in label for label in labels
+        )  # idle children report their usage
 
 
 async def test_the_status_bar_fits_in_100_columns(demo_sim) -> None:

@@ -100,7 +100,7 @@ class SessionTree(Tree[NodeRef]):
         return label
 
     def thread_label(self, info: ThreadInfo) -> Text:
-        """Badge, name, state and for how long, failed calls seen, and the tokens it reported."""
+        """Badge, name, state and for how long, failed calls seen, tokens and credits reported."""
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(info.status))
         label.append(" ")
@@ -114,6 +114,8 @@ class SessionTree(Tree[NodeRef]):
         tokens = info.usage.total_tokens
         if tokens:
             label.append(f" · {compact_count(tokens)} tok", style=self.colours["muted"])
+        if info.usage.credits:
+            label.append(f" · {info.usage.credits:.2f} cr", style=self.colours["muted"])
         return label
 
     # ------------------------------------------------------------------ building
