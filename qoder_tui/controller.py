@@ -36,6 +36,7 @@ from .api.models import (
     Thread,
     ThreadMessage,
     ToolResult,
+    ToolUse,
     UsageSnapshot,
     is_terminal,
 )
@@ -402,17 +403,28 @@ class SessionController:
         return hint.last_event_at if hint is not None else None
 
     def attention(self) -> list[Scope]:
-        """Every session and thread that needs the reader, in the order the tree lists them."""
+        """Every session and thread that needs the reader: first what waits for approval or
+        errored (in the order the tree lists them), then, in loaded sessions, threads with a
+        tool call unanswered for STUCK_CALL_SECONDS and children the coordinator waits on."""
         out: list[Scope] = []
+        softer: list[Scope] = []
+        now = self.clock()
         for session_id, session in self.sessions.items():
             store = self.stores.get(session_id)
             if self.status_of(session) in NEEDS_ATTENTION:
                 out.append((session_id, None))
-            if store is not None:
-                for info in store.threads.values():
-                    if info.status in NEEDS_ATTENTION and not info.thread.is_primary:
-                        out.append((session_id, info.id))
-        return out
+            if store is None:
+                continue
+            waited_on = _children_waited_on(store)
+            for info in store.threads.values():
+                scope = (session_id, info.id)
+                if info.status in NEEDS_ATTENTION and not info.thread.is_primary:
+                    out.append(scope)
+                elif info.status == "running" and (
+                    info.id in waited_on or _long_unanswered(store, info.id, now)
+                ):
+                    softer.append(scope)
+        return out + softer
 
     # ------------------------------------------------------------------ answers
 
@@ -1080,6 +1092,38 @@ class SessionController:
     def after_open(self, scope: Scope) -> None:
         """Once the view shows `scope`: carry on a jump waiting for it."""
         self._continue_jump(scope)
+
+
+STUCK_CALL_SECONDS = 120.0
+"""A running thread's tool call with no result for this long needs a look (`a`)."""
+
+
+def _children_waited_on(store: SessionStore) -> set[str]:
+    """Children the coordinator handed work to (in the loaded session stream) that have not
+    answered since."""
+    stream = store.scopes.get(None)
+    waiting: set[str] = set()
+    for event in stream.events if stream is not None else ():
+        if isinstance(event, ThreadMessage) and event.peer_thread_id:
+            if event.direction == "sent":
+                waiting.add(event.peer_thread_id)
+            else:
+                waiting.discard(event.peer_thread_id)
+    return waiting
+
+
+def _long_unanswered(store: SessionStore, thread_id: str, now: datetime) -> bool:
+    """Whether the thread's loaded events end with a tool call unanswered for long."""
+    source = store.source_of(thread_id)
+    events = store.scopes.get(source)
+    if events is None:
+        return False
+    for event in reversed(events.events[-200:]):
+        if isinstance(event, ToolUse) and (source is not None or store.belongs_to_primary(event)):
+            if events.result_for(event) is None and event.time is not None:
+                return (now - event.time).total_seconds() >= STUCK_CALL_SECONDS
+            return False
+    return False
 
 
 def _other_side(event: ThreadMessage, owner: str | None, store: EventStore) -> Event | None:

@@ -174,3 +174,32 @@ async def test_a_session_its_threads_and_its_newest_page_are_fetched_at_once(mak
     assert view is not None and view.started  # the page came with the session
     assert time.monotonic() - started < 0.75
     await h.close()
+
+
+async def test_a_finds_the_children_the_coordinator_waits_on(make_sim) -> None:
+    """Besides approvals and errors, `a` goes to a running child the coordinator handed
+    work to and has not heard back from."""
+    from qoder_tui.api.models import ThreadMessage
+
+    server = make_sim(live=True, speed=25.0)
+    live = next(s for s in server.simulator.world.sessions.values() if s.obj["status"] == "running")
+    h = Harness(server, live=True)
+    h.controller.load_session(live.id, (live.id, None))
+    await h.until(lambda: h.of(SessionReady))
+    h.controller.open((live.id, None))  # as the screen does on SessionReady
+
+    def waited_on() -> list:
+        h.controller.drain(100_000)
+        return [s for s in h.controller.attention() if s[0] == live.id and s[1]]
+
+    await h.until(waited_on, timeout=60)
+    scope = waited_on()[0]
+    store = h.controller.stores[live.id]
+    assert store.threads[scope[1]].status == "running"
+    handoffs = [
+        e
+        for e in store.scopes[None].events
+        if isinstance(e, ThreadMessage) and e.peer_thread_id == scope[1]
+    ]
+    assert handoffs and handoffs[-1].direction == "sent"  # handed over, no answer yet
+    await h.close()

@@ -19,7 +19,10 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("tab / shift+tab", "move between the tree and the event log"),
             ("ctrl+p", "command palette: go to a session or thread, and every action"),
             ("b / backspace", "back to where you were before a jump"),
-            ("a", "next session or thread that needs you (waiting for approval, errored)"),
+            (
+                "a",
+                "next session or thread that needs you (approval, error, stuck call, awaited child)",
+            ),
             ("d", "why is it stuck: what holds each thread of this session up, since when"),
             ("h", "handoffs: what the coordinator handed each child, and what came back"),
             (
