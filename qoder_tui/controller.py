@@ -70,6 +70,8 @@ LEDGER_TYPES = (
 )
 """What the handoff ledger reads: the server's type filter leaves everything else out."""
 MAX_JUMP_PAGES = 50
+NEAR_PAGES = 3
+"""A jump to a known event pages back this far; beyond, it fetches the page at the event."""
 MAX_SEARCH_PAGES = 1_000
 """A search reads at most this many older pages (100,000 events) before it says no."""
 YIELD_EVERY = 0.005
@@ -208,6 +210,8 @@ class Seek:
     """What to say when it is not there ({name}: the scope's agent)."""
     search: bool = False
     pages: int = 0
+    beyond: Callable[[], None] | None = None
+    """What to do once the pages are used up (instead of saying it is missing)."""
 
 
 @dataclass
@@ -698,30 +702,61 @@ class SessionController:
         self.stop_follower(source)
         self.generation += 1
         self.fetching.add(source)
-        self._spawn(self._load_start(source, self.generation))
+        self._spawn(self._load_at(source, None, self.generation))
         return True
 
-    async def _load_start(self, source: Scope, generation: int) -> None:
+    def open_at(self, scope: Scope, event_id: str) -> None:
+        """Show a thread from one event on, however far back it is (two requests: the event
+        before it, then the page after that), detached from live like `to_start`."""
+        if scope[1] == ALL_THREADS or scope[0] not in self.stores:
+            self.emit(Notice("That event is further back than the merged view pages.", "warning"))
+            return
+        source = self.source_of(scope)
+        self.stop_follower(source)
+        self.generation += 1
+        self.fetching.add(source)
+        self._spawn(self._load_at(source, event_id, self.generation))
+
+    async def _load_at(self, source: Scope, event_id: str | None, generation: int) -> None:
+        """The page starting at `event_id` (None: at the very first event)."""
+        has_older = False
         try:
-            page = await self.client.oldest_events(*source, limit=self.page_size)
+            if event_id is not None:
+                before = await self.client.older_events(*source, event_id, limit=1)
+                has_older = bool(before.data)
+            if has_older:
+                page = await self.client.newer_events(
+                    *source, before.data[-1].id, limit=self.page_size
+                )
+            else:
+                page = await self.client.oldest_events(*source, limit=self.page_size)
         except QoderError as exc:
             self._later(self._page_failed, exc, source, generation)
             return
-        self._later(self._start_loaded, source, page, generation)
+        self._later(self._start_loaded, source, page, has_older, event_id, generation)
 
-    def _start_loaded(self, source: Scope, page: Page[Event], generation: int) -> None:
+    def _start_loaded(
+        self,
+        source: Scope,
+        page: Page[Event],
+        has_older: bool,
+        select: str | None,
+        generation: int,
+    ) -> None:
         self.fetching.discard(source)
         session_store = self.stores.get(source[0])
         if session_store is None or generation != self.generation:
             return  # the reader moved on meanwhile
         store = session_store.restart(source[1])
         session_store.stamp(source[1], page.data)
-        change = store.start(page.data, has_older=False)
+        change = store.start(page.data, has_older=has_older)
         store.has_newer = page.has_more
         if self._observe(session_store, page.data, current=False):
             self.emit(TreeChanged(frozenset({session_store.id})))
         if self.current is not None:
             self.emit(ViewChanged(self.current, change, reset=True))
+            if select is not None and select in store:
+                self.emit(Select(self.current, select))
         if not store.has_newer:
             self._ensure_following(source)
 
@@ -1019,12 +1054,14 @@ class SessionController:
         return target
 
     def find(self, scope: Scope, event_id: str) -> None:
-        """Select an event of `scope`, paging back to it if it is not loaded yet."""
+        """Select an event of `scope`: paging back a few pages if it is not loaded, and
+        beyond that, fetching the page that starts at it (however far back it is)."""
         self._jump = Seek(
             scope,
             partial(_by_id, event_id),
-            MAX_JUMP_PAGES,
+            NEAR_PAGES if scope[1] != ALL_THREADS else MAX_JUMP_PAGES,
             "That event is not in {name}'s events.",
+            beyond=partial(self.open_at, scope, event_id),
         )
         self._continue_jump(scope)
 
@@ -1086,6 +1123,9 @@ class SessionController:
         self._jump = None
         if pending.search:
             self.emit(SearchProgress(scope, pending.pages, done=True))
+        if pending.beyond is not None and store.has_older:
+            pending.beyond()
+            return
         name = self.stores[scope[0]].name_of(scope[1])
         self.emit(Notice(pending.missing.format(name=name), "warning"))
 

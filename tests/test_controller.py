@@ -203,3 +203,36 @@ async def test_a_finds_the_children_the_coordinator_waits_on(make_sim) -> None:
     ]
     assert handoffs and handoffs[-1].direction == "sent"  # handed over, no answer yet
     await h.close()
+
+
+async def test_a_jump_to_an_event_thousands_back_fetches_the_page_at_it(demo_sim) -> None:
+    """The ledger's Enter on an old handoff: two requests, not fifty pages and a give-up."""
+    from qoder_tui.controller import Select
+
+    sid = _title(demo_sim, "pydantic")
+    world = demo_sim.simulator.world.sessions[sid]
+    world.ensure_built()
+    child = max(
+        (t for t in world.threads.values() if t.id != world.primary_id), key=lambda t: len(t.log)
+    )
+    items = child.log.items
+    assert len(items) > 1_000
+    h = Harness(demo_sim, live=False)
+    scope = (sid, child.id)
+    h.controller.load_session(sid, scope)
+    await h.until(lambda: h.of(SessionReady))
+    h.controller.open(scope)
+    store = lambda: h.controller.store_for(scope)  # noqa: E731 (a new store once it detaches)
+    await h.until(lambda: store().started)
+    for target in (items[len(items) // 2]["id"], items[0]["id"]):
+        before = dict(demo_sim.simulator.path_counts)
+        h.controller.find(scope, target)
+        await h.until(lambda t=target: any(n.event_id == t for n in h.of(Select)), timeout=30)
+        view = store()
+        assert target in view and view.has_newer
+        assert view.has_older == (target != items[0]["id"])  # the first event: nothing older
+        index = next(i for i, e in enumerate(items) if e["id"] == target)
+        assert [e.id for e in view.events] == [e["id"] for e in items[index : index + len(view)]]
+        requests = sum(demo_sim.simulator.path_counts.values()) - sum(before.values())
+        assert 2 <= requests <= 2 + 3  # a few pages back, then the event before it and its page
+    await h.close()
