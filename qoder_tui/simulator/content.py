@@ -27,7 +27,7 @@ TASKS = [
     ),
     (
         "Write a migration guide for v3 of the CLI: list every removed flag with its replacement.",
-        ["Research Agent", "Docs Writer"],
+        ["Research Agent", "Guide Writer"],
     ),
 ]
 
@@ -373,8 +373,6 @@ ROLES: dict[str, Role] = {
         [
             "The CHANGELOG uses Keep a Changelog; a test-only fix goes under Fixed in the next "
             "patch release.",
-            "Every removed flag needs its replacement and one example; the table reads better "
-            "than prose.",
         ],
         [
             (
@@ -396,6 +394,31 @@ ROLES: dict[str, Role] = {
         ],
         "CHANGELOG entry added under 0.14.2 → Fixed: 'Flaky refund idempotency test (shared "
         "cache).'",
+    ),
+    "Guide Writer": Role(
+        [
+            "Every removed flag needs its replacement and one example; a table reads better "
+            "than prose.",
+        ],
+        [
+            (
+                "Write",
+                {
+                    "file_path": "docs/cli/migration-v3.md",
+                    "content": "# Migrating to v3\n\n| removed | use instead |\n|---|---|",
+                },
+                "File created successfully at: docs/cli/migration-v3.md",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "cli-v3 --format=v2 --color=never --config cli.toml status"},
+                "ok: 3 flags checked against v3.0.0",
+                "error: unknown flag --format (is cli-v3 on PATH?)",
+            ),
+        ],
+        "Wrote `docs/cli/migration-v3.md`: a table of the 3 removed flags with replacements, each "
+        "example run against v3.0.0.",
     ),
     "Migration Agent": Role(
         [
@@ -582,8 +605,9 @@ ROLE_TASKS: dict[str, str] = {
     "find its cause. Report the cause with the evidence; do not fix anything yet.",
     "Code Fixer": "Make `test_refund_idempotency` pass reliably in parallel runs without changing "
     "production behaviour. Report the diff size and how many runs passed.",
-    "Docs Writer": "Add the CHANGELOG entry for the fix (or the migration guide's table of removed "
-    "flags), in the project's existing style.",
+    "Docs Writer": "Add the CHANGELOG entry for the fix, in the project's existing style.",
+    "Guide Writer": "Turn the list of removed flags into the v3 migration guide: a table of each "
+    "flag and its replacement, with one example each.",
     "Migration Agent": "Move `src/orders` from pydantic v1 to v2. Keep behaviour; report what you "
     "changed and the test result.",
     "Schema Checker": "Compare the JSON schema of every orders model before and after the "
@@ -616,7 +640,7 @@ COORDINATOR: dict[int, tuple[str, str]] = {
         AGENT_MESSAGES[3],
     ),
     4: (
-        "The research agent collects the removed flags; the docs writer turns them into a table.",
+        "The research agent collects the removed flags; the guide writer turns them into a table.",
         "## CLI v3 migration guide\n\n| removed in v3 | use instead |\n|---|---|\n"
         "| `--legacy-output` | `--format=v2` |\n| `--no-color` | `--color=never` |\n"
         "| `--config-dir DIR` | `--config FILE` |\n\nEvery example in the guide was run "
