@@ -179,7 +179,14 @@ async def test_the_ledger_opens_with_h_and_enter_shows_the_handoff(demo_sim) -> 
         assert isinstance(ledger, LedgerScreen) and len(ledger.rows) > 10
         from textual.widgets import DataTable
 
-        ledger.query_one(DataTable).move_cursor(row=len(ledger.rows) - 1)  # the newest handoff
+        def table_filled() -> bool:
+            tables = ledger.query(DataTable)  # a fresh query each time: it is composed later
+            return bool(tables) and tables.first().row_count == len(ledger.rows)
+
+        await until(pilot, table_filled)
+        table = ledger.query_one(DataTable)
+        table.move_cursor(row=len(ledger.rows) - 1)  # the newest handoff
+        await until(pilot, lambda: table.cursor_row == len(ledger.rows) - 1)
         await pilot.press("enter")
         target = ledger.rows[-1].sent_id
         await until(pilot, lambda: screen.log_view.selected is not None)
