@@ -614,9 +614,13 @@ class SessionController:
             for key in list(self.followers):
                 if key != (session_id, None) and key not in sources:
                     self.stop_follower(key)
-        for source in sources if thread_id == ALL_THREADS else ():
-            if (loaded := store.scopes.get(source[1])) is not None and loaded.has_newer:
-                store.restart(source[1])  # a thread read from its start: merge its newest
+        for kept, loaded in list(store.scopes.items()):
+            if kept == ALL_THREADS or store.is_primary(kept) or not loaded.has_newer:
+                continue  # (views made from another store follow it)
+            if (session_id, kept) not in sources or thread_id == ALL_THREADS:
+                # A thread read from its start (t, or a far jump) is left: back to its newest
+                # page when next shown, and followed again (the session stream keeps the tree live).
+                store.restart(kept)
         view = store.scope(thread_id)
         for source in sources:
             self._ensure_loaded(source)

@@ -548,6 +548,16 @@ async def test_t_shows_a_thread_from_its_true_start_and_pages_forward_to_live(de
         ids = [e.id for e in store.events]
         server = [e["id"] for e in child.log.items[: len(ids)]]
         assert ids == server
+        # Leaving it for the session and coming back: its newest events, not the old window.
+        screen.open_scope((sid, None))
+        await until(pilot, lambda: screen.log_view.store.started)
+        assert not screen.stores[sid].scope(child.id).has_newer
+        screen.open_scope((sid, child.id))
+        await until(pilot, lambda: view.store.started and newest in view.store, what="newest")
+        assert view.follow
+        await pilot.press("t")
+        await until(pilot, lambda: first in view.store, what="start again")
+        store = view.store
         # End: the newest events again.
         await pilot.press("end")
         await until(pilot, lambda: view.store is not store and view.store.started, what="newest")
