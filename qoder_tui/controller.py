@@ -280,6 +280,8 @@ class SessionController:
         """Threads seen going idle live, and since when: check_idle watches them."""
         self._jump: Seek | None = None
         """An event wanted in a scope (a handoff's other side, a search), paging back to it."""
+        self.filter_types: frozenset[str] | None = None
+        """The log's filter matches only these types: older pages are asked for by type."""
 
     # ------------------------------------------------------------------ plumbing
 
@@ -621,6 +623,7 @@ class SessionController:
                 # A thread read from its start (t, or a far jump) is left: back to its newest
                 # page when next shown, and followed again (the session stream keeps the tree live).
                 store.restart(kept)
+        self._narrow_sources(scope)
         view = store.scope(thread_id)
         for source in sources:
             self._ensure_loaded(source)
@@ -685,11 +688,39 @@ class SessionController:
             store = self.store_for(source)
             if store is None or not store.has_older or not store.oldest_id:
                 continue
+            if store.sparse_types is not None and not store.sparse_types:
+                continue  # the filter's terms exclude each other: nothing older can match
             started = True
             if source not in self.fetching:
-                self.fetching.add(source)
-                self._spawn(self._load_page(source, store.oldest_id, self.generation))
+                self._fetch_older(source, store)
         return started
+
+    def _fetch_older(self, source: Scope, store: EventStore) -> None:
+        """The page before a source's oldest event (of the filter's types, when it has some)."""
+        if store.oldest_id is None:
+            return
+        if not store.sparse:
+            store.sparse_types = self.filter_types  # (a store made since the filter was set)
+        self.fetching.add(source)
+        self._spawn(self._load_page(source, store.oldest_id, self.generation, store.sparse_types))
+
+    # ------------------------------------------------------------------ filtered by type
+
+    def narrow(self, scope: Scope, types: frozenset[str] | None) -> bool:
+        """The log is filtered to events of `types` (None: no filter on types).  Older pages
+        of the view's sources are asked of the server by type from now on; what was paged
+        in for other types goes.  True if loaded events went (the view must be shown anew)."""
+        self.filter_types = types
+        return self._narrow_sources(scope)
+
+    def _narrow_sources(self, scope: Scope) -> bool:
+        session_store = self.stores.get(scope[0])
+        if session_store is None:
+            return False
+        dropped = False
+        for source in self.sources_of(scope):
+            dropped = session_store.narrow(source[1], self.filter_types) or dropped
+        return dropped
 
     # ------------------------------------------------------------------ from the start
 
@@ -811,19 +842,36 @@ class SessionController:
             self.emit(ViewChanged(self.current, Change(), reset=True))  # loading…
         self._ensure_loaded(source)
 
-    async def _load_page(self, scope: Scope, before_id: str | None, generation: int) -> None:
+    async def _load_page(
+        self,
+        scope: Scope,
+        before_id: str | None,
+        generation: int,
+        types: frozenset[str] | None = None,
+    ) -> None:
         session_id, thread_id = scope
         try:
             if before_id is None:
                 page = await self.client.newest_events(session_id, thread_id, limit=self.page_size)
             else:
                 page = await self.client.older_events(
-                    session_id, thread_id, before_id, limit=self.page_size
+                    session_id,
+                    thread_id,
+                    before_id,
+                    limit=self.page_size,
+                    types=sorted(types) if types is not None else None,
                 )
         except QoderError as exc:
             self._later(self._page_failed, exc, scope, generation)
             return
-        self._later(self._page_loaded, scope, page.data, page.has_more, newest=before_id is None)
+        self._later(
+            self._page_loaded,
+            scope,
+            page.data,
+            page.has_more,
+            newest=before_id is None,
+            types=types,
+        )
 
     def _page_failed(self, exc: QoderError, scope: Scope, generation: int) -> None:
         if self.current is not None and self.source_of(self.current) == scope:
@@ -831,7 +879,13 @@ class SessionController:
         self._fail(exc, "loading events", scope, generation=generation)
 
     def _page_loaded(
-        self, scope: Scope, events: list[Event], has_older: bool, *, newest: bool
+        self,
+        scope: Scope,
+        events: list[Event],
+        has_older: bool,
+        *,
+        newest: bool,
+        types: frozenset[str] | None = None,
     ) -> None:
         session_store = self.stores.get(scope[0])
         self.fetching.discard(scope)
@@ -840,11 +894,15 @@ class SessionController:
         store = session_store.scope(scope[1])
         if newest and store.started:
             return  # a second newest page (the scope was opened again meanwhile)
+        if not newest and types != store.sparse_types:
+            # Asked for under another filter: ask again for what the view now pages by.
+            self._fetch_older(scope, store)
+            return
         session_store.stamp(scope[1], events)
         if newest:
             change = store.start(events, has_older=has_older)
         else:
-            change = store.prepend(events, has_older=has_older)
+            change = store.prepend(events, has_older=has_older, sparse=types is not None)
         if self._observe(session_store, events, current=newest):
             self.emit(TreeChanged(frozenset({session_store.id})))
         for view_scope, view_change in self.fan_out(session_store, scope, change):

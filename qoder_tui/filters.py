@@ -14,6 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .api.models import (
+    HANDOFF_TYPES,
+    KNOWN_TYPES,
+    MODEL_REQUEST_TYPES,
+    STATUS_TYPES,
+    TOOL_RESULT_TYPES,
+    TOOL_USE_TYPES,
     Event,
     ModelRequestEnd,
     SessionError,
@@ -74,6 +80,23 @@ KINDS: dict[str, Test] = {
 }
 
 
+_TOOLS = (*TOOL_USE_TYPES, *TOOL_RESULT_TYPES)
+"""A call comes with its result: without it, every call would look unanswered."""
+
+KIND_TYPES: dict[str, frozenset[str]] = {
+    "error": frozenset(
+        (*_TOOLS, *HANDOFF_TYPES, *MODEL_REQUEST_TYPES, *STATUS_TYPES, "session.error")
+    ),
+    "waiting": frozenset(STATUS_TYPES),
+    "pending": frozenset((*_TOOLS, *STATUS_TYPES)),
+    "slow": frozenset(MODEL_REQUEST_TYPES),
+    "tool": frozenset(_TOOLS),
+    "handoff": frozenset(HANDOFF_TYPES),
+    "status": frozenset(STATUS_TYPES),
+}
+"""The event types among which each is: kind's matches are found (what the server's type
+filter can narrow older pages to; the test itself still decides)."""
+
 JUMPS: dict[str, tuple[Test, str]] = {
     "error": (is_error, "failure"),
     "pending": (is_pending, "approval or unanswered tool call"),
@@ -89,6 +112,9 @@ class Filter:
 
     query: str
     terms: tuple[tuple[bool, Test], ...]
+    types: frozenset[str] | None = None
+    """Every matching event has one of these types (None: any type may match): older
+    pages can then be asked of the server with its type filter."""
 
     def matches(self, event: Event, store: EventStore, name: Callable[[str | None], str]) -> bool:
         return all(test(event, store, name) != negated for negated, test in self.terms)
@@ -105,25 +131,41 @@ def parse_filter(query: str) -> Filter | None:
     except ValueError as exc:
         raise FilterError(f"the filter is not closed: {exc}") from None
     terms: list[tuple[bool, Test]] = []
+    types: frozenset[str] | None = None
     for word in words:
         negated = word.startswith("-") and len(word) > 1
         term = word[1:] if negated else word
         key, colon, value = term.partition(":")
         key = key.casefold()
+        among: frozenset[str] | None = None
         if colon and key == "is":
             test = KINDS.get(value.casefold())
             if test is None:
                 raise FilterError(f"is:{value} is not a kind; try is:{', is:'.join(KINDS)}")
+            among = KIND_TYPES.get(value.casefold())
         elif colon and key == "tool":
             test = _tool(value)
+            among = KIND_TYPES["tool"]
         elif colon and key == "type":
             test = _type(value)
+            among = _types_from(value)
         elif colon and key == "thread":
             test = _thread(value)
         else:
             test = _text(term)
         terms.append((negated, test))
-    return Filter(query, tuple(terms)) if terms else None
+        if among is not None and not negated:
+            types = among if types is None else types & among
+    return Filter(query, tuple(terms), types) if terms else None
+
+
+def _types_from(prefix: str) -> frozenset[str] | None:
+    """The types `type:prefix` can match, when the prefix names a known type exactly (a
+    partial prefix could also match types this version does not know: no server help)."""
+    wanted = prefix.casefold()
+    if wanted not in KNOWN_TYPES:
+        return None
+    return frozenset(t for t in KNOWN_TYPES if t.startswith(wanted))
 
 
 def _tool(name: str) -> Test:

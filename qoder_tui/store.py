@@ -67,6 +67,8 @@ class Change:
     """Oldest events let go from the front (the window is full); they page in again."""
     rebuilt: bool = False
     """The view was built anew (the merged view, when a live event went before shown ones)."""
+    sparse: bool = False
+    """A prepended page the server filtered by type (EventStore.sparse)."""
 
 
 ALL_THREADS = "*"
@@ -105,6 +107,11 @@ class EventStore:
         self._seq: dict[str, int] = {}
         """Each event's sequence number; position = seq - seq of events[0].  O(1) index_of."""
         self._base = 0
+        self.sparse = 0
+        """The oldest `sparse` events came in pages the server filtered by type (a filter
+        narrows the log to those types): between them, events of other types are missing."""
+        self.sparse_types: frozenset[str] | None = None
+        """The types older pages are asked for (None: every event)."""
 
     def __len__(self) -> int:
         return len(self.events)
@@ -183,9 +190,10 @@ class EventStore:
         change.changed.difference_update(e.id for e in change.added)
         return change
 
-    def prepend(self, events: Iterable[Event], *, has_older: bool) -> Change:
-        """Insert an older page (oldest first) before everything loaded."""
-        change = Change(prepended=True)
+    def prepend(self, events: Iterable[Event], *, has_older: bool, sparse: bool = False) -> Change:
+        """Insert an older page (oldest first) before everything loaded (`sparse`: a page
+        filtered by type; only such pages go before one)."""
+        change = Change(prepended=True, sparse=sparse)
         fresh: list[Event] = []
         seen: set[str] = set()
         for event in events:
@@ -204,7 +212,10 @@ class EventStore:
         change.added = fresh
         change.changed.difference_update(e.id for e in fresh)
         self.has_older = has_older and bool(fresh)
-        self.unloaded = max(0, self.unloaded - len(fresh)) if self.has_older else 0
+        if sparse:
+            self.sparse += len(fresh)
+        else:
+            self.unloaded = max(0, self.unloaded - len(fresh)) if self.has_older else 0
         return change
 
     def trim(self, *, keep_from: int | None = None) -> int:
@@ -221,6 +232,21 @@ class EventStore:
             count = min(count, keep_from)
         if count <= 0:
             return 0
+        self._drop_front(count)
+        self.has_older = True
+        self.unloaded += count
+        return count
+
+    def drop_sparse(self) -> int:
+        """Let go of the events paged in by type (the filter changed): the loaded events are
+        whole again, and what is older pages in with `before_id`.  Returns how many went."""
+        count, self.sparse = self.sparse, 0
+        if count:
+            self._drop_front(count)
+            self.has_older = True
+        return count
+
+    def _drop_front(self, count: int) -> None:
         gone = self.events[:count]
         del self.events[:count]
         self._base += count
@@ -238,9 +264,7 @@ class EventStore:
                 if event.usage is not None:
                     removed_usage = removed_usage + event.usage
         self.usage = self.usage - removed_usage
-        self.has_older = True
-        self.unloaded += count
-        return count
+        self.sparse = max(0, self.sparse - count)
 
     def start(self, newest: list[Event], *, has_older: bool) -> Change:
         """The newest page: the first thing loaded."""
@@ -270,8 +294,8 @@ class EventStore:
         """
         index = self.index_of(message.id)
         start = message.time
-        if index is None or start is None:
-            return None
+        if index is None or start is None or index < self.sparse:
+            return None  # (paged in by type: the turn's other events are not loaded)
         key = self._thread_key(message)
         model = tools = 0.0
         tokens = 0
@@ -476,6 +500,9 @@ class SessionStore:
                         has_older=session.has_older,
                     )
                     store.has_newer = session.has_newer
+                    store.sparse = sum(
+                        1 for e in session.events[: session.sparse] if self.belongs_to_primary(e)
+                    )
         return store
 
     # ------------------------------------------------------------------ every thread at once
@@ -595,7 +622,7 @@ class SessionStore:
             frontier = self.merge_frontier()
             high = view.events[0].time if view.events else None
             fresh = [e for e in self._merged_between(frontier, high) if e.id not in view]
-            merged = view.prepend(fresh, has_older=True)
+            merged = view.prepend(fresh, has_older=True, sparse=change.sparse)
             view.has_older = frontier is not None
             return merged, False
         if not change.added:
@@ -618,6 +645,24 @@ class SessionStore:
         self.scopes.pop(ALL_THREADS, None)
         return fresh
 
+    def narrow(self, source: str | None, types: frozenset[str] | None) -> bool:
+        """From now on, page a source's older events by type (`types`; None: all of them).
+
+        What was paged in for other types goes (the views made from the source
+        with it).  True if any loaded event went.
+        """
+        store = self.scopes.get(source)
+        if store is None or store.sparse_types == types:
+            return False
+        store.sparse_types = types
+        if not store.drop_sparse():
+            return False
+        primary = self.primary
+        if source is None and primary is not None and primary.id in self.scopes:
+            self.scopes[primary.id].drop_sparse()
+        self.scopes.pop(ALL_THREADS, None)
+        return True
+
     def unload(self) -> None:
         """Let go of every loaded event (nobody is viewing this session); threads stay."""
         self.scopes.clear()
@@ -631,7 +676,7 @@ class SessionStore:
             return None
         events = [e for e in change.added if self.belongs_to_primary(e)]
         if change.prepended:
-            mirrored = view.prepend(events, has_older=session.has_older)
+            mirrored = view.prepend(events, has_older=session.has_older, sparse=change.sparse)
         elif not view.started and session.started:
             mirrored = view.start(events, has_older=session.has_older)
         else:

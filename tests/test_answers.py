@@ -267,6 +267,46 @@ async def test_filter_is_error_narrows_the_long_session_to_its_failures(demo_sim
         assert view.filter is None and view.shown_count > len(shown)
 
 
+async def test_a_filter_on_types_pages_history_by_type_and_clearing_it_restores_the_log(
+    demo_sim,
+) -> None:
+    sid = _title(demo_sim, "pydantic")
+    child = _busiest_child(demo_sim, sid)
+    log = child.log
+    wanted = {"agent.thread_message_sent", "agent.thread_message_received"}
+    handoffs = [log.get(i)["id"] for i in range(len(log)) if log.get(i)["type"] in wanted]
+    app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("f", *"is:handoff", "enter")
+        # The thread's handoffs are spread over thousands of events: asked of the server by
+        # type, every one of them is found in a few pages, not by loading the whole thread.
+        store = view.store
+        await until(pilot, lambda: store.sparse > 0, timeout=30)
+        while store.has_older:  # the reader goes up: each time, the next page by type
+            loaded = len(store)
+            await pilot.press("home")
+            await until(pilot, lambda n=loaded: len(store) > n or not store.has_older, timeout=30)
+        shown = [e.id for e, h in zip(store.events, view.heights, strict=True) if h]
+        assert shown == handoffs
+        assert store.sparse > 0
+        assert {e.type for e in store.events[: store.sparse]} <= wanted
+        assert store.sparse <= len(handoffs) and len(store) < len(log) // 2
+        # Without the filter, what was paged in by type goes: the log is whole again, and
+        # what is older than its newest page pages in as before.
+        await pilot.press("f")
+        screen.query_one("#filter").value = ""
+        await pilot.press("enter")
+        store = view.store
+        assert view.filter is None and store.sparse == 0 and store.has_older
+        ids = [e.id for e in store.events]
+        start = log.index_of(ids[0])
+        assert ids == [log.get(i)["id"] for i in range(start, start + len(ids))]
+        assert view.shown_count > len(handoffs)
+
+
 def test_filter_terms_combine_and_bad_ones_say_why() -> None:
     import pytest
 
@@ -294,6 +334,20 @@ def test_filter_terms_combine_and_bad_ones_say_why() -> None:
     g = parse_filter("-is:tool good")
     assert g is not None and g.matches(other, store, name) and not g.matches(use, store, name)
     assert parse_filter("  ") is None
+    # What the server's type filter can be asked for: the types every match must have.
+    assert f.types == {
+        "agent.tool_use",
+        "agent.mcp_tool_use",
+        "agent.custom_tool_use",
+        "agent.tool_result",
+        "agent.mcp_tool_result",
+        "user.custom_tool_result",
+        "user.tool_result",
+    }
+    assert g.types is None  # a negated term and free text narrow nothing by type
+    assert parse_filter("type:agent.message").types == {"agent.message"}  # type: ignore[union-attr]
+    assert parse_filter("type:agent.mess").types is None  # type: ignore[union-attr]
+    assert parse_filter("is:handoff is:slow").types == set()  # type: ignore[union-attr]
     with pytest.raises(FilterError, match="is:nope"):
         parse_filter("is:nope")
 

@@ -381,9 +381,12 @@ class QoderClient:
         before_id: str,
         *,
         limit: int = MAX_LIMIT,
+        types: Sequence[str] | None = None,
     ) -> Page[Event]:
-        """The `limit` events just before `before_id`, oldest first."""
-        page = await self.list_events(session_id, thread_id, limit=limit, before_id=before_id)
+        """The `limit` events just before `before_id`, oldest first (of `types` only, if given)."""
+        page = await self.list_events(
+            session_id, thread_id, limit=limit, before_id=before_id, types=types
+        )
         data = page.data
         if len(data) >= 2:
             first, last = data[0].time, data[-1].time

@@ -701,6 +701,37 @@ _NOTE_SUMMARIES = {
     "agent.artifact_delivered": "artifact delivered",
 }
 
+TOOL_USE_TYPES = ("agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use")
+TOOL_RESULT_TYPES = (
+    "agent.tool_result",
+    "agent.mcp_tool_result",
+    "user.custom_tool_result",
+    "user.tool_result",
+)
+STATUS_TYPES = tuple(_STATUS_TYPES)
+HANDOFF_TYPES = ("agent.thread_message_sent", "agent.thread_message_received")
+MODEL_REQUEST_TYPES = ("span.model_request_start", "span.model_request_end")
+KNOWN_TYPES = frozenset(
+    {
+        "user.message",
+        "system.message",
+        "agent.message",
+        "agent.thinking",
+        *TOOL_USE_TYPES,
+        *TOOL_RESULT_TYPES,
+        "user.tool_confirmation",
+        *MODEL_REQUEST_TYPES,
+        *STATUS_TYPES,
+        "session.thread_created",
+        "session.error",
+        *HANDOFF_TYPES,
+        "session.usage",
+        *_NOTE_SUMMARIES,
+    }
+)
+"""Every event type parsed into its own model, by exact name (span.outcome_evaluation_* aside:
+those are recognised by prefix).  Server-side type filters are built from these."""
+
 REORDER_SLACK = timedelta(seconds=5)
 """Events may arrive a little out of time order (a child's event cross-posted to the session
 stream); within this slack, duplicates are caught by id, and nothing is dropped for its time.
@@ -758,7 +789,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             text = raw.get("content")
             text = blocks_to_text(text) if text is not None else None
         return Thinking._make(**c, text=text or None)
-    if t in ("agent.tool_use", "agent.mcp_tool_use", "agent.custom_tool_use"):
+    if t in TOOL_USE_TYPES:
         family: ToolFamily = (
             "mcp"
             if t == "agent.mcp_tool_use"
@@ -788,12 +819,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             requires_confirmation=raw.get("requires_confirmation") is True
             or raw.get("evaluated_permission") == "ask",
         )
-    if t in (
-        "agent.tool_result",
-        "agent.mcp_tool_result",
-        "user.custom_tool_result",
-        "user.tool_result",
-    ):
+    if t in TOOL_RESULT_TYPES:
         call_id = (
             _str(raw.get("tool_use_id"))
             or _str(raw.get("mcp_tool_use_id"))
@@ -881,7 +907,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
             message=_str(err) or _str(raw.get("message")) or "",
             code=_label(raw.get("code")),
         )
-    if t in ("agent.thread_message_sent", "agent.thread_message_received"):
+    if t in HANDOFF_TYPES:
         direction: Direction = "sent" if t.endswith("_sent") else "received"
         agent = (
             _label(raw.get("to_agent_name"))

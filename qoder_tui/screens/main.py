@@ -745,8 +745,20 @@ class MainScreen(Screen[None]):
             self.notify(str(exc), title="Filter", severity="error", markup=False)
             return
         message.input.display = False
-        self.log_view.set_filter(query)
-        self.log_view.focus()
+        log = self.log_view
+        scope = self.current
+        reading_at = log.reading_at
+        if scope is not None and self.controller.narrow(scope, query.types if query else None):
+            # Events paged in for the old filter's types went: show what is left, and the
+            # event the reader was at (fetched again with its neighbours if it went too).
+            log.filter = query
+            view = self.controller.store_for(scope)
+            log.show(view, label_agents=log.label_agents)
+            if reading_at is not None and not log.select(reading_at):
+                self.controller.find(scope, reading_at)
+        else:
+            log.set_filter(query)
+        log.focus()
         self._update_status()
 
     def action_merge_threads(self) -> None:

@@ -7,6 +7,7 @@ import contextlib
 import json
 import random
 import uuid
+from bisect import bisect_left, bisect_right
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -302,7 +303,7 @@ class Simulator:
                 and _created_ok(log.get(i).get("processed_at", ""), q)
             ]
             get = lambda i: log.get(idx[i])  # noqa: E731
-            pos = {log.get(j)["id"]: i for i, j in enumerate(idx)}.get
+            pos = _filtered_position(idx, log.index_of, q, order)
             count = len(idx)
         else:
             get, pos, count = log.get, log.index_of, n
@@ -564,6 +565,28 @@ def _created_ok(ts: str, q: Any) -> bool:
         ):
             return False
     return True
+
+
+def _filtered_position(
+    idx: list[int], index_of: Callable[[str], int | None], q: Any, order: str
+) -> Callable[[str], int | None]:
+    """Where a cursor falls among the events a type filter kept.
+
+    The cursor may name an event the filter left out (a client paging back from
+    an event of another type): it then stands between two kept ones, and the
+    position returned makes `_paginate` step to the right side of it.
+    """
+    before = bool(q.get("before_id"))
+
+    def position(event_id: str) -> int | None:
+        j = index_of(event_id)
+        if j is None:
+            return None
+        if before == (order != "desc"):
+            return bisect_left(idx, j)
+        return bisect_right(idx, j) - 1
+
+    return position
 
 
 def _paginate(

@@ -294,6 +294,15 @@ class EventLog(ScrollView, can_focus=True):
         self.call_after_refresh(self._maybe_need_older)
 
     @property
+    def reading_at(self) -> str | None:
+        """The event the reader is at: the selected one, else the one on the top line (None
+        while following the newest events)."""
+        if self.cursor_id is not None:
+            return self.cursor_id
+        anchor = None if self.follow else self._anchor()
+        return anchor[0] if anchor is not None else None
+
+    @property
     def shown_count(self) -> int:
         """How many events take a place in the log (with a filter: how many match)."""
         return sum(1 for height in self.heights if height)
