@@ -675,3 +675,39 @@ async def test_a_thread_that_stays_idle_past_the_limit_raises_one_alert(
         await until(pilot, three_ticks)
         if info.status == "idle" and info.since is not None:
             assert sum(m.startswith(info.name + " ") for m in idle_alerts()) == 1
+
+
+async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_error() -> None:
+    """Following, a burst leaves the view where it was until it catches up; a trim can then
+    let go of the very event under the top line (only a following view allows that)."""
+    from textual.app import App, ComposeResult
+
+    from qoder_tui.api.models import parse_event
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    def message(i: int):  # type: ignore[no-untyped-def]
+        stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
+        return parse_event(
+            {"id": f"e{i:06d}", "type": "agent.message", "content": "x", "processed_at": stamp}
+        )
+
+    class LogApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield EventLog(id="log")
+
+    app = LogApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        store = EventStore("s", window=100)
+        store.start([message(i) for i in range(60)], has_older=False)
+        log.show(store, label_agents=False)
+        await pilot.pause()
+        assert log.follow and log.scroll_y > 0
+        change = store.append(message(i) for i in range(60, 2_000))
+        change.trimmed = store.trim()
+        assert change.trimmed > 60  # the top line's event is among those let go
+        log.apply(change, paint=False)
+        log.catch_up()
+        await pilot.pause()
+        assert len(log.heights) == len(store) and log.scroll_y == log.max_scroll_y

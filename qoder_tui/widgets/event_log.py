@@ -492,12 +492,12 @@ class EventLog(ScrollView, can_focus=True):
             return None
         top = round(self.scroll_y)
         if top <= 0:
-            if shift and store.events:
-                return store.events[shift].id if shift < len(store.events) else None, -1  # type: ignore[return-value]
+            if 0 < shift < len(store.events):  # a page went in above the header: keep below it
+                return store.events[shift].id, -1
             return None
         index, offset = self._locate(top)
-        if index + shift >= len(store.events):
-            return None
+        if not 0 <= index + shift < len(store.events):
+            return None  # (a trim let the top line's event go: only a following view allows it)
         return store.events[index + shift].id, offset
 
     def _restore(self, anchor: tuple[str, int] | None) -> None:
