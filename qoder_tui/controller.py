@@ -30,6 +30,7 @@ from .api.client import QoderClient
 from .api.errors import QoderError, redact
 from .api.follower import Follower, StreamState
 from .api.models import (
+    TOOL_RESULT_TYPES,
     Event,
     Page,
     Session,
@@ -69,6 +70,8 @@ LEDGER_TYPES = (
     "session.thread_status_terminated",
 )
 """What the handoff ledger reads: the server's type filter leaves everything else out."""
+CENSUS_PAGES = 50
+"""Pages of tool results read per thread to count its failed calls (5,000 results)."""
 MAX_JUMP_PAGES = 50
 NEAR_PAGES = 3
 """A jump to a known event pages back this far; beyond, it fetches the page at the event."""
@@ -270,6 +273,10 @@ class SessionController:
         """Each listed session's state from its newest events, before it is opened."""
         self._probing: set[str] = set()
         self._probe_slots = asyncio.Semaphore(4)
+        self._census_slots = asyncio.Semaphore(2)
+        self._counted: set[tuple[str, str]] = set()
+        """Threads whose failed calls were (or are being) counted over their whole history."""
+        self._censuses = 0
         self._probes_waiting: list[str] = []
         self._prefetched: dict[Scope, Page[Event]] = {}
         """Newest pages fetched with their session, waiting for their scope to open."""
@@ -570,6 +577,68 @@ class SessionController:
         self.emit(TreeChanged(frozenset({session.id})))
         self.emit(SessionReady(session.id, self._wanted_open.pop(session_id, None)))
         self._probe_waiting()
+        for thread in threads:
+            self._count_failures(session_id, thread.id)
+
+    # ------------------------------------------------------------------ failed calls
+
+    def _count_failures(self, session_id: str, thread_id: str) -> None:
+        """Read a thread's tool results (the server filters by type) to count its failed calls
+        over its whole history, not only over the pages loaded."""
+        if (session_id, thread_id) in self._counted:
+            return
+        self._counted.add((session_id, thread_id))
+        self._censuses += 1
+        self._spawn(self._census(session_id, thread_id))
+
+    @property
+    def counting(self) -> bool:
+        """Threads' histories are being read to count their failed calls."""
+        return self._censuses > 0
+
+    async def _census(self, session_id: str, thread_id: str) -> None:
+        cursor: str | None = None
+        complete = False
+        try:
+            async with self._census_slots:
+                store = self.stores.get(session_id)
+                if store is None:
+                    return
+                source = store.source_of(thread_id)
+                for _ in range(CENSUS_PAGES):
+                    page = await self.client.list_events(
+                        session_id,
+                        source,
+                        limit=PAGE_SIZE,
+                        order="asc",
+                        after_id=cursor,
+                        types=TOOL_RESULT_TYPES,
+                    )
+                    self._later(self._census_read, session_id, source, page.data)
+                    if not page.has_more or not page.data:
+                        complete = True
+                        break
+                    cursor = page.data[-1].id
+        except QoderError:
+            pass  # the count stays what the events seen tell (marked as a lower bound)
+        finally:
+            self._later(self._census_done, session_id, thread_id, complete)
+
+    def _census_read(self, session_id: str, source: str | None, events: list[Event]) -> None:
+        store = self.stores.get(session_id)
+        if store is None:
+            return
+        store.stamp(source, events)
+        for event in events:
+            store.observe(event, current=False)
+
+    def _census_done(self, session_id: str, thread_id: str, complete: bool) -> None:
+        self._censuses -= 1
+        store = self.stores.get(session_id)
+        info = store.threads.get(thread_id) if store is not None else None
+        if info is not None:
+            info.failures_counted = complete
+            self.emit(TreeChanged(frozenset({session_id})))
 
     def _fetch_thread(self, session_id: str, thread_id: str) -> None:
         key = (session_id, thread_id)
@@ -592,6 +661,7 @@ class SessionController:
             return
         store.add_thread(thread)
         self.emit(TreeChanged(frozenset({session_id})))
+        self._count_failures(session_id, thread.id)
         if self.current == (session_id, ALL_THREADS):
             self._ensure_loaded((session_id, thread.id))  # a new child joins the merged view
 

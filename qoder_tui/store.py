@@ -383,7 +383,11 @@ class ThreadInfo:
     usage: Usage = field(default_factory=Usage)
     """What its turns reported when they went idle (events seen since it was loaded)."""
     failed_calls: set[str] = field(default_factory=set)
-    """Its failed tool calls among the events seen (loaded pages and live), by result id."""
+    """Its failed tool calls, by result id: among the events seen (loaded pages and live), and
+    once its history's results were read (`failures_counted`), every one."""
+    failures_counted: bool | None = None
+    """True once every tool result of its history was read; False if that stopped short
+    (too long a history, or the server failed): `failed_calls` is then a lower bound."""
 
     def set_status(self, event: StatusChange) -> None:
         word = status_word(event)

@@ -59,6 +59,7 @@ def listed(screen: MainScreen) -> bool:
     return (
         len(screen.tree_view.session_nodes) == 5
         and not controller.probing
+        and not controller.counting
         and len(controller.hints) == 5
     )
 

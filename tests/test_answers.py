@@ -516,6 +516,46 @@ async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_si
         await until(pilot, lambda: screen.current == (sid, None))
 
 
+async def test_thread_rows_count_every_failed_call_not_only_those_loaded(demo_sim) -> None:
+    from qoder_tui.api.models import ToolResult
+
+    sid = _title(demo_sim, "pydantic")
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    sim_session.ensure_built()
+    truth = {
+        t.id: sum(
+            1
+            for i in range(len(t.log))
+            if t.log.get(i)["type"] in ("agent.tool_result", "agent.mcp_tool_result")
+            and t.log.get(i).get("is_error") is True
+        )
+        for t in sim_session.threads.values()
+        if t.id != sim_session.primary_id
+    }
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: sid in screen.stores)
+        store = screen.stores[sid]
+        await until(
+            pilot,
+            lambda: all(store.threads[c].failures_counted for c in truth),
+            timeout=60,
+            what="every child's history read",
+        )
+        for child_id, failed in truth.items():
+            assert len(store.threads[child_id].failed_calls) == failed
+            label = str(screen.tree_view.thread_nodes[(sid, child_id)].label)
+            assert (f"· {failed} failed" in label) == bool(failed), label
+        # Not one child's events were loaded: the counts come from its whole history.
+        assert not any(
+            isinstance(e, ToolResult)
+            for c in truth
+            for e in (store.scopes[c].events if c in store.scopes else [])
+        )
+        assert sum(truth.values()) > 0
+
+
 async def test_jumps_by_meaning_find_the_waiting_call_and_a_handoff(demo_sim) -> None:
     """w and o from the newest event, across every thread of the session (m)."""
     from qoder_tui.api.models import StatusChange, ThreadMessage, ToolUse

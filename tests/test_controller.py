@@ -224,6 +224,9 @@ async def test_a_jump_to_an_event_thousands_back_fetches_the_page_at_it(demo_sim
     h.controller.open(scope)
     store = lambda: h.controller.store_for(scope)  # noqa: E731 (a new store once it detaches)
     await h.until(lambda: store().started)
+    threads = h.controller.stores[sid].threads.values()
+    # (Once the threads' failed calls are counted, every request below is the jump's.)
+    await h.until(lambda: all(t.failures_counted is not None for t in threads), timeout=30)
     for target in (items[len(items) // 2]["id"], items[0]["id"]):
         before = dict(demo_sim.simulator.path_counts)
         h.controller.find(scope, target)

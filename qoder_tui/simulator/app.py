@@ -89,6 +89,8 @@ class Simulator:
         self.live_tasks: list[asyncio.Task[Any]] = []
         self.path_counts: dict[str, int] = {}
         """Requests per URL path (tests check that something was asked for once)."""
+        self._kinds: dict[int, list[str]] = {}
+        """Each log's event types by index (type filters read them, not whole events)."""
 
     @property
     def dialect(self) -> str:
@@ -293,14 +295,16 @@ class Simulator:
         except ValueError as exc:
             return _error(400, "invalid_request_error", str(exc), rid)
         types = _types(q)
-        filtered = bool(types) or any(k.startswith("created_at[") for k in q)
+        created = any(k.startswith("created_at[") for k in q)
+        filtered = bool(types) or created
         n = len(log)
         if filtered:
+            kinds = self._types_of(log)
             idx = [
                 i
                 for i in range(n)
-                if (not types or log.get(i).get("type") in types)
-                and _created_ok(log.get(i).get("processed_at", ""), q)
+                if (not types or kinds[i] in types)
+                and (not created or _created_ok(log.get(i).get("processed_at", ""), q))
             ]
             get = lambda i: log.get(idx[i])  # noqa: E731
             pos = _filtered_position(idx, log.index_of, q, order)
@@ -313,6 +317,13 @@ class Simulator:
             return _error(400, "invalid_request_error", str(exc), rid)
         page["data"] = [self._event_out(sess, e, owner) for e in page["data"]]
         return self._json(page_out(self.dialect, page), rid)
+
+    def _types_of(self, log: Any) -> list[str]:
+        """Each event's type, by index (logs only grow: computed once per event)."""
+        kinds = self._kinds.setdefault(id(log), [])
+        for i in range(len(kinds), len(log)):
+            kinds.append(log.get(i).get("type", ""))
+        return kinds
 
     def _json(self, body: Any, rid: str) -> Response:
         """JSON, with any item marked `__raw_json__` spliced in as that text (hostile scenario)."""

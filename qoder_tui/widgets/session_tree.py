@@ -100,7 +100,7 @@ class SessionTree(Tree[NodeRef]):
         return label
 
     def thread_label(self, info: ThreadInfo) -> Text:
-        """Badge, name, state and for how long, failed calls seen, tokens and credits reported."""
+        """Badge, name, state and for how long, failed calls, tokens and credits reported."""
         label = Text(no_wrap=True, overflow="ellipsis")
         label.append_text(self._badge(info.status))
         label.append(" ")
@@ -110,7 +110,8 @@ class SessionTree(Tree[NodeRef]):
         label.append(f"  {word}{' ' + since if since else ''}", style=self.colours["muted"])
         failed = len(info.failed_calls)
         if failed:
-            label.append(f" · {failed} failed", style=self.colours["error"])
+            more = "+" if info.failures_counted is False else ""  # (its history not all read)
+            label.append(f" · {failed}{more} failed", style=self.colours["error"])
         tokens = info.usage.total_tokens
         if tokens:
             label.append(f" · {compact_count(tokens)} tok", style=self.colours["muted"])
