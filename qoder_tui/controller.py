@@ -70,6 +70,8 @@ LEDGER_TYPES = (
     "session.thread_status_terminated",
 )
 """What the handoff ledger reads: the server's type filter leaves everything else out."""
+LOOK_THREADS = 8
+"""Running children whose newest events a look at a session not opened fetches."""
 CENSUS_PAGES = 50
 """Pages of tool results read per thread to count its failed calls (5,000 results)."""
 MAX_JUMP_PAGES = 50
@@ -271,6 +273,8 @@ class SessionController:
         self._thread_loads: set[tuple[str, str]] = set()
         self.hints: dict[str, SessionHint] = {}
         """Each listed session's state from its newest events, before it is opened."""
+        self.looks: dict[str, SessionStore] = {}
+        """Running sessions not opened: their threads and each running child's newest events."""
         self._probing: set[str] = set()
         self._probe_slots = asyncio.Semaphore(4)
         self._census_slots = asyncio.Semaphore(2)
@@ -384,20 +388,45 @@ class SessionController:
                 self._spawn(self._probe(session_id))
 
     async def _probe(self, session_id: str) -> None:
+        look: SessionStore | None = None
         try:
             async with self._probe_slots:
                 page = await self.client.newest_events(session_id, None, limit=PROBE_EVENTS)
+                session = self.sessions.get(session_id)
+                if session is not None:
+                    hint = session_hint(page.data, session.display_status)
+                    if hint.status == "running":
+                        look = await self._look_into(session, page.data)
         except QoderError:
             self._later(self._probing.discard, session_id)
             return  # the list's own status stays; opening the session will say what is wrong
-        self._later(self._probed, session_id, page.data)
+        self._later(self._probed, session_id, page.data, look)
 
-    def _probed(self, session_id: str, events: list[Event]) -> None:
+    async def _look_into(self, session: Session, stream: list[Event]) -> SessionStore:
+        """A running session, not opened: its threads and the newest events of each running
+        child, enough to tell (`attention`) a call unanswered for long or a child waited on."""
+        look = SessionStore(session, window=PROBE_EVENTS)
+        look.set_threads(await self.client.all_threads(session.id))
+        look.scope(None).start(stream, has_older=True)
+        running = [
+            t.id for t in look.threads.values() if t.status == "running" and not t.thread.is_primary
+        ]
+        for thread_id in running[:LOOK_THREADS]:
+            page = await self.client.newest_events(session.id, thread_id, limit=PROBE_EVENTS)
+            look.stamp(thread_id, page.data)
+            look.scope(thread_id).start(page.data, has_older=page.has_more)
+        return look
+
+    def _probed(self, session_id: str, events: list[Event], look: SessionStore | None) -> None:
         self._probing.discard(session_id)
         session = self.sessions.get(session_id)
         if session is None:
             return
         self.hints[session_id] = session_hint(events, session.display_status)
+        if look is not None:
+            self.looks[session_id] = look
+        else:
+            self.looks.pop(session_id, None)
         self.emit(TreeChanged(frozenset({session_id})))
 
     def status_of(self, session: Session) -> str:
@@ -417,8 +446,9 @@ class SessionController:
 
     def attention(self) -> list[Scope]:
         """Every session and thread that needs the reader: first what waits for approval or
-        errored (in the order the tree lists them), then, in loaded sessions, threads with a
-        tool call unanswered for STUCK_CALL_SECONDS and children the coordinator waits on."""
+        errored (in the order the tree lists them), then threads with a tool call unanswered
+        for STUCK_CALL_SECONDS and children the coordinator waits on (in sessions not opened,
+        as the newest events of their running threads tell)."""
         out: list[Scope] = []
         softer: list[Scope] = []
         now = self.clock()
@@ -426,8 +456,11 @@ class SessionController:
             store = self.stores.get(session_id)
             if self.status_of(session) in NEEDS_ATTENTION:
                 out.append((session_id, None))
-            if store is None:
-                continue
+            if store is None or not store.scopes:
+                # Not open: what a look at its newest events found (running sessions only).
+                store = self.looks.get(session_id)
+                if store is None:
+                    continue
             waited_on = _children_waited_on(store)
             for info in store.threads.values():
                 scope = (session_id, info.id)

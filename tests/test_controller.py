@@ -239,3 +239,46 @@ async def test_a_jump_to_an_event_thousands_back_fetches_the_page_at_it(demo_sim
         requests = sum(demo_sim.simulator.path_counts.values()) - sum(before.values())
         assert 2 <= requests <= 2 + 3  # a few pages back, then the event before it and its page
     await h.close()
+
+
+async def test_a_finds_a_stuck_thread_in_a_running_session_not_opened(make_sim) -> None:
+    """A running session nobody opened: a look at its running threads' newest events tells
+    `a` which child holds it up (a call unanswered for long, or a handoff not answered)."""
+    from datetime import UTC, datetime, timedelta
+
+    from qoder_tui.api.models import ThreadMessage, ToolUse
+
+    server = make_sim(live=True, speed=25.0)
+    live = next(s for s in server.simulator.world.sessions.values() if s.obj["status"] == "running")
+    later = lambda: datetime.now(UTC) + timedelta(hours=1)  # noqa: E731 (every call is old)
+    h = Harness(server, live=False, clock=later)
+    h.controller.list_sessions()
+    await h.until(lambda: live.id in h.controller.hints)
+
+    def stuck() -> list:
+        found = [s for s in h.controller.attention() if s[0] == live.id and s[1]]
+        if not found and not h.controller.probing:
+            h.controller.probe_sessions([live.id])  # look again: the session moves on
+        return found
+
+    await h.until(stuck, timeout=60)
+    assert live.id not in h.controller.stores  # never opened
+    look = h.controller.looks[live.id]
+    thread_id = stuck()[0][1]
+    assert look.threads[thread_id].status == "running"
+    to_it = [
+        e
+        for e in look.scopes[None].events
+        if isinstance(e, ThreadMessage) and e.peer_thread_id == thread_id
+    ]
+    source = look.source_of(thread_id)  # (the coordinator's events are the session stream's)
+    own = look.scopes[source]
+    calls = [
+        e
+        for e in own.events
+        if isinstance(e, ToolUse) and (source is not None or look.belongs_to_primary(e))
+    ]
+    assert (to_it and to_it[-1].direction == "sent") or (
+        calls and own.result_for(calls[-1]) is None
+    )
+    await h.close()
