@@ -828,19 +828,26 @@ class SessionController:
     # ------------------------------------------------------------------ from the start
 
     def to_start(self, scope: Scope) -> bool:
-        """Show a thread (or the session stream) from its very first event, paging forward.
+        """Show a thread (or the session stream, or every thread merged) from its very first
+        event, paging forward.
 
         Its follower stops meanwhile (live events would leave a gap after the
         first page); it starts again once paging forward reaches the newest
-        event, or at once with `to_newest`.  False for the merged view.
+        event, or at once with `to_newest`.  The merged view reads each thread
+        from its start and pages forward whichever is loaded least far.
         """
-        if scope[1] == ALL_THREADS or scope[0] not in self.stores:
+        session_store = self.stores.get(scope[0])
+        if session_store is None:
             return False
-        source = self.source_of(scope)
-        self.stop_follower(source)
         self.generation += 1
-        self.fetching.add(source)
-        self._spawn(self._load_at(source, None, self.generation))
+        for source in self.sources_of(scope):
+            self.stop_follower(source)
+            if scope[1] == ALL_THREADS:
+                session_store.restart(source[1])  # (no merged view until every start is in)
+            self.fetching.add(source)
+            self._spawn(self._load_at(source, None, self.generation))
+        if scope[1] == ALL_THREADS and self.current == scope:
+            self.emit(ViewChanged(scope, Change(), reset=True))  # loading…
         return True
 
     def open_at(self, scope: Scope, event_id: str) -> None:
@@ -899,13 +906,22 @@ class SessionController:
             self._ensure_following(source)
 
     def need_newer(self, scope: Scope) -> None:
-        """The reader nears the bottom of a view opened at its start: the next page forward."""
-        source = self.source_of(scope)
-        store = self.store_for(source)
-        if store is None or not store.has_newer or source in self.fetching or not store.newest_id:
+        """The reader nears the bottom of a view opened at its start: the next page forward
+        (for the merged view, of the threads loaded least far forward)."""
+        session_store = self.stores.get(scope[0])
+        if session_store is None:
             return
-        self.fetching.add(source)
-        self._spawn(self._load_newer(source, store.newest_id, self.generation))
+        if scope[1] == ALL_THREADS:
+            sources = [(scope[0], s) for s in session_store.newer_blockers()]
+        else:
+            sources = [self.source_of(scope)]
+        for source in sources:
+            store = self.store_for(source)
+            if store is None or not store.has_newer or source in self.fetching:
+                continue
+            if store.newest_id is not None:
+                self.fetching.add(source)
+                self._spawn(self._load_newer(source, store.newest_id, self.generation))
 
     async def _load_newer(self, source: Scope, after_id: str, generation: int) -> None:
         try:
@@ -929,21 +945,33 @@ class SessionController:
         for view_scope, view_change in self.fan_out(session_store, source, change):
             self.emit(ViewChanged(view_scope, view_change, reset=view_change.rebuilt))
             self._continue_jump(view_scope)
+            merged = session_store.scopes.get(ALL_THREADS)
+            if (
+                view_scope[1] == ALL_THREADS
+                and self.current == view_scope
+                and not view_change.added
+                and merged is not None
+                and merged.has_newer
+            ):
+                # That page reached no further than another thread already had: the next one.
+                self.need_newer(view_scope)
         if not store.has_newer:
             self._ensure_following(source)  # caught up: live again, from the newest event
 
     def to_newest(self, scope: Scope) -> None:
         """Leave a view opened at its start for its newest events, followed live again."""
-        source = self.source_of(scope)
         session_store = self.stores.get(scope[0])
         if session_store is None:
             return
         self.generation += 1
-        self.fetching.discard(source)
-        session_store.restart(source[1])
+        sources = self.sources_of(scope)
+        for source in sources:
+            self.fetching.discard(source)
+            session_store.restart(source[1])
         if self.current is not None:
             self.emit(ViewChanged(self.current, Change(), reset=True))  # loading…
-        self._ensure_loaded(source)
+        for source in sources:
+            self._ensure_loaded(source)
 
     async def _load_page(
         self,

@@ -566,6 +566,29 @@ class SessionStore:
             and (store.events[0].time or _NO_TIME) == frontier
         ]
 
+    def newer_frontier(self) -> datetime | None:
+        """How far forward every source read from its start is loaded (None: each reaches its
+        newest event).  The merged view shows nothing newer yet: a source still paging
+        forward could have events before a newer one of another source."""
+        times = [
+            store.events[-1].time or _NO_TIME
+            for source in self.merged_sources()
+            if (store := self.scopes.get(source)) is not None and store.has_newer and store.events
+        ]
+        return min(times) if times else None
+
+    def newer_blockers(self) -> list[str | None]:
+        """The sources to page forward next for the merged view: those its frontier waits on."""
+        frontier = self.newer_frontier()
+        return [
+            source
+            for source in self.merged_sources()
+            if (store := self.scopes.get(source)) is not None
+            and store.has_newer
+            and store.events
+            and (store.events[-1].time or _NO_TIME) == frontier
+        ]
+
     def stamp(self, thread_id: str | None, events: Iterable[Event]) -> None:
         """A child thread's own events do not name their thread: name it, so that the merged
         view can say whose they are."""
@@ -601,8 +624,9 @@ class SessionStore:
             view = EventStore(self.id, ALL_THREADS, window=self.window)
             self.scopes[ALL_THREADS] = view
             if self.merge_ready():
-                frontier = self.merge_frontier()
-                view.start(self._merged_between(frontier, None), has_older=frontier is not None)
+                frontier, high = self.merge_frontier(), self.newer_frontier()
+                view.start(self._merged_between(frontier, high), has_older=frontier is not None)
+                view.has_newer = high is not None
         return view
 
     def route_merged(self, change: Change) -> tuple[Change | None, bool]:
@@ -628,6 +652,14 @@ class SessionStore:
             fresh = [e for e in self._merged_between(frontier, high) if e.id not in view]
             merged = view.prepend(fresh, has_older=True, sparse=change.sparse)
             view.has_older = frontier is not None
+            return merged, False
+        if view.has_newer:
+            # Read from the start: a source's newer page lets the view reach forward to the
+            # new frontier (its events, and the other sources' up to there).
+            high = self.newer_frontier()
+            low = view.events[-1].time if view.events else None
+            merged = view.append(e for e in self._merged_between(low, high) if e.id not in view)
+            view.has_newer = high is not None
             return merged, False
         if not change.added:
             return None, False

@@ -304,7 +304,8 @@ async def test_a_filter_on_types_pages_history_by_type_and_clearing_it_restores_
         ids = [e.id for e in store.events]
         start = log.index_of(ids[0])
         assert ids == [log.get(i)["id"] for i in range(start, start + len(ids))]
-        assert view.shown_count > len(handoffs)
+        shown = [e for e, h in zip(store.events, view.heights, strict=True) if h]
+        assert any(e.type not in wanted for e in shown)
 
 
 def test_filter_terms_combine_and_bad_ones_say_why() -> None:
@@ -657,3 +658,54 @@ async def test_t_shows_a_thread_from_its_true_start_and_pages_forward_to_live(de
         await until(pilot, lambda: view.store is not store and view.store.started, what="newest")
         assert view.store.events[-1].id == newest and view.follow and not view.store.has_newer
         assert title.note == ""
+
+
+async def test_t_in_the_merged_view_starts_at_the_sessions_first_event_and_pages_forward(
+    demo_sim,
+) -> None:
+    from qoder_tui.store import ALL_THREADS
+
+    sid = _title(demo_sim, "pydantic")
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    sim_session.ensure_built()
+    children = [t for t in sim_session.threads.values() if t.id != sim_session.primary_id]
+    logs = [sim_session.session_log] + [t.log for t in children]
+    firsts = sorted((log.get(0)["processed_at"], log.get(0)["id"]) for log in logs if len(log))
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("m")
+        await until(pilot, lambda: screen.current == (sid, ALL_THREADS) and view.store.started)
+        assert view.store.has_older
+        await pilot.press("t")
+        await until(pilot, lambda: view.store.started and view.store.has_newer, what="start")
+        merged = view.store
+        assert merged.events[0].id == firsts[0][1] and not merged.has_older
+        assert "start of" in view.render_line(0).text and not view.follow
+        # Scrolling down pages forward whichever thread is loaded least far: one time line,
+        # each event once, and each thread's events in its own order from its first.
+        for _ in range(4):
+            count = len(merged)
+            view.scroll_end(animate=False, immediate=True)
+            await until(pilot, lambda n=count: len(merged) > n, timeout=30, what="newer page")
+        times = [e.time for e in merged.events]
+        assert times == sorted(times)
+        ids = [e.id for e in merged.events]
+        assert len(ids) == len(set(ids))
+        for thread in children:
+            own = [e.id for e in merged.events if e.thread_id == thread.id]
+            assert own == [thread.log.get(i)["id"] for i in range(len(own))]
+        assert {e.thread_id for e in merged.events} & {t.id for t in children}
+        # End: every thread's newest events again.
+        await pilot.press("end")
+        await until(
+            pilot,
+            lambda: view.store is not merged and view.store.started and not view.store.has_newer,
+            what="newest",
+        )
+        newest = max(
+            (log.get(len(log) - 1)["processed_at"], log.get(len(log) - 1)["id"]) for log in logs
+        )
+        assert view.store.events[-1].id == newest[1] and view.follow

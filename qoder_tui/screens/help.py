@@ -53,7 +53,7 @@ KEYS: list[tuple[str, list[tuple[str, str]]]] = [
             ("↑ ↓ / k j", "select the previous / next event"),
             ("pgup pgdn", "scroll a page (older events load as you near the top)"),
             ("home / g", "jump to the oldest loaded event"),
-            ("t", "the thread's true start (its first event), paging forward as you scroll"),
+            ("t", "the true start of the thread (or of every thread merged), paging forward"),
             ("end / G", "back to the newest event and follow live"),
             ("space", "fold or unfold the selected event (thinking, tool output, messages)"),
             ("enter", "on a handoff: jump to the other thread at the matching event; else fold"),

@@ -426,12 +426,7 @@ class MainScreen(Screen[None]):
         if self.current is None:
             return
         if not self.controller.to_start(self.current):
-            self.notify(
-                "Every thread merged has no single start: open a thread (or press m) first.",
-                timeout=4,
-                markup=False,
-            )
-            return
+            self.notify("The session is still loading.", timeout=3, markup=False)
 
     @on(EventLog.ToNewest)
     def _to_newest(self) -> None:

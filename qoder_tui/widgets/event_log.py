@@ -54,7 +54,7 @@ from ..render.events import (
     render_event,
 )
 from ..render.summary import summarize
-from ..store import Change, EventStore, TurnStats
+from ..store import ALL_THREADS, Change, EventStore, TurnStats
 
 GUTTER = 2
 PREFETCH_SCREENS = 2
@@ -742,7 +742,13 @@ class EventLog(ScrollView, can_focus=True):
         elif not store.events:
             text = Text("  ── no events yet ──", style=p.muted)
         else:
-            what = "thread" if store.thread_id else "session"
+            what = (
+                "every thread"
+                if store.thread_id == ALL_THREADS
+                else "thread"
+                if store.thread_id
+                else "session"
+            )
             text = Text(f"  ── start of {what} ──", style=p.muted)
         return text
 
