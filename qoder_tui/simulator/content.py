@@ -600,6 +600,41 @@ def role_tool_call(rng: random.Random, role: Role, *, allow_error: bool = True) 
     )
 
 
+ROLES["Deployer"] = Role(
+    [
+        "Build the artefacts first; the deploy itself needs an approval under the release policy.",
+        "Artefacts are built. Deploying to production needs a human OK under the policy.",
+    ],
+    [
+        (
+            "Bash",
+            {"command": "make dist VERSION=2.8.0"},
+            "built dist/payments-2.8.0.tar.gz\nbuilt dist/payments-2.8.0-py3-none-any.whl",
+            None,
+        ),
+        (
+            "Bash",
+            {"command": "./deploy.sh --env staging --version 2.8.0 --check"},
+            "staging: 2.8.0 healthy (12/12 pods ready)",
+            None,
+        ),
+        (
+            "Bash",
+            {"command": "./deploy.sh --env production --version 2.8.0"},
+            "production: 2.8.0 rolled out (24/24 pods ready)",
+            None,
+        ),
+    ],
+    "",
+)
+
+
+def call_of(role: Role, index: int) -> ToolCall:
+    """One of a role's calls, as it is (no failing variant), where the story needs that one."""
+    tool, args, output, _failed = role.calls[index]
+    return ToolCall(tool, dict(args), output, False, 1.0)
+
+
 ROLE_TASKS: dict[str, str] = {
     "Test Investigator": "Reproduce the flaky `test_refund_idempotency` failure under `-n 4` and "
     "find its cause. Report the cause with the evidence; do not fix anything yet.",
@@ -618,40 +653,238 @@ ROLE_TASKS: dict[str, str] = {
     "Reviewer": "Review PR #482 (webhook dispatcher retries) for race conditions.",
     "Test Writer": "Write a test that fails if two dispatchers can schedule the same retry.",
     "Research Agent": "List every flag removed in v3 of the CLI, each with its replacement.",
+    "Deployer": "Build the release artefacts and deploy 2.8.0 to production.",
 }
 
-COORDINATOR: dict[int, tuple[str, str]] = {
-    0: (
-        "I have enough to hand this to specialists. The investigator should reproduce first; "
-        "the fixer should not start before we know the cause.",
+COORDINATOR: dict[int, Role] = {
+    0: Role(
+        [
+            "I have enough to hand this to specialists. The investigator should reproduce "
+            "first; the fixer should not start before we know the cause.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "gh run list --workflow nightly.yml --limit 5"},
+                "completed  failure  nightly  main  2h\ncompleted  success  nightly  main  1d\n"
+                "completed  success  nightly  main  2d\ncompleted  failure  nightly  main  3d\n"
+                "completed  success  nightly  main  4d",
+                None,
+            ),
+            (
+                "Grep",
+                {"pattern": "def test_refund_idempotency", "path": "tests/"},
+                "tests/test_refunds.py:52:def test_refund_idempotency(client):",
+                None,
+            ),
+        ],
         AGENT_MESSAGES[0],
     ),
-    1: (
-        "The migration and the schema check are separate jobs: one agent migrates, another "
-        "verifies the schema did not move.",
+    1: Role(
+        [
+            "The migration and the schema check are separate jobs: one agent migrates, another "
+            "verifies the schema did not move.",
+        ],
+        [
+            (
+                "Grep",
+                {"pattern": "from pydantic import", "path": "src/orders/"},
+                "src/orders/schemas.py:3:from pydantic import BaseModel, validator\n"
+                "src/orders/refunds.py:2:from pydantic import BaseModel, Field",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "pip show pydantic | head -2"},
+                "Name: pydantic\nVersion: 1.10.13",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "git diff --stat main -- src/orders"},
+                " src/orders/audit.py     |  6 +++---\n src/orders/customers.py | 14 +++++++-------\n"
+                " src/orders/discounts.py |  8 ++++----\n src/orders/invoices.py  | 22 +++++++++++-----------\n"
+                " src/orders/refunds.py   | 10 +++++-----\n src/orders/schemas.py   | 31 ++++++++++++++++---------------\n"
+                " src/orders/shipping.py  | 12 ++++++------\n tests/orders/conftest.py |  4 ++--\n"
+                " 8 files changed, 54 insertions(+), 53 deletions(-)",
+                None,
+            ),
+        ],
         AGENT_MESSAGES[1],
     ),
-    2: (
-        "Measure first, then advise: the profiler finds the query, the DB advisor the index.",
+    2: Role(
+        ["Measure first, then advise: the profiler finds the query, the DB advisor the index."],
+        [
+            (
+                "Read",
+                {"file_path": "src/search/query.py"},
+                "   40\tdef search(customer_id, text):\n   41\t    rows = db.fetch(ORDERS_BY_CUSTOMER, "
+                "customer_id)",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "curl -s localhost:9100/metrics | grep search_latency_p95"},
+                'search_latency_p95{route="/search"} 0.84',
+                None,
+            ),
+        ],
         AGENT_MESSAGES[2],
     ),
-    3: (
-        "A reviewer reads for the race; a test writer proves it with a failing test.",
+    3: Role(
+        ["A reviewer reads for the race; a test writer proves it with a failing test."],
+        [
+            (
+                "Bash",
+                {"command": "gh pr view 482 --json title,changedFiles"},
+                '{"title": "Retry failed webhook deliveries", "changedFiles": 3}',
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "gh pr diff 482 --name-only"},
+                "src/webhooks/dispatcher.py\nsrc/webhooks/retry.py\ntests/test_dispatcher.py",
+                None,
+            ),
+        ],
         AGENT_MESSAGES[3],
     ),
-    4: (
-        "The research agent collects the removed flags; the guide writer turns them into a table.",
+    4: Role(
+        [
+            "The research agent collects the removed flags; the guide writer turns them into "
+            "a table.",
+        ],
+        [
+            (
+                "Glob",
+                {"pattern": "docs/cli/*.md"},
+                "docs/cli/index.md\ndocs/cli/configuration.md\ndocs/cli/output.md",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "cli-v3 --version"},
+                "cli 3.0.0",
+                None,
+            ),
+        ],
         "## CLI v3 migration guide\n\n| removed in v3 | use instead |\n|---|---|\n"
         "| `--legacy-output` | `--format=v2` |\n| `--no-color` | `--color=never` |\n"
         "| `--config-dir DIR` | `--config FILE` |\n\nEvery example in the guide was run "
         "against v3.0.0.",
     ),
 }
-"""Per task (its index in TASKS): the coordinator's thinking and its final answer."""
+"""Per task (its index in TASKS): the coordinator's thinking, the look it takes before
+handing the work out, and its final answer."""
+
+LONG_MODULES = ["schemas", "refunds", "invoices", "customers", "shipping", "discounts", "audit"]
+LONG_TASKS = [
+    f"Next module of the pydantic v2 migration: `src/orders/{module}.py`. Keep its public JSON "
+    "schema byte-for-byte identical."
+    for module in LONG_MODULES
+]
+"""The long session's turns: the migration its title names, one module after another."""
 
 
-def coordinator_lines(task: str) -> tuple[str, str] | None:
+def coordinator_role(task: str) -> Role | None:
+    """What the coordinator thinks, looks at and answers for a task (None: no script)."""
+    if task in LONG_TASKS:
+        return COORDINATOR[1]
     for index, (text, _helpers) in enumerate(TASKS):
         if text == task:
             return COORDINATOR.get(index)
-    return None
+    return SOLO.get(task)
+
+
+SOLO: dict[str, Role] = {
+    "Summarise the incidents of the last 7 days from the on-call log.": Role(
+        [
+            "The on-call log has one entry per page; grouping the pages by incident id gives "
+            "the list, and the postmortems give the causes.",
+        ],
+        [
+            (
+                "Bash",
+                {
+                    "command": "oncall-log --since 7d --format json | jq 'group_by(.incident) | length'"
+                },
+                "4",
+                "error: oncall-log: token expired (run `oncall-log login`)",
+            ),
+            (
+                "Read",
+                {"file_path": "postmortems/2026-11-24-payments-latency.md"},
+                "# Payments latency, 24 Nov\n\nImpact: p95 of POST /refunds above 2 s for 38 min.",
+                None,
+            ),
+            (
+                "Grep",
+                {"pattern": "SEV-[12]", "path": "postmortems/"},
+                "postmortems/2026-11-24-payments-latency.md:3:Severity: SEV-2\n"
+                "postmortems/2026-11-21-search-outage.md:3:Severity: SEV-1",
+                None,
+            ),
+        ],
+        "## Incidents, last 7 days\n\n| date | service | severity | cause |\n|---|---|---|---|\n"
+        "| 21 Nov | search | SEV-1 | index rebuild locked `orders` |\n"
+        "| 24 Nov | payments | SEV-2 | connection pool exhausted |\n"
+        "| 25 Nov | webhooks | SEV-3 | retry storm after a deploy |\n"
+        "| 26 Nov | auth | SEV-3 | expired signing key in staging |",
+    ),
+    "Rotate the staging database credentials and update the vault.": Role(
+        [
+            "Order matters: the new password goes into the database first, then the vault, "
+            "then the services restart; the old one must work until they have.",
+        ],
+        [
+            (
+                "Bash",
+                {"command": "vault kv get -field=username secret/staging/db"},
+                "app_staging",
+                None,
+            ),
+            (
+                "Bash",
+                {
+                    "command": 'psql "$STAGING_ADMIN_URL" -c "ALTER ROLE app_staging PASSWORD :\'new\'"'
+                },
+                "ALTER ROLE",
+                "psql: error: connection to server failed: FATAL:  password authentication failed",
+            ),
+            (
+                "Bash",
+                {"command": "vault kv put secret/staging/db password=@/run/new-password"},
+                "Success! Data written to: secret/staging/db",
+                None,
+            ),
+            (
+                "Bash",
+                {"command": "kubectl -n staging rollout restart deploy/api deploy/worker"},
+                "deployment.apps/api restarted\ndeployment.apps/worker restarted",
+                None,
+            ),
+        ],
+        "Rotated the staging database password for `app_staging`: the database first, then "
+        "`secret/staging/db` in the vault, then restarted `api` and `worker`, which came back "
+        "healthy on the new credentials.",
+    ),
+    "Cut release 2.8.0 and deploy it to production.": Role(
+        ["Check that 2.8.0 is tagged and its CHANGELOG section exists before anything is built."],
+        [
+            (
+                "Bash",
+                {"command": "git tag --list 'v2.8*'"},
+                "v2.8.0-rc1\nv2.8.0-rc2\nv2.8.0",
+                None,
+            ),
+            (
+                "Read",
+                {"file_path": "CHANGELOG.md"},
+                "## [2.8.0] - 2026-11-27\n### Added\n- Partial refunds in the dashboard",
+                None,
+            ),
+        ],
+        "",
+    ),
+}
+"""Sessions of one agent: their thinking, tool calls and answer, by the task they were given."""

@@ -19,13 +19,18 @@ from typing import Any
 
 from .content import (
     AGENT_MESSAGES,
+    COORDINATOR,
+    LONG_TASKS,
     REPORTS,
     ROLE_TASKS,
     ROLES,
+    SOLO,
     TASKS,
     THOUGHTS,
+    Role,
     ToolCall,
-    coordinator_lines,
+    call_of,
+    coordinator_role,
     make_tool_call,
     role_tool_call,
 )
@@ -348,19 +353,20 @@ def _delegate(ctx: Ctx, name: str, task: str) -> Step:
     yield rng.uniform(0.3, 1.0)
 
 
-def coordinator_turn(ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int = 1) -> Step:
+def coordinator_turn(
+    ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int = 1, role: Role | None = None
+) -> Step:
     w, rng = ctx.w, ctx.rng
     tid = ctx.primary
     w.emit(tid, "user.message", {"content": [{"type": "text", "text": task}]})
     _set_status(ctx, tid, "running")
     w.emit(tid, "session.status_running")
     yield rng.uniform(0.2, 0.6)
-    lines = coordinator_lines(task)
-    thoughts = [lines[0]] if lines else None
+    role = role or coordinator_role(task)
+    thoughts = role.thoughts if role else None
     for _ in range(solo_steps):
-        yield from model_call(
-            ctx, tid, thoughts=thoughts, tool=make_tool_call(rng, allow_error=False)
-        )
+        look = role_tool_call(rng, role, allow_error=False) if role else make_tool_call(rng)
+        yield from model_call(ctx, tid, thoughts=thoughts, tool=look)
     for name in helpers:
         yield from _delegate(
             ctx,
@@ -369,7 +375,7 @@ def coordinator_turn(ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int
             or f"{task.split('.')[0]}. Your part: {name.lower()} work, report back when done.",
         )
     yield Wait(lambda: ctx.reports_due <= 0)
-    final = lines[1] if lines else rng.choice(AGENT_MESSAGES)
+    final = role.report if role else rng.choice(AGENT_MESSAGES)
     yield from model_call(ctx, tid, thoughts=thoughts, message=final)
     usage = _idle_usage(ctx, tid)
     totals = ctx.s.obj["usage"]  # a snapshot of the session's cumulative usage, as the API's
@@ -391,9 +397,13 @@ def solo_turn(ctx: Ctx, task: str, steps: int) -> Step:
     w.emit(tid, "user.message", {"content": [{"type": "text", "text": task}]})
     _set_status(ctx, tid, "running")
     w.emit(tid, "session.status_running")
+    role = coordinator_role(task)
     for _ in range(steps):
-        yield from model_call(ctx, tid, thought=rng.random() < 0.7, tool=make_tool_call(rng))
-    yield from model_call(ctx, tid, message=rng.choice(AGENT_MESSAGES))
+        call = role_tool_call(rng, role) if role else make_tool_call(rng)
+        thoughts = role.thoughts if role else None
+        yield from model_call(ctx, tid, thought=rng.random() < 0.7, thoughts=thoughts, tool=call)
+    answer = role.report if role else rng.choice(AGENT_MESSAGES)
+    yield from model_call(ctx, tid, thoughts=role.thoughts if role else None, message=answer)
     usage = _idle_usage(ctx, tid)
     _set_status(ctx, tid, "idle")
     w.emit(tid, "session.status_idle", {"stop_reason": {"type": "end_turn"}, "usage": usage})
@@ -532,8 +542,8 @@ def _build_demo(world: World) -> None:
 
     # 1. The live multi-agent session (newest).
     live, when = world._new_session(
-        "Fix flaky refund test and update CHANGELOG",
-        "release-coordinator",
+        "Backend team: requests from #eng-help",
+        "eng-coordinator",
         "running",
         timedelta(minutes=3),
     )
@@ -576,7 +586,7 @@ def _build_demo(world: World) -> None:
 
     # 5. A long finished session.
     big, when = world._new_session(
-        "Migrate orders API to pydantic v2", "release-coordinator", "idle", timedelta(days=2)
+        "Migrate orders API to pydantic v2", "migration-coordinator", "idle", timedelta(days=2)
     )
     big.builder = lambda s, when=when: _build_long(
         world, s, when, seed * 31 + 5, cfg.history_events
@@ -588,19 +598,15 @@ def _build_requires_action(world: World, s: SimSession, when: datetime, seed: in
     w, rng, tid = ctx.w, ctx.rng, ctx.primary
     sched = Scheduler(w)
 
+    task = "Cut release 2.8.0 and deploy it to production."
+
     def turn() -> Step:
-        w.emit(
-            tid,
-            "user.message",
-            {
-                "content": [
-                    {"type": "text", "text": "Cut release 2.8.0 and deploy it to production."}
-                ]
-            },
-        )
+        w.emit(tid, "user.message", {"content": [{"type": "text", "text": task}]})
         _set_status(ctx, tid, "running")
         w.emit(tid, "session.status_running")
-        yield from model_call(ctx, tid, tool=make_tool_call(rng, allow_error=False))
+        role = SOLO[task]
+        look = role_tool_call(rng, role, allow_error=False)
+        yield from model_call(ctx, tid, thoughts=role.thoughts, tool=look)
         yield from _delegate_blocked(ctx, "Deployer")
 
     sched.spawn(turn())
@@ -609,7 +615,7 @@ def _build_requires_action(world: World, s: SimSession, when: datetime, seed: in
 
 def _delegate_blocked(ctx: Ctx, name: str) -> Step:
     w, rng, tid = ctx.w, ctx.rng, ctx.primary
-    task = "Build the release artefacts and deploy 2.8.0 to production."
+    task = ROLE_TASKS[name]
     start = w.emit(tid, "span.model_request_start")
     use = w.emit(
         tid,
@@ -645,23 +651,15 @@ def _delegate_blocked(ctx: Ctx, name: str) -> Step:
         {"session_thread_id": cid, "agent_name": name},
         cross_post=True,
     )
-    yield from model_call(ctx, cid, tool=make_tool_call(rng, allow_error=False))
+    role = ROLES[name]
+    yield from model_call(ctx, cid, thoughts=role.thoughts[:1], tool=call_of(role, 0))
     start = w.emit(cid, "span.model_request_start")
-    w.emit(
-        cid,
-        "agent.thinking",
-        {
-            "thinking": "Artefacts are built. Deploying to production needs a human OK under the policy."
-        },
-    )
+    w.emit(cid, "agent.thinking", {"thinking": role.thoughts[1]})
+    deploy = call_of(role, 2)
     ask = w.emit(
         cid,
         "agent.tool_use",
-        {
-            "name": "Bash",
-            "input": {"command": "./deploy.sh --env production --version 2.8.0"},
-            "evaluated_permission": "ask",
-        },
+        {"name": deploy.name, "input": deploy.input, "evaluated_permission": "ask"},
     )
     # Cross-posted copy on the session stream (same event, thread id set).
     ask["session_thread_id"] = cid
@@ -784,9 +782,13 @@ def _build_long(world: World, s: SimSession, when: datetime, seed: int, target: 
     def more() -> Step:
         nonlocal n
         while len(s.session_log) < target:
-            task, helpers = TASKS[n % len(TASKS)]
+            # Each turn starts from the commit the last one left (a detail only it has).
+            commit = f"{ctx.rng.getrandbits(28):07x}"
+            task = f"{LONG_TASKS[n % len(LONG_TASKS)]} Start from commit {commit}."
             n += 1
-            yield from coordinator_turn(ctx, task, helpers[:2], solo_steps=6)
+            yield from coordinator_turn(
+                ctx, task, ["Migration Agent", "Schema Checker"], solo_steps=6, role=COORDINATOR[1]
+            )
             yield 30.0
 
     sched.spawn(more())
