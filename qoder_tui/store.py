@@ -541,53 +541,45 @@ class SessionStore:
             for source in self.merged_sources()
         )
 
+    def _edges(self, *, older: bool) -> list[tuple[str | None, datetime]]:
+        """Each source with more on the server on that side: the time of its edge event there
+        (its oldest loaded for `older`, else its newest)."""
+        edges: list[tuple[str | None, datetime]] = []
+        for source in self.merged_sources():
+            store = self.scopes.get(source)
+            if (
+                store is None
+                or not store.events
+                or not (store.has_older if older else store.has_newer)
+            ):
+                continue
+            edge = store.events[0] if older else store.events[-1]
+            edges.append((source, edge.time or _NO_TIME))
+        return edges
+
     def merge_frontier(self) -> datetime | None:
         """How far back every source is loaded: the merged view shows events from here on.
 
         A source with older events still on the server could have some between
         this time and its oldest loaded one, so nothing older is merged yet.
         """
-        times = [
-            store.events[0].time or _NO_TIME
-            for source in self.merged_sources()
-            if (store := self.scopes.get(source)) is not None and store.has_older and store.events
-        ]
-        return max(times) if times else None
+        return max((t for _, t in self._edges(older=True)), default=None)
 
     def merge_blockers(self) -> list[str | None]:
         """The sources to page back next for the merged view: those the frontier waits on."""
         frontier = self.merge_frontier()
-        return [
-            source
-            for source in self.merged_sources()
-            if (store := self.scopes.get(source)) is not None
-            and store.has_older
-            and store.events
-            and (store.events[0].time or _NO_TIME) == frontier
-        ]
+        return [source for source, t in self._edges(older=True) if t == frontier]
 
     def newer_frontier(self) -> datetime | None:
         """How far forward every source read from its start is loaded (None: each reaches its
         newest event).  The merged view shows nothing newer yet: a source still paging
         forward could have events before a newer one of another source."""
-        times = [
-            store.events[-1].time or _NO_TIME
-            for source in self.merged_sources()
-            if (store := self.scopes.get(source)) is not None and store.has_newer and store.events
-        ]
-        return min(times) if times else None
+        return min((t for _, t in self._edges(older=False)), default=None)
 
     def newer_blockers(self) -> list[str | None]:
         """The sources to page forward next for the merged view: those its frontier waits on."""
         frontier = self.newer_frontier()
-        return [
-            source
-            for source in self.merged_sources()
-            if (store := self.scopes.get(source)) is not None
-            and store.has_newer
-            and store.events
-            and (store.events[-1].time or _NO_TIME) == frontier
-        ]
+        return [source for source, t in self._edges(older=False) if t == frontier]
 
     def stamp(self, thread_id: str | None, events: Iterable[Event]) -> None:
         """A child thread's own events do not name their thread: name it, so that the merged
