@@ -136,8 +136,11 @@ class EventStore:
 
     def _thread_key(self, event: Event) -> str | None:
         # A thread's own store is one thread; the session stream mixes the primary
-        # (no thread id) with what children cross-post (their thread id).
-        return self.thread_id if self.thread_id is not None else event.thread_id
+        # (no thread id) with what children cross-post (their thread id), and the merged
+        # view every thread (each event stamped with its own).
+        if self.thread_id is None or self.thread_id == ALL_THREADS:
+            return event.thread_id
+        return self.thread_id
 
     def _index(self, event: Event, change: Change) -> None:
         if isinstance(event, StatusChange) and event.status in ("idle", "terminated", "deleted"):

@@ -436,6 +436,24 @@ def test_a_turn_is_timed_from_its_user_message_to_its_idle(demo_sim) -> None:
     assert abs(turn.model - model) < 1e-6 and turn.model > 0 and turn.tools > 0
     assert turn.tokens > 0 and turn.credits is not None
     assert turn_summary(turn).startswith("turn ") and " tok" in turn_summary(turn)
+    # In the merged view, the children's events around it are not the coordinator's turn:
+    # the same turn, timed the same, and its calls are not settled by a child going idle.
+    from qoder_tui.store import ALL_THREADS
+
+    last = parse_event(dict(raw[-1])).time
+    events = {e.id: e for e in store.events}
+    for thread in session.threads.values():
+        if thread.id == session.primary_id:
+            continue
+        for item in thread.log.items:
+            event = parse_event(dict(item))
+            if event.time is not None and event.time <= last and event.id not in events:
+                event.thread_id = thread.id
+                events[event.id] = event
+    merged = EventStore(sid, ALL_THREADS)
+    merged.start(sorted(events.values(), key=lambda e: e.time), has_older=False)
+    assert len(merged) > len(store)
+    assert merged.turn_stats(message) == turn
 
 
 async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_sim) -> None:
