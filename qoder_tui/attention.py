@@ -276,7 +276,9 @@ def _error_finding(thread_id: str | None, name: str, errors: list[SessionError])
     ]
     bits = [f"{last.error_type or last.code or 'error'}: {one_line(last.message, 80)}"]
     state = last.retry_status or "no retry status"
-    bits.append(f"attempt {attempts} ({state})")
+    # The server says when retries are used up, not how many there may be: "of" only then.
+    of = f" of {attempts}" if last.retry_status == "exhausted" else ""
+    bits.append(f"attempt {attempts}{of} ({state})")
     if waits:
         bits.append("waits " + ", ".join(f"{w:.0f}s" for w in waits))
     request = _request_id(last)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 from qoder_tui.api.models import parse_event
 from qoder_tui.app import QoderApp
@@ -63,6 +64,27 @@ async def test_diagnosis_names_the_approval_the_session_waits_on(demo_sim) -> No
     # The coordinator waits on the same call, named, not as an id.
     coordinator = next(f for f in findings if f.thread_id == primary.id)
     assert "./deploy.sh" in coordinator.cause
+
+
+async def test_diagnosis_gives_an_errors_retry_history(demo_sim) -> None:
+    sid = _title(demo_sim, "Summarise")
+    async with client_for(demo_sim) as client:
+        session = await client.get_session(sid)
+        store = SessionStore(session)
+        store.set_threads(await client.all_threads(sid))
+        primary = store.primary
+        assert primary is not None
+        events = (await client.newest_events(sid, primary.id)).data
+    errors = [e for e in events if e.type == "session.error"]
+    assert len(errors) == 3
+    findings = diagnose(
+        {primary.id: (primary.name, events)}, primary=primary.id, now=FIXED_START, status={}
+    )
+    cause = next(f for f in findings if f.severity == "error").cause
+    waits = [(b.time - a.time).total_seconds() for a, b in pairwise(errors)]
+    assert "model_overloaded_error" in cause and "attempt 3 of 3 (exhausted)" in cause
+    assert "waits " + ", ".join(f"{w:.0f}s" for w in waits) in cause
+    assert f"request {errors[-1].raw['error']['request_id']}" in cause
 
 
 async def test_the_ledger_matches_the_simulators_own_timeline(demo_sim) -> None:

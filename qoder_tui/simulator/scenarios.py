@@ -729,6 +729,7 @@ def _build_retries_exhausted(world: World, s: SimSession, when: datetime, seed: 
                         "type": "model_overloaded_error",
                         "message": "The model is overloaded. Please retry later.",
                         "retry_status": {"type": "exhausted" if exhausted else "retrying"},
+                        "request_id": f"req_{ctx.rng.getrandbits(64):016x}",
                     }
                 },
                 advance=2.0 * (attempt + 1),
