@@ -72,6 +72,8 @@ LEDGER_TYPES = (
 """What the handoff ledger reads: the server's type filter leaves everything else out."""
 LOOK_THREADS = 8
 """Running children whose newest events a look at a session not opened fetches."""
+LOOK_SESSIONS = 10
+"""Running sessions not opened that are looked into (the newest listed first)."""
 CENSUS_PAGES = 50
 """Pages of tool results read per thread to count its failed calls (5,000 results)."""
 MAX_JUMP_PAGES = 50
@@ -393,9 +395,12 @@ class SessionController:
             async with self._probe_slots:
                 page = await self.client.newest_events(session_id, None, limit=PROBE_EVENTS)
                 session = self.sessions.get(session_id)
-                if session is not None:
+                opened = self.stores.get(session_id)
+                if session is not None and not (opened is not None and opened.scopes):
                     hint = session_hint(page.data, session.display_status)
-                    if hint.status == "running":
+                    if hint.status == "running" and (
+                        session_id in self.looks or len(self.looks) < LOOK_SESSIONS
+                    ):
                         look = await self._look_into(session, page.data)
         except QoderError:
             self._later(self._probing.discard, session_id)
@@ -791,7 +796,7 @@ class SessionController:
             store = self.store_for(source)
             if store is None or not store.has_older or not store.oldest_id:
                 continue
-            if store.sparse_types is not None and not store.sparse_types:
+            if self.filter_types is not None and not self.filter_types:
                 continue  # the filter's terms exclude each other: nothing older can match
             started = True
             if source not in self.fetching:
@@ -800,10 +805,10 @@ class SessionController:
 
     def _fetch_older(self, source: Scope, store: EventStore) -> None:
         """The page before a source's oldest event (of the filter's types, when it has some)."""
-        if store.oldest_id is None:
-            return
         if not store.sparse:
             store.sparse_types = self.filter_types  # (a store made since the filter was set)
+        if store.oldest_id is None or (store.sparse_types is not None and not store.sparse_types):
+            return  # (nothing loaded yet, or the filter's terms exclude each other)
         self.fetching.add(source)
         self._spawn(self._load_page(source, store.oldest_id, self.generation, store.sparse_types))
 
