@@ -7,6 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
 
@@ -27,6 +28,10 @@ def styles_dir() -> Path:
     raise FileNotFoundError(
         "qoder-tui's stylesheet (styles/app.tcss) is missing from the installation"
     )
+
+
+PROMPT_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
+"""Input a person waits to see answered (not mouse moves)."""
 
 
 class QoderApp(App[None]):
@@ -78,6 +83,15 @@ class QoderApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.client, **self._screen_args))  # type: ignore[arg-type]
+
+    async def on_event(self, event: events.Event) -> None:
+        # A key or a click, as soon as the terminal sends it: live ingest makes way for it
+        # until its effect is drawn (the screen holds drains and the followers for a moment).
+        if isinstance(event, PROMPT_INPUT) and not event.is_forwarded:
+            screen = self.screen
+            if isinstance(screen, MainScreen):
+                screen.input_arrived()
+        await super().on_event(event)
 
     async def on_unmount(self) -> None:
         await self.client.aclose()

@@ -293,6 +293,8 @@ class SessionController:
         """Threads seen going idle live, and since when: check_idle watches them."""
         self._jump: Seek | None = None
         """An event wanted in a scope (a handoff's other side, a search), paging back to it."""
+        self._held_until = 0.0
+        """Followers pause until then (monotonic seconds): input is being answered."""
         self.filter_types: frozenset[str] | None = None
         """The log's filter matches only these types: older pages are asked for by type."""
 
@@ -1119,7 +1121,8 @@ class SessionController:
                     # A fast stream's bytes are already buffered, so reading never blocks
                     # and never lets the loop run anything else: hand it back every few ms.
                     if time.monotonic() - last_yield > YIELD_EVERY:
-                        await asyncio.sleep(0)
+                        # (longer while input is being answered: see hold_live)
+                        await asyncio.sleep(max(0.0, self._held_until - time.monotonic()))
                         last_yield = time.monotonic()
         except QoderError as exc:
             self._later(self._follow_failed, exc, scope, asyncio.current_task())
@@ -1130,6 +1133,10 @@ class SessionController:
         self.followers.pop(scope, None)
         self._set_stream_state(scope, StreamState("failed", reason=self._safe(str(exc))))
         self._fail(exc, "following live events", scope)
+
+    def hold_live(self, seconds: float) -> None:
+        """Followers pause at their next yield for up to `seconds`: the UI answers input first."""
+        self._held_until = time.monotonic() + seconds
 
     def stop_follower(self, scope: Scope) -> None:
         task = self.followers.pop(scope, None)

@@ -282,3 +282,33 @@ async def test_a_finds_a_stuck_thread_in_a_running_session_not_opened(make_sim) 
         calls and own.result_for(calls[-1]) is None
     )
     await h.close()
+
+
+async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> None:
+    """hold_live (a key just came in): a follower in the middle of a burst stops taking
+    events for that long, then takes the rest, each once."""
+    server = make_sim(scenario="big", big_events=500)
+    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+    h = Harness(server)
+    scope = (sess.id, None)
+    h.controller.load_session(sess.id, scope)
+    await h.until(lambda: h.of(SessionReady))
+    h.controller.open(scope)
+    await h.until(
+        lambda: (s := h.controller.stream_states.get(scope)) is not None and s.phase == "live"
+    )
+    grown = await h.client.http.post(f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=20000")
+    grown.raise_for_status()
+    buffer = lambda: h.controller.buffers.get(scope, [])  # noqa: E731
+    await h.until(lambda: 0 < len(buffer()) < 15_000)  # the burst is coming in
+    h.controller.hold_live(0.5)
+    started = time.monotonic()
+    await asyncio.sleep(0.02)  # (the follower stops at its next yield, within 5 ms of work)
+    held = len(buffer())
+    while time.monotonic() - started < 0.4:
+        assert len(buffer()) == held  # nothing taken while the input is answered
+        await asyncio.sleep(0.01)
+    await h.until(lambda: len(buffer()) >= 20_000 - 1, timeout=30)  # then the rest
+    ids = [e.id for e in buffer()]
+    assert len(ids) == len(set(ids))
+    await h.close()

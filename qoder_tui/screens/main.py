@@ -66,6 +66,9 @@ PAINT_AT_LEAST_EVERY = 0.1
 BURST_PAINT_EVERY = 0.25
 """Once a burst has brought BUSY_BATCH events since the last frame: a frame at most this often."""
 """During a burst the log is drawn again at least this often (seconds), however fast events come."""
+INPUT_GRACE = 0.06
+"""After a key or a click, live ingest waits this long (s): the loop is the input's until its
+effect is drawn."""
 BUSY_BATCH = 200
 """When a drain applied this many events, the next waits longer: nobody reads 200 events
 in a frame, and fewer frames leave the loop free for ingest and for key presses."""
@@ -138,6 +141,8 @@ class MainScreen(Screen[None]):
         """Ring the terminal bell with an alert (a followed thread now needs the reader)."""
         self.pending_select: tuple[Scope, str] | None = None
         self._last_drain = 0.0
+        self._input_until = 0.0
+        """Until when live ingest makes way for input just received (monotonic seconds)."""
         self._last_batch = 0
         self._last_paint = 0.0
         self._drain_scheduled = False
@@ -453,6 +458,12 @@ class MainScreen(Screen[None]):
         else:
             self.call_later(self._drain)
 
+    def input_arrived(self) -> None:
+        """A key or a click came in: hold live ingest for INPUT_GRACE, so that its effect is
+        handled and drawn first (a burst resumes right after)."""
+        self._input_until = time.monotonic() + INPUT_GRACE
+        self.controller.hold_live(INPUT_GRACE)
+
     def _drain(self) -> None:
         """Move buffered live events into the stores and the view, a slice at a time.
 
@@ -464,6 +475,11 @@ class MainScreen(Screen[None]):
         per slice.  A key press still draws at once (its action refreshes).
         """
         self._drain_scheduled = False
+        held = self._input_until - time.monotonic()
+        if held > 0:  # a key is being answered: drain once it is drawn
+            self._drain_scheduled = True
+            self.set_timer(held, self._drain)
+            return
         if not self._in_burst:
             self._in_burst = True
             self._last_batch = 0
