@@ -820,6 +820,22 @@ class EventLog(ScrollView, can_focus=True):
                 return index
         return self._bottom_index()
 
+    def _refresh_moved(self, before: float, *indices: int | None) -> None:
+        """After the selection moved: when the view did not scroll, only the two events whose
+        look changed are drawn again (a frame of a few lines, not of the whole log)."""
+        if self.scroll_y != before:
+            self.refresh()
+            return
+        for index in indices:
+            if index is not None and index < len(self.heights):
+                self.refresh_lines(1 + self.offsets[index], max(1, self.heights[index]))
+
+    def _cursor_index(self) -> int | None:
+        store = self.store
+        if store is None or self.cursor_id is None:
+            return None
+        return store.index_of(self.cursor_id)
+
     def action_cursor(self, delta: int) -> None:
         store = self.store
         if store is None or not store.events:
@@ -827,6 +843,7 @@ class EventLog(ScrollView, can_focus=True):
         index = self._current_index()
         if index is None:
             return
+        before, was = self.scroll_y, self._cursor_index()
         if self.cursor_id is not None:
             step = 1 if delta > 0 else -1
             j = index + step
@@ -841,7 +858,7 @@ class EventLog(ScrollView, can_focus=True):
         if delta < 0 or index < len(self.heights) - 1:
             self._set_follow(False)
         self._reveal_index(index, center=False)
-        self.refresh()
+        self._refresh_moved(before, was, index)
 
     def action_page(self, direction: int) -> None:
         view = self.scrollable_content_region.height or self.size.height
@@ -862,10 +879,11 @@ class EventLog(ScrollView, can_focus=True):
         if self.store is not None and self.store.has_newer:
             self.post_message(self.ToNewest())  # the newest events are not loaded: fetch them
             return
+        before, was = self.scroll_y, self._cursor_index()
         self.cursor_id = None
         self._set_follow(True)
         self._scroll_to_end()
-        self.refresh()
+        self._refresh_moved(before, was)
 
     def _action_target(self) -> Event | None:
         store = self.store
