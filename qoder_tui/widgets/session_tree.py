@@ -182,8 +182,8 @@ class SessionTree(Tree[NodeRef]):
                 if has_children and not child.allow_expand:
                     child.allow_expand = True
                     child.expand()  # a coordinator's first child: show it
-                elif not has_children:
-                    child.allow_expand = False
+                elif not has_children and child.allow_expand:
+                    child.allow_expand = False  # (only when it changes: each set redraws the tree)
                 place(child, info.id)
 
         place(node, None)
