@@ -531,6 +531,12 @@ async def test_the_status_bar_fits_in_100_columns(demo_sim) -> None:
         text = screen.status.render_info().plain
         assert "session" in text and "cr" in text and "events" in text
         assert len(text) <= 100, (len(text), text)
+        # A filter takes more room: the line still fits, with the session's credits.
+        await pilot.press("f", *"is:handoff", "enter")
+        await until(pilot, lambda: "filter is:handoff" in screen.status.render_info().plain)
+        text = screen.status.render_info().plain
+        assert "cr" in text and "of" in text
+        assert len(text) <= 100, (len(text), text)
 
 
 async def test_notifications_do_not_cover_the_log(demo_sim) -> None:

@@ -55,13 +55,16 @@ class StatusBar(Widget):
         return self.render_info()
 
     def render_info(self) -> Text:
-        """The line; when it would not fit, without this view's own tokens (the session's stay)."""
+        """The line, shortened until it fits: first without this view's own tokens, then with
+        the session's credits alone (its tokens when there are no credits)."""
         text = self._line(with_view_tokens=True)
-        if self.size.width and text.cell_len > self.size.width:
-            text = self._line(with_view_tokens=False)
+        for brief in (False, True):
+            if not self.size.width or text.cell_len <= self.size.width:
+                break
+            text = self._line(with_view_tokens=False, brief=brief)
         return text
 
-    def _line(self, *, with_view_tokens: bool) -> Text:
+    def _line(self, *, with_view_tokens: bool, brief: bool = False) -> Text:
         info = self.info
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f" {info.server} ", style="bold")
@@ -98,5 +101,8 @@ class StatusBar(Widget):
         if with_view_tokens and thread != session:
             text.append(f" view {thread} ")
             text.append("│", style="dim")
-        text.append(f" session {session}{credits} ")
+        if brief and credits:
+            text.append(f" session {info.session_credits:g} cr ")
+        else:
+            text.append(f" session {session}{credits} ")
         return text
