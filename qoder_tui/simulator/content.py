@@ -785,6 +785,21 @@ LONG_TASKS = [
 ]
 """The long session's turns: the migration its title names, one module after another."""
 
+LONG_HANDOFFS: dict[str, tuple[str, str]] = {
+    "Migration Agent": (
+        "Move `src/orders/{module}.py` from pydantic v1 to v2. Keep behaviour; report what you "
+        "changed and the test result.",
+        "Migrated `src/orders/{module}.py` to pydantic v2 (`model_config`, `field_validator`); "
+        "`tests/orders` pass.",
+    ),
+    "Schema Checker": (
+        "Compare the JSON schema of every model in `src/orders/{module}.py` before and after the "
+        "migration and report any difference.",
+        "Schema check for `{module}`: identical after sorting `required`; no other difference.",
+    ),
+}
+"""In the long session, each child's task and report name the module of the turn."""
+
 
 def coordinator_role(task: str) -> Role | None:
     """What the coordinator thinks, looks at and answers for a task (None: no script)."""

@@ -20,6 +20,8 @@ from typing import Any
 from .content import (
     AGENT_MESSAGES,
     COORDINATOR,
+    LONG_HANDOFFS,
+    LONG_MODULES,
     LONG_TASKS,
     REPORTS,
     ROLE_TASKS,
@@ -263,7 +265,15 @@ def _hand_over(
     )
 
 
-def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | None = None) -> Step:
+def child_work(
+    ctx: Ctx,
+    child_id: str,
+    name: str,
+    task: str,
+    *,
+    steps: int | None = None,
+    report: str | None = None,
+) -> Step:
     w, rng = ctx.w, ctx.rng
     _set_status(ctx, child_id, "running")
     w.emit(
@@ -287,7 +297,7 @@ def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | No
                 thoughts=role.thoughts,
                 tool=role_tool_call(rng, role),
             )
-    report = role.report if role is not None else rng.choice(REPORTS)
+    report = report or (role.report if role is not None else rng.choice(REPORTS))
     yield from model_call(ctx, child_id, thought=False, message=report)
     _hand_over(w, child_id, ctx.primary, report, sender_name=name)
     _set_status(ctx, child_id, "idle")
@@ -305,7 +315,7 @@ def child_work(ctx: Ctx, child_id: str, name: str, task: str, *, steps: int | No
     ctx.reports_due -= 1
 
 
-def _delegate(ctx: Ctx, name: str, task: str) -> Step:
+def _delegate(ctx: Ctx, name: str, task: str, report: str | None = None) -> Step:
     """The coordinator hands `task` to the child `name`, creating its thread if needed."""
     w, rng = ctx.w, ctx.rng
     tid = ctx.primary
@@ -349,13 +359,21 @@ def _delegate(ctx: Ctx, name: str, task: str) -> Step:
         },
     )
     ctx.reports_due += 1
-    yield Spawn(child_work(ctx, child_id, name, task))
+    yield Spawn(child_work(ctx, child_id, name, task, report=report))
     yield rng.uniform(0.3, 1.0)
 
 
 def coordinator_turn(
-    ctx: Ctx, task: str, helpers: list[str], *, solo_steps: int = 1, role: Role | None = None
+    ctx: Ctx,
+    task: str,
+    helpers: list[str],
+    *,
+    solo_steps: int = 1,
+    role: Role | None = None,
+    handoffs: dict[str, tuple[str, str]] | None = None,
 ) -> Step:
+    """A user's request: the coordinator looks, hands parts to `helpers` (each its role's task,
+    or `handoffs[name]` = (task, report)), waits for every report, and answers."""
     w, rng = ctx.w, ctx.rng
     tid = ctx.primary
     w.emit(tid, "user.message", {"content": [{"type": "text", "text": task}]})
@@ -368,11 +386,14 @@ def coordinator_turn(
         look = role_tool_call(rng, role, allow_error=False) if role else make_tool_call(rng)
         yield from model_call(ctx, tid, thoughts=thoughts, tool=look)
     for name in helpers:
+        given, report = (handoffs or {}).get(name, (None, None))
         yield from _delegate(
             ctx,
             name,
-            ROLE_TASKS.get(name)
+            given
+            or ROLE_TASKS.get(name)
             or f"{task.split('.')[0]}. Your part: {name.lower()} work, report back when done.",
+            report,
         )
     yield Wait(lambda: ctx.reports_due <= 0)
     final = role.report if role else rng.choice(AGENT_MESSAGES)
@@ -785,10 +806,20 @@ def _build_long(world: World, s: SimSession, when: datetime, seed: int, target: 
         while len(s.session_log) < target:
             # Each turn starts from the commit the last one left (a detail only it has).
             commit = f"{ctx.rng.getrandbits(28):07x}"
+            module = LONG_MODULES[n % len(LONG_MODULES)]
             task = f"{LONG_TASKS[n % len(LONG_TASKS)]} Start from commit {commit}."
             n += 1
+            parts = {
+                name: (given.format(module=module), report.format(module=module))
+                for name, (given, report) in LONG_HANDOFFS.items()
+            }
             yield from coordinator_turn(
-                ctx, task, ["Migration Agent", "Schema Checker"], solo_steps=6, role=COORDINATOR[1]
+                ctx,
+                task,
+                list(parts),
+                solo_steps=6,
+                role=COORDINATOR[1],
+                handoffs=parts,
             )
             yield 30.0
 
