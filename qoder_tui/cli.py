@@ -101,6 +101,11 @@ def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None
     f.add_argument(
         "--dialect", choices=["sdk", "g1", "g2", "g3"], default="sdk", help="wire dialect to speak"
     )
+    f.add_argument(
+        "--refuse-types",
+        action="store_true",
+        help="answer 400 to event lists with a type filter (as Forward mode does)",
+    )
 
 
 def _simulator() -> Any:
@@ -129,6 +134,7 @@ def _sim_config(args: argparse.Namespace, token: str) -> Any:
         delay=getattr(args, "delay", 0.0),
         malformed_every=getattr(args, "malformed_every", 0),
         dialect=getattr(args, "dialect", "sdk"),
+        refuse_types=getattr(args, "refuse_types", False),
     )
     return SimConfig(
         world=WorldConfig(

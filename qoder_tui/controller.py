@@ -807,8 +807,8 @@ class SessionController:
 
     def _fetch_older(self, source: Scope, store: EventStore) -> None:
         """The page before a source's oldest event (of the filter's types, when it has some)."""
-        if not store.sparse:
-            store.sparse_types = self.filter_types  # (a store made since the filter was set)
+        if not store.sparse:  # (a store made since the filter was set, or a server without them)
+            store.sparse_types = None if self.client.types_refused else self.filter_types
         if store.oldest_id is None or (store.sparse_types is not None and not store.sparse_types):
             return  # (nothing loaded yet, or the filter's terms exclude each other)
         self.fetching.add(source)
@@ -1002,6 +1002,8 @@ class SessionController:
         except QoderError as exc:
             self._later(self._page_failed, exc, scope, generation)
             return
+        if self.client.types_refused:
+            types = None  # (asked without the filter: every event, not a page of some types)
         self._later(
             self._page_loaded,
             scope,

@@ -749,3 +749,40 @@ async def test_t_in_the_merged_view_starts_at_the_sessions_first_event_and_pages
             (log.get(len(log) - 1)["processed_at"], log.get(len(log) - 1)["id"]) for log in logs
         )
         assert view.store.events[-1].id == newest[1] and view.follow
+
+
+async def test_a_server_that_refuses_type_filters_still_filters_and_counts(make_sim) -> None:
+    """Forward mode answers 400 to `types[]`: the filter then pages every event and picks,
+    and the failed-call counts read every event of each thread."""
+    server = make_sim(refuse_types=True)
+    sid = _title(server, "pydantic")
+    child = _busiest_child(server, sid)
+    log = child.log
+    handoffs = [
+        log.get(i)["id"]
+        for i in range(len(log))
+        if log.get(i)["type"] in ("agent.thread_message_sent", "agent.thread_message_received")
+    ]
+    app = QoderApp(settings_for(server), session_id=sid, thread_id=child.id, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("f", *"is:handoff", "enter")
+        store = view.store
+        while store.has_older:
+            loaded = len(store)
+            await pilot.press("home")
+            await until(pilot, lambda n=loaded: len(store) > n or not store.has_older, timeout=30)
+        shown = [e.id for e, h in zip(store.events, view.heights, strict=True) if h]
+        assert shown == handoffs  # every one, found in whole pages
+        assert store.sparse == 0 and len(store) == len(log)
+        assert screen.controller.client.types_refused
+        info = screen.stores[sid].threads[child.id]
+        await until(pilot, lambda: info.failures_counted is not None, timeout=30)
+        failed = sum(
+            1
+            for i in range(len(log))
+            if log.get(i)["type"] == "agent.tool_result" and log.get(i).get("is_error") is True
+        )
+        assert len(info.failed_calls) == failed

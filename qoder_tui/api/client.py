@@ -22,6 +22,7 @@ from pydantic_core import from_json
 
 from .. import __version__
 from .errors import (
+    BadRequestError,
     ConnectionFailedError,
     QoderError,
     ServerError,
@@ -133,6 +134,8 @@ class QoderClient:
         self.base_url = settings.base_url
         self.max_retries = max_retries
         self._sleep = sleep
+        self.types_refused = False
+        """The server answered a type filter with 400: lists are asked for without one."""
         token = settings.require_token()
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
@@ -347,13 +350,19 @@ class QoderClient:
             params.append(("after_id", after_id))
         if order:
             params.append(("order", order))
-        for t in types or ():
-            params.append(("types[]", t))
-        raw = await self.get_json(
-            self.events_path(session_id, thread_id),
-            params=params,
-            what=f"the events of {self.scope_name(session_id, thread_id)}",
-        )
+        what = f"the events of {self.scope_name(session_id, thread_id)}"
+        path = self.events_path(session_id, thread_id)
+        if types and not self.types_refused:
+            try:
+                raw = await self.get_json(
+                    path, params=[*params, *(("types[]", t) for t in types)], what=what
+                )
+                return self._page(raw, parse_event, keep_unreadable=True)
+            except BadRequestError:
+                # A server without type filters (Forward mode answers 400): every event from
+                # now on, and the caller picks (it must, a server may also ignore the filter).
+                self.types_refused = True
+        raw = await self.get_json(path, params=params, what=what)
         return self._page(raw, parse_event, keep_unreadable=True)
 
     async def newest_events(

@@ -53,6 +53,8 @@ class Faults:
     """How an unknown `Last-Event-ID` is refused: 400 `invalid_event_cursor`, or 404 (D24)."""
     thread_stream_route: bool = True
     """False: `/threads/{id}/stream` answers 404, as on servers that only negotiate SSE on `/events`."""
+    refuse_types: bool = False
+    """True: a list of events with a type filter answers 400, as Forward mode does (D19)."""
 
 
 @dataclass
@@ -295,6 +297,8 @@ class Simulator:
         except ValueError as exc:
             return _error(400, "invalid_request_error", str(exc), rid)
         types = _types(q)
+        if types and self.config.faults.refuse_types:
+            return _error(400, "invalid_request_error", "types is not a supported parameter.", rid)
         created = any(k.startswith("created_at[") for k in q)
         filtered = bool(types) or created
         n = len(log)
