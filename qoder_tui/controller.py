@@ -188,6 +188,8 @@ class DiagnosisReady(Record):
 class LedgerReady(Record):
     session_id: str
     rows: list[LedgerRow]
+    complete: bool = True
+    """False when the read stopped at LEDGER_PAGES with more history unread."""
 
 
 @dataclass(repr=False, eq=False)
@@ -524,6 +526,7 @@ class SessionController:
     async def _handoffs(self, session_id: str) -> None:
         events: list[Event] = []
         cursor: str | None = None
+        complete = False
         try:
             for _ in range(LEDGER_PAGES):
                 page = await self.client.list_events(
@@ -531,20 +534,22 @@ class SessionController:
                 )
                 events.extend(page.data)
                 if not page.has_more or not page.data:
+                    complete = True
                     break
                 cursor = page.data[-1].id
         except QoderError as exc:
             self._later(self._fail, exc, "reading the handoffs", None)
             return
-        self._later(self._ledger_read, session_id, events)
+        self._later(self._ledger_read, session_id, events, complete)
 
-    def _ledger_read(self, session_id: str, events: list[Event]) -> None:
+    def _ledger_read(self, session_id: str, events: list[Event], complete: bool) -> None:
         store = self.stores.get(session_id)
         if store is None:
             return
         names = {t.id: t.name for t in store.threads.values()}
         states = {t.id: t.status for t in store.threads.values()}
-        self.emit(LedgerReady(session_id, handoff_ledger(events, names=names, states=states)))
+        rows = handoff_ledger(events, names=names, states=states)
+        self.emit(LedgerReady(session_id, rows, complete))
 
     def load_session(self, session_id: str, open_scope: Scope | None) -> None:
         """Fetch a session and its threads, once at a time; then open `open_scope`."""

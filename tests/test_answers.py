@@ -786,3 +786,21 @@ async def test_a_server_that_refuses_type_filters_still_filters_and_counts(make_
             if log.get(i)["type"] == "agent.tool_result" and log.get(i).get("is_error") is True
         )
         assert len(info.failed_calls) == failed
+
+
+async def test_a_ledger_read_only_partly_says_so(make_sim) -> None:
+    """Without type filters, the 20,000-event session's handoffs are more than the ledger reads:
+    it says its rows are the first ones, not all of them."""
+    from qoder_tui.controller import LedgerReady
+
+    for refuse, complete in ((False, True), (True, False)):
+        server = make_sim(refuse_types=refuse)
+        sid = _title(server, "pydantic")
+        h = Harness(server, live=False)
+        h.controller.load_session(sid, None)
+        await h.until(lambda h=h, sid=sid: sid in h.controller.stores)
+        h.controller.handoffs(sid)
+        await h.until(lambda h=h: h.of(LedgerReady), timeout=60)
+        ledger = h.of(LedgerReady)[0]
+        assert ledger.complete is complete and ledger.rows
+        await h.close()

@@ -90,16 +90,19 @@ class LedgerScreen(ModalScreen[Target | None]):
         Binding("r", "show('reply')", "Show the reply"),
     ]
 
-    def __init__(self, title: str, rows: list[LedgerRow]) -> None:
+    def __init__(self, title: str, rows: list[LedgerRow], *, complete: bool = True) -> None:
         super().__init__()
         self.heading = title
         self.rows = rows
+        self.complete = complete
+        """False: the session's history was read only so far (the rows are its first ones)."""
 
     def compose(self) -> ComposeResult:
+        count = (
+            f"{len(self.rows)}" if self.complete else f"the first {len(self.rows)}; more not read"
+        )
         with Vertical(id="answers-box"):
-            yield Static(
-                Content(f"Handoffs: {self.heading} ({len(self.rows)})"), id="answers-title"
-            )
+            yield Static(Content(f"Handoffs: {self.heading} ({count})"), id="answers-title")
             table: DataTable[str | Text] = DataTable(
                 id="ledger", cursor_type="row", zebra_stripes=True
             )

@@ -622,7 +622,10 @@ class MainScreen(Screen[None]):
     def _ledger_ready(self, news: LedgerReady) -> None:
         from .answers import LedgerScreen
 
-        self._show_answer(news.session_id, lambda title: LedgerScreen(title, news.rows))
+        self._show_answer(
+            news.session_id,
+            lambda title: LedgerScreen(title, news.rows, complete=news.complete),
+        )
 
     def _show_stuck(self, news: DiagnosisReady) -> None:
         """Above the log, unasked: what holds a session that needs attention up."""
