@@ -221,6 +221,8 @@ class Seek:
     pages: int = 0
     beyond: Callable[[], None] | None = None
     """What to do once the pages are used up (instead of saying it is missing)."""
+    newer: bool = False
+    """Looks forward: pages in newer events (a view read from its start), not older ones."""
 
 
 @dataclass
@@ -920,20 +922,27 @@ class SessionController:
     def need_newer(self, scope: Scope) -> None:
         """The reader nears the bottom of a view opened at its start: the next page forward
         (for the merged view, of the threads loaded least far forward)."""
+        self._page_forward(scope)
+
+    def _page_forward(self, scope: Scope) -> bool:
+        """Fetch what comes after a view's newest event.  False if there is nothing to fetch."""
         session_store = self.stores.get(scope[0])
         if session_store is None:
-            return
+            return False
         if scope[1] == ALL_THREADS:
             sources = [(scope[0], s) for s in session_store.newer_blockers()]
         else:
             sources = [self.source_of(scope)]
+        started = False
         for source in sources:
             store = self.store_for(source)
-            if store is None or not store.has_newer or source in self.fetching:
+            if store is None or not store.has_newer or store.newest_id is None:
                 continue
-            if store.newest_id is not None:
+            started = True
+            if source not in self.fetching:
                 self.fetching.add(source)
                 self._spawn(self._load_newer(source, store.newest_id, self.generation))
+        return started
 
     async def _load_newer(self, source: Scope, after_id: str, generation: int) -> None:
         try:
@@ -1304,7 +1313,10 @@ class SessionController:
             self._jump = Seek(scope, look, MAX_SEARCH_PAGES, f"No older {what}.", search=True)
         else:
             look = partial(_newer_match, test, before)
-            self._jump = Seek(scope, look, 0, f"No newer {what}.", search=True)
+            # (a view read from its start has newer pages to read; one at its newest has not)
+            self._jump = Seek(
+                scope, look, MAX_SEARCH_PAGES, f"No newer {what}.", search=True, newer=True
+            )
         self._continue_jump(scope)
 
     def cancel_seek(self) -> bool:
@@ -1326,7 +1338,11 @@ class SessionController:
             if pending.search:
                 self.emit(SearchProgress(scope, pending.pages, done=True))
             return
-        if store.has_older and pending.pages_left > 0 and self._page_back(scope):
+        if pending.pages_left > 0 and (
+            self._page_forward(scope)
+            if pending.newer
+            else store.has_older and self._page_back(scope)
+        ):
             pending.pages_left -= 1
             pending.pages += 1
             if pending.search:

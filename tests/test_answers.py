@@ -804,3 +804,39 @@ async def test_a_ledger_read_only_partly_says_so(make_sim) -> None:
         ledger = h.of(LedgerReady)[0]
         assert ledger.complete is complete and ledger.rows
         await h.close()
+
+
+async def test_m_t_E_finds_the_sessions_first_failing_call(demo_sim) -> None:
+    """Three keys to the first failing tool call of the 20,000-event session: every thread
+    merged (m), from its start (t), the next failure forward (E), reading newer pages."""
+    from qoder_tui.api.models import ToolUse
+    from qoder_tui.store import ALL_THREADS
+
+    sid = _title(demo_sim, "pydantic")
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    sim_session.ensure_built()
+    first_failures = []
+    for thread in sim_session.threads.values():
+        items = thread.log.items
+        failed = {
+            e["tool_use_id"] for e in items if e["type"] == "agent.tool_result" and e["is_error"]
+        }
+        uses = [e for e in items if e["type"] == "agent.tool_use" and e["id"] in failed]
+        if uses:
+            first_failures.append((uses[0]["processed_at"], uses[0]["id"]))
+    expected = min(first_failures)[1]
+    app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        view = screen.log_view
+        await until(pilot, lambda: view.store is not None and view.store.started)
+        await pilot.press("m")
+        await until(pilot, lambda: screen.current == (sid, ALL_THREADS) and view.store.started)
+        await pilot.press("t")
+        await until(pilot, lambda: view.store.started and view.store.has_newer, what="start")
+        assert "↓ more" in screen.status.render_info().plain
+        await pilot.press("E")
+        await until(pilot, lambda: view.selected is not None, timeout=60, what="a failure")
+        failed = view.selected
+        assert isinstance(failed, ToolUse) and view.store.result_for(failed).is_error
+        assert failed.id == expected

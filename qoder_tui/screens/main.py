@@ -870,6 +870,7 @@ class MainScreen(Screen[None]):
             connection=state,
             loaded=len(store),
             has_older=store.has_older,
+            has_newer=store.has_newer,
             started=store.started,
             thread_usage=thread_usage,
             session_usage=(totals := session_store.totals()),

@@ -18,6 +18,7 @@ class StatusInfo:
     connection: StreamState | None = None
     loaded: int = 0
     has_older: bool = False
+    has_newer: bool = False
     started: bool = False
     thread_usage: Usage | None = None
     session_usage: Usage | None = None
@@ -92,7 +93,15 @@ class StatusBar(Widget):
                 f" filter {info.filter} · {info.matches:,} of {info.loaded:,} ", style="bold"
             )
         elif info.started:
-            more = " ↑ more" if info.has_older else " (all)"
+            more = (
+                " ↑↓ more"
+                if info.has_older and info.has_newer
+                else " ↓ more"
+                if info.has_newer
+                else " ↑ more"
+                if info.has_older
+                else " (all)"
+            )
             text.append(f" {info.loaded:,} events{more} ")
         text.append("│", style="dim")
         thread = _tokens(info.thread_usage)
