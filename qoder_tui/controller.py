@@ -30,6 +30,7 @@ from .api.client import QoderClient
 from .api.errors import QoderError, redact
 from .api.follower import Follower, StreamState
 from .api.models import (
+    HANDOFF_TYPES,
     TOOL_RESULT_TYPES,
     Event,
     Page,
@@ -63,8 +64,7 @@ PROBE_EVENTS = 20
 """Newest events fetched per listed session to learn its real state."""
 LEDGER_PAGES = 50
 LEDGER_TYPES = (
-    "agent.thread_message_sent",
-    "agent.thread_message_received",
+    *HANDOFF_TYPES,
     "session.thread_status_running",
     "session.thread_status_idle",
     "session.thread_status_terminated",
@@ -527,18 +527,14 @@ class SessionController:
 
     async def _handoffs(self, session_id: str) -> None:
         events: list[Event] = []
-        cursor: str | None = None
         complete = False
         try:
-            for _ in range(LEDGER_PAGES):
-                page = await self.client.list_events(
-                    session_id, None, limit=100, order="asc", after_id=cursor, types=LEDGER_TYPES
-                )
+            pages = self.client.walk_forward(
+                session_id, None, types=LEDGER_TYPES, max_pages=LEDGER_PAGES
+            )
+            async for page in pages:
                 events.extend(page.data)
-                if not page.has_more or not page.data:
-                    complete = True
-                    break
-                cursor = page.data[-1].id
+                complete = not page.has_more or not page.data
         except QoderError as exc:
             self._later(self._fail, exc, "reading the handoffs", None)
             return
@@ -644,7 +640,6 @@ class SessionController:
         return self._censuses > 0
 
     async def _census(self, session_id: str, thread_id: str) -> None:
-        cursor: str | None = None
         complete = False
         try:
             async with self._census_slots:
@@ -652,20 +647,12 @@ class SessionController:
                 if store is None:
                     return
                 source = store.source_of(thread_id)
-                for _ in range(CENSUS_PAGES):
-                    page = await self.client.list_events(
-                        session_id,
-                        source,
-                        limit=PAGE_SIZE,
-                        order="asc",
-                        after_id=cursor,
-                        types=TOOL_RESULT_TYPES,
-                    )
+                pages = self.client.walk_forward(
+                    session_id, source, types=TOOL_RESULT_TYPES, max_pages=CENSUS_PAGES
+                )
+                async for page in pages:
                     self._later(self._census_read, session_id, source, page.data)
-                    if not page.has_more or not page.data:
-                        complete = True
-                        break
-                    cursor = page.data[-1].id
+                    complete = not page.has_more or not page.data
         except QoderError:
             pass  # the count stays what the events seen tell (marked as a lower bound)
         finally:
@@ -793,15 +780,8 @@ class SessionController:
         For the merged view, that is the older page of whichever thread the
         merged view waits on (the one loaded least far back).
         """
-        session_store = self.stores.get(scope[0])
-        if session_store is None:
-            return False
-        if scope[1] == ALL_THREADS:
-            sources = [(scope[0], s) for s in session_store.merge_blockers()]
-        else:
-            sources = [self.source_of(scope)]
         started = False
-        for source in sources:
+        for source in self._edge_sources(scope, older=True):
             store = self.store_for(source)
             if store is None or not store.has_older or not store.oldest_id:
                 continue
@@ -811,6 +791,17 @@ class SessionController:
             if source not in self.fetching:
                 self._fetch_older(source, store)
         return started
+
+    def _edge_sources(self, scope: Scope, *, older: bool) -> list[Scope]:
+        """The sources to page for a view, back (`older`) or forward: the view's own, or for
+        the merged view those its frontier on that side waits on."""
+        session_store = self.stores.get(scope[0])
+        if session_store is None:
+            return []
+        if scope[1] != ALL_THREADS:
+            return [self.source_of(scope)]
+        blockers = session_store.merge_blockers() if older else session_store.newer_blockers()
+        return [(scope[0], source) for source in blockers]
 
     def _fetch_older(self, source: Scope, store: EventStore) -> None:
         """The page before a source's oldest event (of the filter's types, when it has some)."""
@@ -926,15 +917,8 @@ class SessionController:
 
     def _page_forward(self, scope: Scope) -> bool:
         """Fetch what comes after a view's newest event.  False if there is nothing to fetch."""
-        session_store = self.stores.get(scope[0])
-        if session_store is None:
-            return False
-        if scope[1] == ALL_THREADS:
-            sources = [(scope[0], s) for s in session_store.newer_blockers()]
-        else:
-            sources = [self.source_of(scope)]
         started = False
-        for source in sources:
+        for source in self._edge_sources(scope, older=False):
             store = self.store_for(source)
             if store is None or not store.has_newer or store.newest_id is None:
                 continue

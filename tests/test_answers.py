@@ -31,6 +31,27 @@ def _title(server, part: str) -> str:
     return next(s.id for s in server.simulator.world.sessions.values() if part in s.obj["title"])
 
 
+HANDOFFS = ("agent.thread_message_sent", "agent.thread_message_received")
+
+
+def _handoff_ids(log) -> list[str]:  # type: ignore[no-untyped-def]
+    """A simulated thread's handoffs (sent and received), oldest first."""
+    return [log.get(i)["id"] for i in range(len(log)) if log.get(i)["type"] in HANDOFFS]
+
+
+async def _scroll_to_start(pilot, store) -> None:  # type: ignore[no-untyped-def]
+    """The reader goes up (home) until the view holds its thread's first event."""
+    while store.has_older:
+        loaded = len(store)
+        await pilot.press("home")
+        await until(pilot, lambda n=loaded: len(store) > n or not store.has_older, timeout=30)
+
+
+def _shown(view) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """The events that take a place in the log (with a filter: those that match)."""
+    return [e for e, h in zip(view.store.events, view.heights, strict=True) if h]
+
+
 async def test_each_sessions_state_is_known_before_it_is_opened(demo_sim) -> None:
     expected = {"Release 2.8.0": "waiting", "Summarise": "errored", "Rotate": "terminated"}
     async with client_for(demo_sim) as client:
@@ -275,7 +296,7 @@ async def test_filter_is_error_narrows_the_long_session_to_its_failures(demo_sim
         # Too few failures in the newest page to fill the view: older pages load by themselves.
         await until(pilot, lambda: view.shown_count >= 5, timeout=60)
         store = view.store
-        shown = [e for e, h in zip(store.events, view.heights, strict=True) if h]
+        shown = _shown(view)
         for event in shown:
             assert isinstance(event, (ToolUse, SessionError)), event.type
             if isinstance(event, ToolUse):
@@ -295,8 +316,8 @@ async def test_a_filter_on_types_pages_history_by_type_and_clearing_it_restores_
     sid = _title(demo_sim, "pydantic")
     child = _busiest_child(demo_sim, sid)
     log = child.log
-    wanted = {"agent.thread_message_sent", "agent.thread_message_received"}
-    handoffs = [log.get(i)["id"] for i in range(len(log)) if log.get(i)["type"] in wanted]
+    wanted = set(HANDOFFS)
+    handoffs = _handoff_ids(log)
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
@@ -307,11 +328,8 @@ async def test_a_filter_on_types_pages_history_by_type_and_clearing_it_restores_
         # type, every one of them is found in a few pages, not by loading the whole thread.
         store = view.store
         await until(pilot, lambda: store.sparse > 0, timeout=30)
-        while store.has_older:  # the reader goes up: each time, the next page by type
-            loaded = len(store)
-            await pilot.press("home")
-            await until(pilot, lambda n=loaded: len(store) > n or not store.has_older, timeout=30)
-        shown = [e.id for e, h in zip(store.events, view.heights, strict=True) if h]
+        await _scroll_to_start(pilot, store)  # each time, the next page by type
+        shown = [e.id for e in _shown(view)]
         assert shown == handoffs
         assert store.sparse > 0
         assert {e.type for e in store.events[: store.sparse]} <= wanted
@@ -326,7 +344,7 @@ async def test_a_filter_on_types_pages_history_by_type_and_clearing_it_restores_
         ids = [e.id for e in store.events]
         start = log.index_of(ids[0])
         assert ids == [log.get(i)["id"] for i in range(start, start + len(ids))]
-        shown = [e for e, h in zip(store.events, view.heights, strict=True) if h]
+        shown = _shown(view)
         assert any(e.type not in wanted for e in shown)
 
 
@@ -528,7 +546,7 @@ async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_si
         # is:error narrows the merged view to failures, each a child's.
         await pilot.press("f", *"is:error", "enter")
         await until(pilot, lambda: view.shown_count >= 1)
-        shown = [e for e, h in zip(merged.events, view.heights, strict=True) if h]
+        shown = _shown(view)
         assert shown and all(e.thread_id in children for e in shown if isinstance(e, ToolUse))
         # Each thread's row counts the failed calls seen so far.
         from qoder_tui.api.models import ToolResult
@@ -758,11 +776,7 @@ async def test_a_server_that_refuses_type_filters_still_filters_and_counts(make_
     sid = _title(server, "pydantic")
     child = _busiest_child(server, sid)
     log = child.log
-    handoffs = [
-        log.get(i)["id"]
-        for i in range(len(log))
-        if log.get(i)["type"] in ("agent.thread_message_sent", "agent.thread_message_received")
-    ]
+    handoffs = _handoff_ids(log)
     app = QoderApp(settings_for(server), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
@@ -770,11 +784,8 @@ async def test_a_server_that_refuses_type_filters_still_filters_and_counts(make_
         await until(pilot, lambda: view.store is not None and view.store.started)
         await pilot.press("f", *"is:handoff", "enter")
         store = view.store
-        while store.has_older:
-            loaded = len(store)
-            await pilot.press("home")
-            await until(pilot, lambda n=loaded: len(store) > n or not store.has_older, timeout=30)
-        shown = [e.id for e, h in zip(store.events, view.heights, strict=True) if h]
+        await _scroll_to_start(pilot, store)
+        shown = [e.id for e in _shown(view)]
         assert shown == handoffs  # every one, found in whole pages
         assert store.sparse == 0 and len(store) == len(log)
         assert screen.controller.client.types_refused

@@ -104,7 +104,8 @@ async def test_a_failure_for_a_scope_left_behind_does_not_take_the_screen(demo_s
     await h.close()
 
 
-async def test_live_events_drain_in_order_and_stopping_closes_the_stream(make_sim) -> None:
+async def _following_the_big_session(make_sim):  # type: ignore[no-untyped-def]
+    """A 500-event session opened on a new simulator, its stream followed and live."""
     server = make_sim(scenario="big", big_events=500)
     sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
     h = Harness(server)
@@ -115,13 +116,22 @@ async def test_live_events_drain_in_order_and_stopping_closes_the_stream(make_si
     assert view is not None
     await h.until(lambda: view.started and scope in h.controller.followers)
     await h.until(
-        lambda: (
-            h.controller.stream_states.get(scope) is not None
-            and h.controller.stream_states[scope].phase == "live"
-        )
+        lambda: (s := h.controller.stream_states.get(scope)) is not None and s.phase == "live"
     )
-    grown = await h.client.http.post(f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=1200")
-    grown.raise_for_status()
+    return server, sess, h, scope
+
+
+async def _grow(h: Harness, server: SimulatorServer, session_id: str, count: int) -> None:
+    """The simulator appends `count` events to the session at once (a live burst)."""
+    url = f"{server.root_url}/_sim/sessions/{session_id}/grow?count={count}"
+    (await h.client.http.post(url)).raise_for_status()
+
+
+async def test_live_events_drain_in_order_and_stopping_closes_the_stream(make_sim) -> None:
+    server, sess, h, scope = await _following_the_big_session(make_sim)
+    view = h.controller.store_for(scope)
+    assert view is not None and view.started
+    await _grow(h, server, sess.id, 1200)
     applied = 0
 
     def drained() -> bool:
@@ -287,18 +297,8 @@ async def test_a_finds_a_stuck_thread_in_a_running_session_not_opened(make_sim) 
 async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> None:
     """hold_live (a key just came in): a follower in the middle of a burst stops taking
     events for that long, then takes the rest, each once."""
-    server = make_sim(scenario="big", big_events=500)
-    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
-    h = Harness(server)
-    scope = (sess.id, None)
-    h.controller.load_session(sess.id, scope)
-    await h.until(lambda: h.of(SessionReady))
-    h.controller.open(scope)
-    await h.until(
-        lambda: (s := h.controller.stream_states.get(scope)) is not None and s.phase == "live"
-    )
-    grown = await h.client.http.post(f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=20000")
-    grown.raise_for_status()
+    server, sess, h, scope = await _following_the_big_session(make_sim)
+    await _grow(h, server, sess.id, 20_000)
     buffer = lambda: h.controller.buffers.get(scope, [])  # noqa: E731
     await h.until(lambda: 0 < len(buffer()) < 15_000)  # the burst is coming in
     h.controller.hold_live(0.5)

@@ -422,6 +422,30 @@ class QoderClient:
             session_id, thread_id, limit=limit, after_id=after_id, order="asc"
         )
 
+    async def walk_forward(
+        self,
+        session_id: str,
+        thread_id: str | None = None,
+        *,
+        types: Sequence[str] | None = None,
+        page_size: int = MAX_LIMIT,
+        max_pages: int,
+    ) -> AsyncIterator[Page[Event]]:
+        """Yield pages from the first event on (of `types` only, if given), each oldest first.
+
+        The walk ends at the newest event (the last page yielded then has
+        `has_more` false or no events) or after `max_pages` pages.
+        """
+        cursor: str | None = None
+        for _ in range(max_pages):
+            page = await self.list_events(
+                session_id, thread_id, limit=page_size, order="asc", after_id=cursor, types=types
+            )
+            yield page
+            if not page.has_more or not page.data:
+                return
+            cursor = page.data[-1].id
+
     async def walk_backward(
         self,
         session_id: str,
