@@ -51,6 +51,17 @@ def test_bad_timestamps_are_none() -> None:
     assert parse_ts("yesterday") is None
     assert parse_ts("2026-13-45T99:00:00Z") is None
     assert parse_ts(None) is None
+    # The fast path for the common "…Z" form refuses what the full grammar refuses.
+    assert parse_ts("2026-05-18T03:40:48.Z") is None
+    assert parse_ts("2026-05-18T03:40:48.1a3Z") is None
+    assert parse_ts("2026-05-18T03:40:48.1234567890Z") is None  # ten fractional digits
+
+
+def test_fast_and_full_timestamp_parsers_agree() -> None:
+    for raw in ("2026-05-18T03:40:48Z", "2026-05-18T03:40:48.000123Z", "2026-05-18T03:40:48.5Z"):
+        fast = parse_ts(raw)
+        full = parse_ts(raw.replace("Z", "+00:00"))  # not the fast path's form
+        assert fast is not None and fast == full and fast.tzinfo == UTC
 
 
 def test_user_content_string_or_blocks() -> None:

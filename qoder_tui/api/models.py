@@ -62,11 +62,28 @@ _TS_RE = re.compile(
 )
 
 
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 @lru_cache(maxsize=4096)
 def parse_ts(value: str | None) -> datetime | None:
     """Parse an RFC 3339 timestamp with 0 to 9 fractional digits; None if it isn't one."""
     if not value or not isinstance(value, str):
         return None
+    if (
+        20 <= len(value) <= 30
+        and value[-1] == "Z"
+        and value[10] == "T"
+        and value[4] == value[7] == "-"
+        and value[13] == value[16] == ":"
+        and (len(value) == 20 or (value[19] == "." and _ascii_digits(value[20:-1])))
+    ):
+        # The form nearly every server sends: the C parser, ten times the regex's speed.
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
     m = _TS_RE.match(value.strip())
     if not m:
         return None
@@ -291,10 +308,20 @@ class StopReason(Record):
         if not isinstance(raw, dict) or not raw:
             return None  # `{}` on a running child thread means "none"
         ids = raw.get("event_ids")
+        kind = _label(raw.get("type"))
+        if not ids and kind in _PLAIN_STOPS:
+            return _PLAIN_STOPS[kind]  # one object for every `end_turn`: none per event
         return cls(
-            type=_label(raw.get("type")),
+            type=kind,
             event_ids=[clean_label(str(i)) for i in ids] if isinstance(ids, list) else [],
         )
+
+
+_PLAIN_STOPS = {
+    kind: StopReason(type=kind)
+    for kind in ("end_turn", "requires_action", "retries_exhausted", "budget_reached")
+}
+"""Shared, never changed: a stop reason that names no events."""
 
 
 _SESSION_STATUS_MAP = {
