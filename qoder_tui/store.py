@@ -8,9 +8,10 @@ call can be on an older page than a result that is already loaded).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from .api.models import (
     REORDER_SLACK,
@@ -143,33 +144,43 @@ class EventStore:
         return self.thread_id
 
     def _index(self, event: Event, change: Change) -> None:
-        if isinstance(event, StatusChange) and event.status in ("idle", "terminated", "deleted"):
+        index = _INDEX_BY_KIND.get(type(event))
+        if index is not None:
+            index(self, event, change)
+
+    def _index_status(self, event: StatusChange, change: Change) -> None:
+        if event.status in ("idle", "terminated", "deleted"):
             key = self._thread_key(event)
             seq = self._seq[event.id]
             if seq > self._settled.get(key, -(2**62)):
                 self._settled[key] = seq
-        if isinstance(event, ToolUse):
-            self.uses[event.call_id] = event
-            result = self.results.get(event.call_id)
-            if result is not None:
-                change.changed.add(result.id)
-        elif isinstance(event, ToolResult) and event.call_id:
+
+    def _index_use(self, event: ToolUse, change: Change) -> None:
+        self.uses[event.call_id] = event
+        result = self.results.get(event.call_id)
+        if result is not None:
+            change.changed.add(result.id)
+
+    def _index_result(self, event: ToolResult, change: Change) -> None:
+        if event.call_id:
             self.results[event.call_id] = event
             use = self.uses.get(event.call_id)
             if use is not None:
                 change.changed.add(use.id)
-        elif isinstance(event, ModelRequestEnd):
-            if event.usage is not None:
-                self.usage = self.usage + event.usage
-            if event.start_id:
-                self.span_ends[event.start_id] = event
-                start = self.get(event.start_id)
-                if start is not None:
-                    change.changed.add(start.id)
-        elif isinstance(event, ModelRequestStart):
-            end = self.span_ends.get(event.id)
-            if end is not None:
-                change.changed.add(end.id)
+
+    def _index_span_end(self, event: ModelRequestEnd, change: Change) -> None:
+        if event.usage is not None:
+            self.usage = self.usage + event.usage
+        if event.start_id:
+            self.span_ends[event.start_id] = event
+            start = self.get(event.start_id)
+            if start is not None:
+                change.changed.add(start.id)
+
+    def _index_span_start(self, event: ModelRequestStart, change: Change) -> None:
+        end = self.span_ends.get(event.id)
+        if end is not None:
+            change.changed.add(end.id)
 
     def append(self, events: Iterable[Event]) -> Change:
         """Newer events at the end.  One older than the newest held is refused, not appended
@@ -373,6 +384,16 @@ class EventStore:
         return best
 
 
+_INDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any, Change], None]] = {
+    StatusChange: EventStore._index_status,
+    ToolUse: EventStore._index_use,
+    ToolResult: EventStore._index_result,
+    ModelRequestEnd: EventStore._index_span_end,
+    ModelRequestStart: EventStore._index_span_start,
+}
+"""What a store keeps track of for each kind of event it takes in (pairs, spans, settling)."""
+
+
 # --------------------------------------------------------------------------- session
 
 
@@ -423,6 +444,8 @@ class SessionStore:
         """The newest cumulative usage the server reported live (a `session.usage` event)."""
         self.status = session.display_status
         self.threads: dict[str, ThreadInfo] = {}
+        """Every thread known, by id (add_thread adds them)."""
+        self._primary: ThreadInfo | None = None
         self.scopes: dict[str | None, EventStore] = {}
 
     @property
@@ -437,7 +460,7 @@ class SessionStore:
 
     @property
     def primary(self) -> ThreadInfo | None:
-        return next((t for t in self.threads.values() if t.thread.is_primary), None)
+        return self._primary  # (asked for every live event: kept, not searched for)
 
     def set_threads(self, threads: Iterable[Thread]) -> None:
         for thread in threads:
@@ -456,6 +479,7 @@ class SessionStore:
             info.thread = thread
             info.status = status
             info.waiting_on = list(waiting)
+        self._primary = next((t for t in self.threads.values() if t.thread.is_primary), None)
         return info
 
     def children_of(self, thread_id: str | None) -> list[ThreadInfo]:
