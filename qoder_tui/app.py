@@ -87,10 +87,15 @@ class QoderApp(App[None]):
     async def on_event(self, event: events.Event) -> None:
         # A key or a click, as soon as the terminal sends it: live ingest makes way for it
         # until its effect is drawn (the screen holds drains and the followers for a moment).
-        if isinstance(event, PROMPT_INPUT) and not event.is_forwarded:
-            screen = self.screen
-            if isinstance(screen, MainScreen):
+        if isinstance(event, PROMPT_INPUT) and isinstance(screen := self.screen, MainScreen):
+            if not event.is_forwarded:
                 screen.input_arrived()
+            elif isinstance(event, events.Key):
+                # A key back from the focused widget: the app runs its binding now, and
+                # once that is drawn, ingest goes on.
+                await super().on_event(event)
+                screen.input_handled()
+                return
         await super().on_event(event)
 
     async def on_unmount(self) -> None:

@@ -297,8 +297,10 @@ class SessionController:
         """Threads seen going idle live, and since when: check_idle watches them."""
         self._jump: Seek | None = None
         """An event wanted in a scope (a handoff's other side, a search), paging back to it."""
-        self._held_until = 0.0
-        """Followers pause until then (monotonic seconds): input is being answered."""
+        self._resumed = asyncio.Event()
+        """Cleared while input is being answered (hold_live): followers pause."""
+        self._resumed.set()
+        self._resume_timer: asyncio.TimerHandle | None = None
         self.filter_types: frozenset[str] | None = None
         """The log's filter matches only these types: older pages are asked for by type."""
 
@@ -1121,8 +1123,10 @@ class SessionController:
                     # A fast stream's bytes are already buffered, so reading never blocks
                     # and never lets the loop run anything else: hand it back every few ms.
                     if time.monotonic() - last_yield > YIELD_EVERY:
-                        # (longer while input is being answered: see hold_live)
-                        await asyncio.sleep(max(0.0, self._held_until - time.monotonic()))
+                        if self._resumed.is_set():
+                            await asyncio.sleep(0)
+                        else:  # input is being answered: see hold_live
+                            await self._resumed.wait()
                         last_yield = time.monotonic()
         except QoderError as exc:
             self._later(self._follow_failed, exc, scope, asyncio.current_task())
@@ -1135,8 +1139,23 @@ class SessionController:
         self._fail(exc, "following live events", scope)
 
     def hold_live(self, seconds: float) -> None:
-        """Followers pause at their next yield for up to `seconds`: the UI answers input first."""
-        self._held_until = time.monotonic() + seconds
+        """Followers pause at their next yield for up to `seconds` (or until release_live):
+        the UI answers input first."""
+        self._resumed.clear()
+        if self._resume_timer is not None:
+            self._resume_timer.cancel()
+        self._resume_timer = asyncio.get_running_loop().call_later(seconds, self.release_live)
+
+    def release_live(self) -> None:
+        """The input was answered: followers go on at once."""
+        if self._resume_timer is not None:
+            self._resume_timer.cancel()
+            self._resume_timer = None
+        self._resumed.set()
+
+    @property
+    def live_held(self) -> bool:
+        return not self._resumed.is_set()
 
     def stop_follower(self, scope: Scope) -> None:
         task = self.followers.pop(scope, None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -464,21 +465,36 @@ async def test_a_bug_ends_the_app_with_one_line_and_a_crash_log(
     assert "RuntimeError" in log and TOKEN not in log
 
 
-async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim) -> None:
+def _biggest(server: SimulatorServer) -> Any:
+    return max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+
+
+async def _following(pilot: Pilot, app: QoderApp) -> None:
+    """Until the app's view is loaded and its stream live."""
+    screen = main_screen(app)
+    log = screen.log_view
+    await until(pilot, lambda: log.store is not None and log.store.started)
+    scope = screen._source(screen.current)
+    await until(pilot, lambda: (s := screen.stream_states.get(scope)) and s.phase == "live")
+
+
+async def _grow(server: SimulatorServer, session_id: str, count: int) -> None:
+    """The simulator appends `count` events to a session at once (a burst on its stream)."""
     import httpx
 
+    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        r = await http.post(f"{server.root_url}/_sim/sessions/{session_id}/grow?count={count}")
+        r.raise_for_status()
+
+
+async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim) -> None:
     server = make_sim(scenario="big", big_events=500)
-    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+    sess = _biggest(server)
     app = QoderApp(settings_for(server), session_id=sess.id, window=1_000)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        log = screen.log_view
-        await until(pilot, lambda: log.store is not None and log.store.started)
-        scope = screen._source(screen.current)
-        await until(pilot, lambda: (s := screen.stream_states.get(scope)) and s.phase == "live")
-        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {TOKEN}"}) as http:
-            r = await http.post(f"{server.root_url}/_sim/sessions/{sess.id}/grow?count=5000")
-            r.raise_for_status()
+        await _following(pilot, app)
+        log = main_screen(app).log_view
+        await _grow(server, sess.id, 5000)
         store = log.store
         newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
         await until(pilot, lambda: store.newest_id == newest, what="every live event")
@@ -717,3 +733,46 @@ async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_erro
         log.catch_up()
         await pilot.pause()
         assert len(log.heights) == len(store) and log.scroll_y == log.max_scroll_y
+
+
+async def test_a_key_holds_live_ingest_until_its_effect_is_drawn(make_sim, monkeypatch) -> None:
+    """Input first: a key pauses a burst's ingest, and the log's next frame after the key's
+    binding ran (not a fixed grace) lets the burst go on; every event still arrives once."""
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "INPUT_GRACE", 600.0)  # only a draw can end the hold
+    server = make_sim(scenario="big", big_events=500)
+    sess = _biggest(server)
+    app = QoderApp(settings_for(server), session_id=sess.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await _following(pilot, app)
+        screen = main_screen(app)
+        log = screen.log_view
+        log.focus()
+        drawn_at_key: list[int] = []
+        draws = [0]
+        counted = log.on_drawn
+
+        def on_drawn() -> None:
+            draws[0] += 1
+            held_before = screen.controller.live_held
+            assert counted is not None
+            counted()
+            if held_before and not screen.controller.live_held:
+                drawn_at_key.append(draws[0])  # this draw ended the hold
+
+        log.on_drawn = on_drawn
+        await _grow(server, sess.id, 3000)
+        store = log.store
+        await until(pilot, lambda: len(store) > 600, what="the burst coming in")
+        before = log.cursor_id
+        await pilot.press("k")
+        await until(pilot, lambda: log.cursor_id not in (None, before), what="the key's effect")
+        await until(pilot, lambda: drawn_at_key, what="a draw ending the hold")
+        assert not screen.controller.live_held
+        newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
+        await until(pilot, lambda: store.newest_id == newest, what="the rest of the burst")
+        ids = [e.id for e in store.events]
+        total = len(sess.session_log)
+        assert ids == [sess.session_log.get(i)["id"] for i in range(total - len(ids), total)]
+        assert len(ids) >= 3000  # the whole burst, in order, each event once

@@ -308,6 +308,16 @@ async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> No
     while time.monotonic() - started < 0.4:
         assert len(buffer()) == held  # nothing taken while the input is answered
         await asyncio.sleep(0.01)
+    await h.until(lambda: len(buffer()) > held)  # the hold ran out: it goes on
+    # Held again, until the input is answered (release_live), not until the hold runs out.
+    h.controller.hold_live(600)
+    await asyncio.sleep(0.02)
+    held = len(buffer())
+    if held < 20_000 - 1:
+        await asyncio.sleep(0.1)
+        assert len(buffer()) == held and h.controller.live_held
+    h.controller.release_live()
+    assert not h.controller.live_held
     await h.until(lambda: len(buffer()) >= 20_000 - 1, timeout=30)  # then the rest
     ids = [e.id for e in buffer()]
     assert len(ids) == len(set(ids))

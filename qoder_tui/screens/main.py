@@ -143,6 +143,11 @@ class MainScreen(Screen[None]):
         self._last_drain = 0.0
         self._input_until = 0.0
         """Until when live ingest makes way for input just received (monotonic seconds)."""
+        self._inputs = 0
+        """Inputs seen: a hold ends only when the newest one was answered."""
+        self._awaiting_draw = 0
+        """The input whose binding ran and whose effect waits to be drawn (0: none)."""
+        self._held_drain: Timer | None = None
         self._last_batch = 0
         self._last_paint = 0.0
         self._drain_scheduled = False
@@ -247,6 +252,7 @@ class MainScreen(Screen[None]):
     def on_mount(self) -> None:
         log = self.log_view
         log.frame_budget = self.frame_budget
+        log.on_drawn = self._log_drawn
         if self.clock is not None:
             log.clock = self.clock
             self.tree_view.clock = self.clock
@@ -459,10 +465,27 @@ class MainScreen(Screen[None]):
             self.call_later(self._drain)
 
     def input_arrived(self) -> None:
-        """A key or a click came in: hold live ingest for INPUT_GRACE, so that its effect is
-        handled and drawn first (a burst resumes right after)."""
+        """A key or a click came in: hold live ingest until its effect is drawn (at most
+        INPUT_GRACE), so that it is handled and drawn first."""
         self._input_until = time.monotonic() + INPUT_GRACE
+        self._inputs += 1
         self.controller.hold_live(INPUT_GRACE)
+
+    def input_handled(self) -> None:
+        """The newest key's binding ran: once the log is drawn after it, ingest goes on
+        (a key that changes nothing there waits out INPUT_GRACE)."""
+        self._awaiting_draw = self._inputs
+
+    def _log_drawn(self) -> None:
+        if self._awaiting_draw != self._inputs or self._input_until == 0.0:
+            return  # no key handled since the last one answered, or newer input came in
+        self._awaiting_draw = 0
+        self._input_until = 0.0
+        self.controller.release_live()
+        if self._held_drain is not None:  # a drain waits on the hold: now
+            self._held_drain.stop()
+            self._held_drain = None
+            self.call_later(self._drain)
 
     def _drain(self) -> None:
         """Move buffered live events into the stores and the view, a slice at a time.
@@ -475,10 +498,11 @@ class MainScreen(Screen[None]):
         per slice.  A key press still draws at once (its action refreshes).
         """
         self._drain_scheduled = False
+        self._held_drain = None
         held = self._input_until - time.monotonic()
         if held > 0:  # a key is being answered: drain once it is drawn
             self._drain_scheduled = True
-            self.set_timer(held, self._drain)
+            self._held_drain = self.set_timer(held, self._drain)
             return
         if not self._in_burst:
             self._in_burst = True

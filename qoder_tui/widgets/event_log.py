@@ -22,7 +22,7 @@ from itertools import accumulate
 from typing import ClassVar
 
 from rich.cells import cell_len, chop_cells
-from rich.console import Console
+from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -94,6 +94,10 @@ class EventLog(ScrollView, can_focus=True):
     frame_budget: float | None = 0.012
     """Seconds of Rich rendering per frame; visible events beyond it draw next frame.
     None renders everything in one frame (snapshots and screenshots use that)."""
+
+    on_drawn: Callable[[], None] | None = None
+    """Called after each time the log is drawn (the frame it is part of is then written
+    before anything else runs): the screen learns when a key's effect is on screen."""
 
     # ------------------------------------------------------------------ messages
 
@@ -171,7 +175,8 @@ class EventLog(ScrollView, can_focus=True):
         self.store: EventStore | None = None
         self.heights: list[int] = []
         self.offsets: list[int] = [0]
-        self._cache: LRUCache[tuple[object, ...], Sequence[Strip]] = LRUCache(600)
+        self._cache: LRUCache[tuple[object, ...], Sequence[Strip]] = LRUCache(250)
+        self._frame_options: dict[int, ConsoleOptions] = {}
         self._drawn_style: Style | None = None
         """The background the cached lines carry."""
         self.toggled: set[str] = set()
@@ -562,8 +567,10 @@ class EventLog(ScrollView, can_focus=True):
             return None
         if strips is None:
             console = self.app.console
-            options = console.options.update_width(ctx.width).update(height=None)
-            style = self.rich_style
+            options = self._options_for(console, ctx.width)
+            # (the widget's style and the console's options are worked out once per frame:
+            # computing them is a fifth of what drawing a one-line event costs)
+            style = self._line_style or self.rich_style
             try:
                 body = long_body(event, ctx)
                 if body is not None:
@@ -583,6 +590,14 @@ class EventLog(ScrollView, can_focus=True):
             strips = [Strip([gutter, *line], ctx.width + GUTTER) for line in lines]
             self._cache[key] = strips
         return strips
+
+    def _options_for(self, console: Console, width: int) -> ConsoleOptions:
+        options = self._frame_options.get(width)
+        if options is None:
+            options = console.options.update_width(width).update(height=None)
+            if self._line_style is not None:  # inside a frame: kept until its end
+                self._frame_options[width] = options
+        return options
 
     def _strip_key(self, event: Event, ctx: RenderContext) -> tuple[object, ...]:
         live: object = None
@@ -650,7 +665,14 @@ class EventLog(ScrollView, can_focus=True):
             self._reindex(first_changed)
             self._keep_place(anchor)
         if deferred:
-            self.set_timer(0.01, self.refresh)
+            self.set_timer(0.01, self._finish_deferred)
+
+    def _finish_deferred(self) -> None:
+        # The rest of a frame's lines, drawn next.  Not while a burst is still coming in
+        # (changes held for catch_up): its next paint draws them, and a frame now would
+        # show lines the burst has already moved past.
+        if not self._behind:
+            self.refresh()
 
     def _placeholder(self, index: int) -> list[Strip]:
         store = self.store
@@ -675,6 +697,9 @@ class EventLog(ScrollView, can_focus=True):
         finally:
             self._line_style = None
             self._frame = {}
+            self._frame_options = {}
+            if self.on_drawn is not None:
+                self.on_drawn()
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width or self.size.width
@@ -882,6 +907,9 @@ class EventLog(ScrollView, can_focus=True):
         before, was = self.scroll_y, self._cursor_index()
         self.cursor_id = None
         self._set_follow(True)
+        if self._behind:  # a burst's changes are held for its next paint: draw them now
+            self.catch_up()
+            return
         self._scroll_to_end()
         self._refresh_moved(before, was)
 
