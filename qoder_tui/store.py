@@ -29,7 +29,9 @@ from .api.models import (
     UsageSnapshot,
     UserMessage,
     normalise_status,
+    parse_ts,
 )
+from .rows import ID, PROCESSED_AT, EventRows, pack
 
 
 @dataclass(frozen=True)
@@ -92,10 +94,15 @@ class EventStore:
         """How many events to keep; beyond it (and some slack) the oldest are let go."""
         self.unloaded = 0
         """Events let go from the front and not paged in again since."""
-        self.events: list[Event] = []
-        self.uses: dict[str, ToolUse] = {}
-        self.results: dict[str, ToolResult] = {}
-        self.span_ends: dict[str, ModelRequestEnd] = {}
+        self.events = EventRows()
+        """The events, as rows the collector need not scan (see rows.py); reading builds them."""
+        self._rows = self.events.rows
+        self.uses: dict[str, str] = {}
+        """Tool call id -> the id of the call's event."""
+        self.results: dict[str, str] = {}
+        """Tool call id -> the id of its result's event."""
+        self.span_ends: dict[str, str] = {}
+        """Model request start id -> the id of its end's event."""
         self.has_older = True
         self.has_newer = False
         """Newer events exist on the server than the newest held: the view was opened at
@@ -115,15 +122,22 @@ class EventStore:
         """The types older pages are asked for (None: every event)."""
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self._rows)
 
     @property
     def oldest_id(self) -> str | None:
-        return self.events[0].id if self.events else None
+        return self._rows[0][ID] if self._rows else None
 
     @property
     def newest_id(self) -> str | None:
-        return self.events[-1].id if self.events else None
+        return self._rows[-1][ID] if self._rows else None
+
+    def id_at(self, index: int) -> str:
+        """The id of the event at this position (without building the event)."""
+        return str(self._rows[index][ID])
+
+    def _time_at(self, index: int) -> datetime | None:
+        return parse_ts(self._rows[index][PROCESSED_AT])
 
     def __contains__(self, event_id: object) -> bool:
         return event_id in self._seq
@@ -156,37 +170,37 @@ class EventStore:
                 self._settled[key] = seq
 
     def _index_use(self, event: ToolUse, change: Change) -> None:
-        self.uses[event.call_id] = event
+        self.uses[event.call_id] = event.id
         result = self.results.get(event.call_id)
         if result is not None:
-            change.changed.add(result.id)
+            change.changed.add(result)
 
     def _index_result(self, event: ToolResult, change: Change) -> None:
         if event.call_id:
-            self.results[event.call_id] = event
+            self.results[event.call_id] = event.id
             use = self.uses.get(event.call_id)
             if use is not None:
-                change.changed.add(use.id)
+                change.changed.add(use)
 
     def _index_span_end(self, event: ModelRequestEnd, change: Change) -> None:
         if event.usage is not None:
             self.usage = self.usage + event.usage
         if event.start_id:
-            self.span_ends[event.start_id] = event
-            start = self.get(event.start_id)
-            if start is not None:
-                change.changed.add(start.id)
+            self.span_ends[event.start_id] = event.id
+            if event.start_id in self._seq:
+                change.changed.add(event.start_id)
 
     def _index_span_start(self, event: ModelRequestStart, change: Change) -> None:
         end = self.span_ends.get(event.id)
         if end is not None:
-            change.changed.add(end.id)
+            change.changed.add(end)
 
     def append(self, events: Iterable[Event]) -> Change:
         """Newer events at the end.  One older than the newest held is refused, not appended
         out of order (a server replaying history on a live stream)."""
         change = Change()
-        newest = self.events[-1].time if self.events else None
+        rows = self._rows
+        newest = self._time_at(-1) if rows else None
         for event in events:
             if event.id in self._seq:
                 continue
@@ -196,8 +210,8 @@ class EventStore:
                     change.refused.append(event)
                     continue
                 newest = max(newest, when) if newest is not None else when
-            self._seq[event.id] = self._base + len(self.events)
-            self.events.append(event)
+            self._seq[event.id] = self._base + len(rows)
+            rows.append(pack(event))
             self._index(event, change)
             change.added.append(event)
         # Pairs formed inside the batch are new, not changed.
@@ -220,7 +234,7 @@ class EventStore:
             self._seq[event.id] = self._base + offset
         # In place before indexing: pairing looks events up by position (a span's end
         # finds its start, which may be in this same page).
-        self.events[:0] = fresh
+        self._rows[:0] = [pack(event) for event in fresh]
         for event in fresh:
             self._index(event, change)
         change.added = fresh
@@ -239,9 +253,9 @@ class EventStore:
         screen).  Returns how many went; they page in again with `before_id`.
         """
         slack = max(1_000, self.window // 10)
-        if len(self.events) <= self.window + slack:
+        if len(self._rows) <= self.window + slack:
             return 0
-        count = len(self.events) - self.window
+        count = len(self._rows) - self.window
         if keep_from is not None:
             count = min(count, keep_from)
         if count <= 0:
@@ -262,7 +276,8 @@ class EventStore:
 
     def _drop_front(self, count: int) -> None:
         gone = self.events[:count]
-        del self.events[:count]
+        del self._rows[:count]
+        self.events.forget(event.id for event in gone)
         self._base += count
         removed_usage = Usage()
         for event in gone:
@@ -270,7 +285,7 @@ class EventStore:
             if isinstance(event, ToolUse):
                 self.uses.pop(event.call_id, None)
             elif isinstance(event, ToolResult):
-                if self.results.get(event.call_id) is event:
+                if self.results.get(event.call_id) == event.id:
                     del self.results[event.call_id]
             elif isinstance(event, ModelRequestEnd):
                 if event.start_id:
@@ -315,7 +330,7 @@ class EventStore:
         tokens = 0
         credits: float | None = None
         end: datetime | None = None
-        for event in self.events[index + 1 : index + 1 + TURN_SCAN]:
+        for event in self.events.of_kinds(_TURN_KINDS, index + 1, index + 1 + TURN_SCAN):
             if self._thread_key(event) != key:
                 continue
             if isinstance(event, UserMessage):
@@ -336,17 +351,23 @@ class EventStore:
                 if event.usage is not None and event.usage.credits is not None:
                     credits = event.usage.credits
                 break
-        finish = end or now or (self.events[-1].time if self.events else None)
+        finish = end or now or (self._time_at(-1) if self._rows else None)
         if finish is None:
             return None
         duration = max(0.0, (finish - start).total_seconds())
         return TurnStats(duration, model, tools, tokens, credits, end is not None)
 
     def result_for(self, use: ToolUse) -> ToolResult | None:
-        return self.results.get(use.call_id)
+        found = self.get(self.results.get(use.call_id))
+        return found if isinstance(found, ToolResult) else None
 
     def use_for(self, result: ToolResult) -> ToolUse | None:
-        return self.uses.get(result.call_id)
+        found = self.get(self.uses.get(result.call_id))
+        return found if isinstance(found, ToolUse) else None
+
+    def span_end_for(self, start: ModelRequestStart) -> ModelRequestEnd | None:
+        found = self.get(self.span_ends.get(start.id))
+        return found if isinstance(found, ModelRequestEnd) else None
 
     def is_folded(self, event: Event) -> bool:
         """Shown inside another event's line or block, so it takes no place of its own.
@@ -372,7 +393,8 @@ class EventStore:
         """The other side of a handoff: opposite direction, same text, pointing back at us."""
         want = "received" if message.direction == "sent" else "sent"
         best: ThreadMessage | None = None
-        for event in reversed(self.events):
+        found = self.events.of_kinds((ThreadMessage,), 0, len(self._rows))
+        for event in reversed(list(found)):
             if not isinstance(event, ThreadMessage) or event.direction != want:
                 continue
             if event.text.strip() != message.text.strip():
@@ -383,6 +405,9 @@ class EventStore:
             best = best or event
         return best
 
+
+_TURN_KINDS = (UserMessage, ModelRequestEnd, ToolResult, StatusChange)
+"""What a turn's stats are made of (the rest of its events are not built to be looked at)."""
 
 _INDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any, Change], None]] = {
     StatusChange: EventStore._index_status,

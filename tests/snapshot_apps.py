@@ -133,7 +133,7 @@ def tool_block_before(*, unfold: bool) -> Callable[[Pilot], Awaitable[None]]:
         if unfold:
             await pilot.press("space")
         # Selecting may bring the top near enough to page in older events: wait them out.
-        await settle(pilot, lambda: not screen.fetching and log.selected is tool)
+        await settle(pilot, lambda: not screen.fetching and log.cursor_id == tool.id)
 
     return run
 

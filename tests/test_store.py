@@ -38,7 +38,7 @@ def test_result_before_call_pairs_when_the_call_arrives() -> None:
     assert result.id in change.changed
     assert store.is_folded(result)
     use = store.events[0]
-    assert store.result_for(use) is result  # type: ignore[arg-type]
+    assert store.result_for(use) == result  # type: ignore[arg-type]
 
 
 def test_pairs_inside_one_batch_are_not_reported_as_changed() -> None:
@@ -231,7 +231,7 @@ def test_a_prepended_page_pairs_a_span_whose_start_is_in_the_same_page() -> None
     end = ev(11, "span.model_request_end", model_request_start_id="e10")
     change = store.prepend([start, end], has_older=False)
     assert change.changed == set()  # nothing already shown changed (e30 least of all)
-    assert store.get("e10") is start and store.span_start_time(end) == start.time
+    assert store.get("e10") == start and store.span_start_time(end) == start.time
     assert [e.id for e in store.events] == ["e10", "e11", "e30"]
     empty = EventStore("s")  # the merged view's first page back can meet an empty store
     empty.start([], has_older=True)

@@ -324,6 +324,12 @@ _PLAIN_STOPS = {
 """Shared, never changed: a stop reason that names no events."""
 
 
+def plain_stop_reason(kind: str | None) -> StopReason:
+    """A stop reason naming no events (shared for the usual kinds)."""
+    shared = _PLAIN_STOPS.get(kind) if kind is not None else None
+    return shared if shared is not None else StopReason(type=kind)
+
+
 _SESSION_STATUS_MAP = {
     "processing": "running",
     "cancelled": "terminated",
@@ -703,6 +709,29 @@ class MalformedEvent(Event):
 
     kind: ClassVar[str] = "malformed"
     problem: str = ""
+
+
+EVENT_CLASSES: tuple[type[Event], ...] = (
+    UserMessage,
+    SystemMessage,
+    AgentMessage,
+    Thinking,
+    ToolUse,
+    ToolResult,
+    ToolConfirmation,
+    ModelRequestStart,
+    ModelRequestEnd,
+    StatusChange,
+    ThreadCreated,
+    SessionError,
+    ThreadMessage,
+    UsageSnapshot,
+    OutcomeSpan,
+    NoteEvent,
+    GenericEvent,
+    MalformedEvent,
+)
+"""Every kind the parser makes (the stores pack each of them into rows)."""
 
 
 # --------------------------------------------------------------------------- parser
