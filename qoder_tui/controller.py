@@ -297,6 +297,9 @@ class SessionController:
         """Threads seen going idle live, and since when: check_idle watches them."""
         self._jump: Seek | None = None
         """An event wanted in a scope (a handoff's other side, a search), paging back to it."""
+        self._live_drained = asyncio.Event()
+        """Set while no live events wait to be drained: background reads wait for it."""
+        self._live_drained.set()
         self._resumed = asyncio.Event()
         """Cleared while input is being answered (hold_live): followers pause."""
         self._resumed.set()
@@ -655,6 +658,7 @@ class SessionController:
                 async for page in pages:
                     self._later(self._census_read, session_id, source, page.data)
                     complete = not page.has_more or not page.data
+                    await self._live_first()  # before the next page is asked for
         except QoderError:
             pass  # the count stays what the events seen tell (marked as a lower bound)
         finally:
@@ -1117,6 +1121,7 @@ class SessionController:
                 async for batch in batches:
                     buffer = self.buffers.setdefault(scope, [])
                     buffer.extend(batch)
+                    self._live_drained.clear()
                     if not self._live_signalled:
                         self._live_signalled = True
                         self.emit(LiveWaiting())
@@ -1163,6 +1168,8 @@ class SessionController:
             task.cancel()  # cancelling closes its generators (aclosing), and so its connection
         self.buffers.pop(scope, None)
         self.stream_states.pop(scope, None)
+        if not any(self.buffers.values()):
+            self._live_drained.set()
 
     def stop_followers(self, keep: str | None = None) -> None:
         for scope in list(self.followers):
@@ -1192,7 +1199,16 @@ class SessionController:
                 result.views.append((view_scope, view_change))
         result.more = any(self.buffers.values())
         self._live_signalled = result.more
+        if not result.more:
+            self._live_drained.set()
         return result
+
+    async def _live_first(self) -> None:
+        """Background reads (counting failed calls) wait while live events are coming in
+        faster than they are drained, or input is being answered: those go first."""
+        while not (self._live_drained.is_set() and self._resumed.is_set()):
+            await self._live_drained.wait()
+            await self._resumed.wait()
 
     def _observe(
         self,
