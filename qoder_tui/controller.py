@@ -82,6 +82,10 @@ NEAR_PAGES = 3
 MAX_SEARCH_PAGES = 1_000
 """A search reads at most this many older pages (100,000 events) before it says no."""
 YIELD_EVERY = 0.005
+BURST_EVENTS = 100
+"""A drain that moves this many live events means a burst is coming in."""
+BURST_QUIET = 0.25
+"""Background reads go on once this long (seconds) passed without such a drain."""
 
 
 # --------------------------------------------------------------------------- notices
@@ -300,6 +304,8 @@ class SessionController:
         self._live_drained = asyncio.Event()
         """Set while no live events wait to be drained: background reads wait for it."""
         self._live_drained.set()
+        self._burst_until = 0.0
+        """A burst is coming in until then (monotonic seconds): background reads wait."""
         self._resumed = asyncio.Event()
         """Cleared while input is being answered (hold_live): followers pause."""
         self._resumed.set()
@@ -1199,16 +1205,23 @@ class SessionController:
                 result.views.append((view_scope, view_change))
         result.more = any(self.buffers.values())
         self._live_signalled = result.more
+        if result.applied >= BURST_EVENTS:
+            self._burst_until = time.monotonic() + BURST_QUIET
         if not result.more:
             self._live_drained.set()
         return result
 
     async def _live_first(self) -> None:
-        """Background reads (counting failed calls) wait while live events are coming in
-        faster than they are drained, or input is being answered: those go first."""
-        while not (self._live_drained.is_set() and self._resumed.is_set()):
+        """Background reads (counting failed calls) wait while a burst of live events comes
+        in (events wait to be drained, or a drain moved many of them lately), or input is
+        being answered: those go first."""
+        while True:
             await self._live_drained.wait()
             await self._resumed.wait()
+            quiet_in = self._burst_until - time.monotonic()
+            if quiet_in <= 0 and self._live_drained.is_set() and self._resumed.is_set():
+                return
+            await asyncio.sleep(max(quiet_in, 0.0))
 
     def _observe(
         self,

@@ -776,3 +776,49 @@ async def test_a_key_holds_live_ingest_until_its_effect_is_drawn(make_sim, monke
         total = len(sess.session_log)
         assert ids == [sess.session_log.get(i)["id"] for i in range(total - len(ids), total)]
         assert len(ids) >= 3000  # the whole burst, in order, each event once
+
+
+async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_ends(
+    monkeypatch,
+) -> None:
+    """While a burst comes in, a frame spends only BURST_FRAME_BUDGET drawing events not
+    drawn before (here none: every new one is a placeholder); when the burst is over,
+    they are drawn in full."""
+    from textual.app import App, ComposeResult
+
+    from qoder_tui.api.models import parse_event
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets import event_log
+    from qoder_tui.widgets.event_log import EventLog
+
+    monkeypatch.setattr(event_log, "BURST_FRAME_BUDGET", 0.0)
+
+    def message(i: int):  # type: ignore[no-untyped-def]
+        stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
+        return parse_event(
+            {"id": f"e{i:06d}", "type": "agent.message", "content": f"m{i}", "processed_at": stamp}
+        )
+
+    class LogApp(App[None]):
+        def compose(self) -> ComposeResult:
+            yield EventLog(id="log")
+
+    app = LogApp()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+
+        def shown() -> str:
+            """What a frame draws now (the screen rendered as the terminal would show it)."""
+            return app.export_screenshot().replace("&#160;", " ")
+
+        store = EventStore("s")
+        store.start([message(i) for i in range(60)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: "m59" in shown())
+        log.apply(store.append(message(i) for i in range(60, 260)), paint=False)
+        log.catch_up()  # the burst's paint, while it still comes in
+        await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+        drawn = shown()
+        assert log.bursting and "agent.message" in drawn and "m259" not in drawn
+        log.burst_over()
+        await until(pilot, lambda: "m259" in (drawn := shown()) and "agent.message" not in drawn)

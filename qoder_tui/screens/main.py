@@ -526,6 +526,8 @@ class MainScreen(Screen[None]):
                 log.show(view, label_agents=True)
             else:
                 log.apply(change, paint=paint)
+        if not result.more:
+            self._in_burst = False
         if paint:
             self._paint_live()
         if result.more:
@@ -535,7 +537,6 @@ class MainScreen(Screen[None]):
             self._drain_scheduled = True
             self.set_timer(0.001, self._drain)
             return
-        self._in_burst = False
         self._last_drain = time.monotonic()
         if not paint and self._trailing_paint is None:
             self._trailing_paint = self.set_timer(
@@ -550,6 +551,8 @@ class MainScreen(Screen[None]):
         self._last_paint = time.monotonic()
         self._unpainted = 0
         self.log_view.catch_up()
+        if not self._in_burst:
+            self.log_view.burst_over()
         for session_id in self._tree_dirty:
             store = self.stores.get(session_id)
             if store is not None:

@@ -60,6 +60,10 @@ GUTTER = 2
 PREFETCH_SCREENS = 2
 
 
+BURST_FRAME_BUDGET = 0.004
+"""Seconds a frame spends drawing new events while a burst comes in (EventLog.bursting)."""
+
+
 class EventLog(ScrollView, can_focus=True):
     """Shows one EventStore.  The screen feeds it changes; it never does I/O."""
 
@@ -196,6 +200,11 @@ class EventLog(ScrollView, can_focus=True):
         self._estimate_ctx = RenderContext(width=80)
         self._turns: LRUCache[str, tuple[tuple[int, str | None], TurnStats | None]] = LRUCache(256)
         self._behind = False
+        self.bursting = False
+        """A burst is coming in (changes applied with paint=False, until burst_over): a
+        frame spends BURST_FRAME_BUDGET on drawing events not drawn before, and shows the
+        rest as placeholders.  Those lines are out of date at the burst's next paint, a
+        quarter of a second later, and drawing them kept keys waiting."""
         self.filter: Filter | None = None
         """What the reader narrowed the log to (events that do not match take no place)."""
         self.search_query = ""
@@ -265,11 +274,18 @@ class EventLog(ScrollView, can_focus=True):
                 self.post_message(self.FollowState(False, self.new_events))
         if not paint and not change.prepended and not change.trimmed:
             self._behind = True  # nothing on screen moves until catch_up (the scrollbar neither)
+            self.bursting = True
             return
         self._keep_place(anchor)
         self.refresh()
         if change.prepended:
             self._maybe_need_older()
+
+    def burst_over(self) -> None:
+        """The burst ended: frames draw every visible event again (see `bursting`)."""
+        if self.bursting:
+            self.bursting = False
+            self.refresh()
 
     def catch_up(self) -> None:
         """Move to the newest events and draw, after changes applied with `paint=False`."""
@@ -631,7 +647,10 @@ class EventLog(ScrollView, can_focus=True):
             self._reestimate_all()
             self._keep_place(anchor)
         view = self.scrollable_content_region.height or self.size.height
-        deadline = None if self.frame_budget is None else time.perf_counter() + self.frame_budget
+        budget = self.frame_budget
+        if budget is not None and self.bursting:
+            budget = min(budget, BURST_FRAME_BUDGET)
+        deadline = None if budget is None else time.perf_counter() + budget
         deferred = False
         for _ in range(4):
             anchor = self._anchor()
@@ -668,10 +687,10 @@ class EventLog(ScrollView, can_focus=True):
             self.set_timer(0.01, self._finish_deferred)
 
     def _finish_deferred(self) -> None:
-        # The rest of a frame's lines, drawn next.  Not while a burst is still coming in
-        # (changes held for catch_up): its next paint draws them, and a frame now would
-        # show lines the burst has already moved past.
-        if not self._behind:
+        # The rest of a frame's lines, drawn next.  Not while a burst is still coming in:
+        # its next paint (or its end, burst_over) draws them, and a frame now would show
+        # lines the burst has already moved past.
+        if not self.bursting:
             self.refresh()
 
     def _placeholder(self, index: int) -> list[Strip]:
