@@ -236,9 +236,10 @@ def cmd_tail(argv: Sequence[str]) -> int:
 async def _tail(settings: Settings, args: argparse.Namespace) -> int:
     from .api.client import QoderClient
     from .api.follower import Follower, StreamState
-    from .api.models import Event, MalformedEvent, is_terminal
+    from .api.models import Event, MalformedEvent, is_terminal, load_fast_json
     from .render.summary import agent_for, json_line, text_line
 
+    load_fast_json()  # (no screen to draw first: the faster parser at once)
     out = sys.stdout
     async with QoderClient(settings) as client:
         session = await client.get_session(args.session_id)
@@ -468,6 +469,9 @@ async def _ls(settings: Settings, args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from .api.client import QoderClient
+    from .api.models import load_fast_json
+
+    load_fast_json()
     from .attention import session_hint
     from .render.summary import age_words
     from .store import SessionStore

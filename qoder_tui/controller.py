@@ -41,6 +41,7 @@ from .api.models import (
     ToolUse,
     UsageSnapshot,
     is_terminal,
+    load_fast_json,
 )
 from .api.record import Record
 from .attention import (
@@ -254,6 +255,7 @@ class SessionController:
         page_size: int = PAGE_SIZE,
         window: int = DEFAULT_WINDOW,
         clock: Callable[[], datetime] | None = None,
+        background_after_first_paint: bool = False,
     ) -> None:
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(UTC))
         self.client = client
@@ -306,6 +308,11 @@ class SessionController:
         self._live_drained.set()
         self._burst_until = 0.0
         """A burst is coming in until then (monotonic seconds): background reads wait."""
+        self._painted = asyncio.Event()
+        """Set once the UI has drawn what it opened with (`first_paint_done`): until then,
+        background reads (probes of listed sessions, failed-call counts) wait."""
+        if not background_after_first_paint:
+            self.first_paint_done()
         self._resumed = asyncio.Event()
         """Cleared while input is being answered (hold_live): followers pause."""
         self._resumed.set()
@@ -409,6 +416,7 @@ class SessionController:
     async def _probe(self, session_id: str) -> None:
         look: SessionStore | None = None
         try:
+            await self._live_first()
             async with self._probe_slots:
                 page = await self.client.newest_events(session_id, None, limit=PROBE_EVENTS)
                 session = self.sessions.get(session_id)
@@ -653,6 +661,7 @@ class SessionController:
     async def _census(self, session_id: str, thread_id: str) -> None:
         complete = False
         try:
+            await self._live_first()
             async with self._census_slots:
                 store = self.stores.get(session_id)
                 if store is None:
@@ -1211,10 +1220,18 @@ class SessionController:
             self._live_drained.set()
         return result
 
+    def first_paint_done(self) -> None:
+        """The UI drew what it opened with: background reads may start, and the faster
+        JSON parser is loaded (its import would have delayed that first paint)."""
+        if not self._painted.is_set():
+            self._painted.set()
+            load_fast_json()
+
     async def _live_first(self) -> None:
-        """Background reads (counting failed calls) wait while a burst of live events comes
-        in (events wait to be drained, or a drain moved many of them lately), or input is
-        being answered: those go first."""
+        """Background reads (probes, counting failed calls) wait until the first paint, and
+        while a burst of live events comes in (events wait to be drained, or a drain moved
+        many of them lately), or input is being answered: those go first."""
+        await self._painted.wait()
         while True:
             await self._live_drained.wait()
             await self._resumed.wait()

@@ -275,13 +275,16 @@ class EventStore:
         return count
 
     def _drop_front(self, count: int) -> None:
-        gone = self.events[:count]
+        ids = [self.id_at(i) for i in range(min(count, len(self._rows)))]
+        # (only the kinds that were paired or counted are built again to be undone)
+        gone = list(self.events.of_kinds(_DROP_KINDS, 0, count))
         del self._rows[:count]
-        self.events.forget(event.id for event in gone)
+        self.events.forget(ids)
         self._base += count
+        for event_id in ids:
+            del self._seq[event_id]
         removed_usage = Usage()
         for event in gone:
-            del self._seq[event.id]
             if isinstance(event, ToolUse):
                 self.uses.pop(event.call_id, None)
             elif isinstance(event, ToolResult):
@@ -405,6 +408,9 @@ class EventStore:
             best = best or event
         return best
 
+
+_DROP_KINDS = (ToolUse, ToolResult, ModelRequestEnd)
+"""What letting events go must undo: pairs, and the usage summed."""
 
 _TURN_KINDS = (UserMessage, ModelRequestEnd, ToolResult, StatusChange)
 """What a turn's stats are made of (the rest of its events are not built to be looked at)."""

@@ -822,3 +822,26 @@ async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_en
         assert log.bursting and "agent.message" in drawn and "m259" not in drawn
         log.burst_over()
         await until(pilot, lambda: "m259" in (drawn := shown()) and "agent.message" not in drawn)
+
+
+async def test_background_reads_start_once_the_opened_view_is_drawn(
+    demo_sim: SimulatorServer, monkeypatch
+) -> None:
+    """The probes of listed sessions and the failed-call counts wait for the first paint of
+    what the app opened with (the fallback timer is out of reach here), then run."""
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "BACKGROUND_AFTER", 600.0)
+    app = _app_on(demo_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        await until(pilot, lambda: screen.controller._painted.is_set(), what="the first paint")
+        store = screen.stores[screen.current[0]]
+        await until(
+            pilot,
+            lambda: all(t.failures_counted is not None for t in store.threads.values()),
+            timeout=30,
+            what="every thread's failed calls counted",
+        )

@@ -324,21 +324,16 @@ async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> No
     await h.close()
 
 
-async def test_counting_failed_calls_waits_while_live_events_wait_to_be_drained(demo_sim) -> None:
-    """Background reads make way for live events: while a follower's buffer holds events
-    not yet drained, each thread's census stops after the page in hand; once drained, it
-    reads on to the end and counts every failed call."""
+async def _census_waits_until(demo_sim, setup, release) -> None:  # type: ignore[no-untyped-def]
+    """Load the long pydantic session with `setup` applied: no thread's tool results are read
+    (a round trip of the app's own later, none was asked for, none counted); after
+    `release`, every thread's failed calls are counted."""
     sid = _title(demo_sim, "pydantic")
     world = demo_sim.simulator.world.sessions[sid]
     world.ensure_built()
     children = [t for t in world.threads.values() if t.id != world.primary_id]
-    results = {t.id: [e for e in t.log.items if e["type"] == "agent.tool_result"] for t in children}
-    assert len(children) == 2 and any(len(r) > 100 for r in results.values())
     before = dict(demo_sim.simulator.path_counts)  # (the simulator is shared by other tests)
-    h = Harness(demo_sim, live=False)
-    # Live events wait in a buffer (nobody drains them yet).
-    h.controller.buffers[("elsewhere", None)] = [parse_event({"id": "x", "type": "x"})]
-    h.controller._live_drained.clear()
+    h = setup()
     h.controller.load_session(sid, (sid, None))
     await h.until(lambda: h.of(SessionReady))
 
@@ -348,21 +343,40 @@ async def test_counting_failed_calls_waits_while_live_events_wait_to_be_drained(
         counts = demo_sim.simulator.path_counts
         return sum(n - before.get(p, 0) for p, n in counts.items() if p.endswith(end))
 
-    # Two censuses run at a time (the coordinator's and a child's): each has its first
-    # page...
-    await h.until(lambda: any(asked(t.id) for t in children), timeout=30)
-    first = next(t for t in children if asked(t.id))
-    second = next(t for t in children if t is not first)
-    # ...and after a round trip of the app's own (the other child's page opened), none has
-    # asked for more, nor finished.
-    h.controller.open((sid, second.id))
-    await h.until(lambda: h.controller.store_for((sid, second.id)).started)
+    first, second = children
+    h.controller.open((sid, first.id))
+    await h.until(lambda: h.controller.store_for((sid, first.id)).started)
     store = h.controller.stores[sid]
-    assert asked(first.id) == 1 and asked(second.id) <= 2  # (the view's page, and a census's)
+    assert (asked(first.id), asked(second.id)) == (1, 0)  # the view's own page only
     assert all(store.threads[t.id].failures_counted is None for t in children)
-    h.controller.drain(100)  # the live events are drained: the censuses go on
+    release(h)
     await h.until(lambda: all(store.threads[t.id].failures_counted for t in children), timeout=30)
     for t in children:
-        failed = {e["id"] for e in results[t.id] if e.get("is_error")}
+        failed = {
+            e["id"] for e in t.log.items if e["type"].endswith("tool_result") and e.get("is_error")
+        }
         assert failed <= store.threads[t.id].failed_calls
     await h.close()
+
+
+async def test_counting_failed_calls_waits_while_live_events_wait_to_be_drained(demo_sim) -> None:
+    """Background reads make way for live events: while a follower's buffer holds events
+    not yet drained, no census page is asked for; once drained, they all are."""
+
+    def buffered() -> Harness:
+        h = Harness(demo_sim, live=False)
+        h.controller.buffers[("elsewhere", None)] = [parse_event({"id": "x", "type": "x"})]
+        h.controller._live_drained.clear()  # (as the follower leaves it)
+        return h
+
+    await _census_waits_until(demo_sim, buffered, lambda h: h.controller.drain(100))
+
+
+async def test_background_reads_wait_for_the_first_paint(demo_sim) -> None:
+    """The app's controller holds background reads (counting failed calls, probes) until the
+    screen says what it opened with is drawn."""
+
+    def held() -> Harness:
+        return Harness(demo_sim, live=False, background_after_first_paint=True)
+
+    await _census_waits_until(demo_sim, held, lambda h: h.controller.first_paint_done())

@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from pydantic_core import from_json
 
 from .. import __version__
 from .errors import (
@@ -28,7 +27,7 @@ from .errors import (
     ServerError,
     error_from_response,
 )
-from .models import Event, Page, Session, Thread, parse_event
+from .models import Event, Page, Session, Thread, fast_json, parse_event
 from .sanitize import clean_label
 from .settings import Settings
 
@@ -499,7 +498,7 @@ def decode_json(content: bytes | str) -> Any:
     """
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     try:
-        return from_json(text)  # pydantic-core's parser: fast; json's below when it refuses
+        return fast_json(text)  # pydantic-core's parser once loaded; json's below when it refuses
     except ValueError:
         pass
     try:

@@ -66,6 +66,8 @@ PAINT_AT_LEAST_EVERY = 0.1
 BURST_PAINT_EVERY = 0.25
 """Once a burst has brought BUSY_BATCH events since the last frame: a frame at most this often."""
 """During a burst the log is drawn again at least this often (seconds), however fast events come."""
+BACKGROUND_AFTER = 3.0
+"""Background reads start at the latest this long after the screen is mounted (seconds)."""
 INPUT_GRACE = 0.06
 """After a key or a click, live ingest waits this long (s): the loop is the input's until its
 effect is drawn."""
@@ -125,7 +127,12 @@ class MainScreen(Screen[None]):
         self.frame_budget = frame_budget
         self.client = client
         self.controller = SessionController(
-            client, self._emit, live=live, window=window, clock=clock
+            client,
+            self._emit,
+            live=live,
+            window=window,
+            clock=clock,
+            background_after_first_paint=True,
         )
         self.controller.keep_from = self._keep_from
         self.controller.idle_alert_after = idle_alert
@@ -261,6 +268,9 @@ class MainScreen(Screen[None]):
         host = self.client.base_url.split("//", 1)[-1].split("/", 1)[0]
         self.status.update_info(server=self.server_label or host)
         self.message_panel.display = False
+        # Background reads (probes of the listed sessions, failed-call counts) start once
+        # what the app opens with is drawn (_first_paint), or after this long regardless.
+        self.set_timer(BACKGROUND_AFTER, self.controller.first_paint_done)
         self._check_size()
         self.controller.list_sessions()
         if self.start_session:
@@ -339,6 +349,8 @@ class MainScreen(Screen[None]):
         self.tree_view.add_sessions(entries, has_more=news.has_more)
         if not self.sessions and not news.sessions:
             self.tree_view.set_session_message("No sessions yet.")
+        if self.start_session is None and not self.open_live_session:
+            self._first_paint()  # the list is what the app opens with
         if self.open_live_session and self.current is None and not self.start_session:
             live = next((s for s in news.sessions if s.display_status == "running"), None)
             target = live or (news.sessions[0] if news.sessions else None)
@@ -381,6 +393,8 @@ class MainScreen(Screen[None]):
         log.agent_name = store.name_of
         log.waiting_on = self._waiting(store)
         log.show(view, label_agents=thread_id in (None, ALL_THREADS))
+        if view.started:
+            self._first_paint()
         self._update_title()
         self.tree_view.reveal(session_id, thread_id)
         if select is not None:
@@ -407,6 +421,11 @@ class MainScreen(Screen[None]):
 
     # ------------------------------------------------------------------ pages
 
+    def _first_paint(self) -> None:
+        """What the app opened with is about to be drawn: after that frame, background
+        reads may start (they waited, so as not to slow it)."""
+        self.call_after_refresh(self.controller.first_paint_done)
+
     def _view_changed(self, news: ViewChanged) -> None:
         if self.current == news.scope:
             log = self.log_view
@@ -415,6 +434,8 @@ class MainScreen(Screen[None]):
                 log.show(view, label_agents=news.scope[1] in (None, ALL_THREADS))
             else:
                 log.apply(news.change)
+            if log.store is not None and log.store.started:
+                self._first_paint()
             title = self.query_one(LogTitle)
             if log.store is not None and log.store.has_newer:
                 title.set_note(FROM_START_NOTE)
