@@ -31,7 +31,7 @@ from .api.models import (
     normalise_status,
     parse_ts,
 )
-from .rows import ID, PROCESSED_AT, EventRows, pack
+from .rows import ID, PROCESSED_AT, EventRows, Row, pack
 
 
 @dataclass(frozen=True)
@@ -195,9 +195,21 @@ class EventStore:
         if end is not None:
             change.changed.add(end)
 
-    def append(self, events: Iterable[Event]) -> Change:
+    def row_of(self, event_id: str) -> Row | None:
+        """The row an event is kept as, if it is loaded."""
+        index = self.index_of(event_id)
+        return self._rows[index] if index is not None else None
+
+    def _row(self, event: Event, shared: EventStore | None) -> Row:
+        # A view made from another store (the primary thread's, from the session stream's)
+        # keeps that store's row, not a copy of its own.
+        row = shared.row_of(event.id) if shared is not None else None
+        return row if row is not None else pack(event)
+
+    def append(self, events: Iterable[Event], *, shared: EventStore | None = None) -> Change:
         """Newer events at the end.  One older than the newest held is refused, not appended
-        out of order (a server replaying history on a live stream)."""
+        out of order (a server replaying history on a live stream).  `shared`: a store
+        holding the same events, whose rows are kept instead of new ones."""
         change = Change()
         rows = self._rows
         newest = self._time_at(-1) if rows else None
@@ -211,14 +223,21 @@ class EventStore:
                     continue
                 newest = max(newest, when) if newest is not None else when
             self._seq[event.id] = self._base + len(rows)
-            rows.append(pack(event))
+            rows.append(self._row(event, shared))
             self._index(event, change)
             change.added.append(event)
         # Pairs formed inside the batch are new, not changed.
         change.changed.difference_update(e.id for e in change.added)
         return change
 
-    def prepend(self, events: Iterable[Event], *, has_older: bool, sparse: bool = False) -> Change:
+    def prepend(
+        self,
+        events: Iterable[Event],
+        *,
+        has_older: bool,
+        sparse: bool = False,
+        shared: EventStore | None = None,
+    ) -> Change:
         """Insert an older page (oldest first) before everything loaded (`sparse`: a page
         filtered by type; only such pages go before one)."""
         change = Change(prepended=True, sparse=sparse)
@@ -234,7 +253,7 @@ class EventStore:
             self._seq[event.id] = self._base + offset
         # In place before indexing: pairing looks events up by position (a span's end
         # finds its start, which may be in this same page).
-        self._rows[:0] = [pack(event) for event in fresh]
+        self._rows[:0] = [self._row(event, shared) for event in fresh]
         for event in fresh:
             self._index(event, change)
         change.added = fresh
@@ -298,9 +317,11 @@ class EventStore:
         self.usage = self.usage - removed_usage
         self.sparse = max(0, self.sparse - count)
 
-    def start(self, newest: list[Event], *, has_older: bool) -> Change:
+    def start(
+        self, newest: list[Event], *, has_older: bool, shared: EventStore | None = None
+    ) -> Change:
         """The newest page: the first thing loaded."""
-        change = self.append(newest)
+        change = self.append(newest, shared=shared)
         self.has_older = has_older
         self.started = True
         return change
@@ -560,6 +581,7 @@ class SessionStore:
                     store.start(
                         [e for e in session.events if self.belongs_to_primary(e)],
                         has_older=session.has_older,
+                        shared=session,
                     )
                     store.has_newer = session.has_newer
                     store.sparse = sum(
@@ -762,11 +784,13 @@ class SessionStore:
             return None
         events = [e for e in change.added if self.belongs_to_primary(e)]
         if change.prepended:
-            mirrored = view.prepend(events, has_older=session.has_older, sparse=change.sparse)
+            mirrored = view.prepend(
+                events, has_older=session.has_older, sparse=change.sparse, shared=session
+            )
         elif not view.started and session.started:
-            mirrored = view.start(events, has_older=session.has_older)
+            mirrored = view.start(events, has_older=session.has_older, shared=session)
         else:
-            mirrored = view.append(events)
+            mirrored = view.append(events, shared=session)
         view.has_older = session.has_older
         view.has_newer = session.has_newer
         return mirrored

@@ -85,6 +85,8 @@ def test_primary_thread_is_a_view_of_the_session_stream() -> None:
     )
     assert mirrored is not None and [e.id for e in mirrored.added] == ["e1"]
     assert [e.id for e in view.events] == ["e1", "e3", "e5", "e6"] and not view.has_older
+    # One row per event in memory: the view keeps the session stream's rows, not copies.
+    assert all(view.row_of(i) is session.row_of(i) for i in ("e1", "e3", "e5", "e6"))
 
 
 def test_calls_before_an_idle_are_settled() -> None:
