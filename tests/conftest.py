@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -53,6 +54,16 @@ def running_sim(config: SimConfig | None = None) -> Iterator[SimulatorServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _json_parser_as_at_launch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with the JSON parser a launch starts with (json's): the app loads the
+    faster one after its first paint, tail and ls at once, and a test that loaded it must
+    not hand it to the next (tests of parsing run with both)."""
+    from qoder_tui.api import models
+
+    monkeypatch.setattr(models, "_fast_json", json.loads)
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from qoder_tui.api.models import (
     ToolResult,
     ToolUse,
     event_fields,
+    load_fast_json,
     parse_event,
 )
 from qoder_tui.api.sanitize import clean_label, clean_text, clean_tree, escape_json
@@ -167,7 +168,10 @@ def test_json_text_merges_sse_id_and_type() -> None:
     assert json.loads(pretty_json(event)) == merged
 
 
-def test_one_deep_item_leaves_the_rest_of_the_page_readable() -> None:
+@pytest.mark.parametrize("fast_parser", [False, True], ids=["json", "pydantic-core"])
+def test_one_deep_item_leaves_the_rest_of_the_page_readable(fast_parser: bool) -> None:
+    if fast_parser:
+        load_fast_json()  # (the conftest fixture puts json's back afterwards)
     body = (
         '{"data":[{"id":"a","type":"user.message","content":"x, ]} ok"},'
         + "[" * 100_000

@@ -499,7 +499,7 @@ def decode_json(content: bytes | str) -> Any:
     text = content.decode("utf-8", "replace") if isinstance(content, bytes) else content
     try:
         return fast_json(text)  # pydantic-core's parser once loaded; json's below when it refuses
-    except ValueError:
+    except (ValueError, RecursionError):
         pass
     try:
         return json.loads(text)
