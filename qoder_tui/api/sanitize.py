@@ -116,6 +116,8 @@ def needs_cleaning(json_text: str) -> bool:
     """
     if "\\" in json_text and _ESCAPED.search(json_text):
         return True
+    if json_text.isprintable():
+        return False  # every character the patterns below look for is unprintable
     raw = _RAW_ASCII if json_text.isascii() else _RAW
     return raw.search(json_text) is not None
 
