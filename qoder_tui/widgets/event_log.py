@@ -46,6 +46,7 @@ from ..api.models import (
 )
 from ..filters import Filter
 from ..render.events import (
+    INDENT,
     LongBody,
     Palette,
     RenderContext,
@@ -53,7 +54,7 @@ from ..render.events import (
     long_body,
     render_event,
 )
-from ..render.summary import summarize
+from ..render.summary import summarize, type_label
 from ..store import ALL_THREADS, Change, EventStore, TurnStats
 
 GUTTER = 2
@@ -694,14 +695,30 @@ class EventLog(ScrollView, can_focus=True):
             self.refresh()
 
     def _placeholder(self, index: int) -> list[Strip]:
+        """An event not drawn yet (out of frame budget): its line and the start of its text,
+        plain and dimmed, in the lines its estimated height keeps for it.  No Rich markup,
+        markdown or wrapping: a few dozen microseconds, where drawing can take milliseconds."""
         store = self.store
         assert store is not None
         event = store.events[index]
         style = self._line_style or self.rich_style
         width = self._render_w + GUTTER
-        text = Text(f"  {event.hhmmss}  {event.type} …", style=self.palette.muted)
-        first = Strip(list(text.render(self.app.console))).crop_extend(0, width, style)
-        return [first] + [Strip.blank(width, style)] * max(0, self.heights[index] - 1)
+        muted = self.palette.muted
+        room = max(10, width - GUTTER - INDENT)
+        lines = [f"{event.hhmmss}  {type_label(event):<8} {summarize(event, limit=room)}"]
+        body = getattr(event, "text", None)
+        height = max(1, self.heights[index])
+        if isinstance(body, str) and height > 1:
+            pad = " " * INDENT
+            lines += [pad + line[:room] for line in body.split("\n", height)[1:height]]
+        console = self.app.console
+        strips = [
+            Strip(list(Text(" " * GUTTER + line, style=muted).render(console))).crop_extend(
+                0, width, style
+            )
+            for line in lines[:height]
+        ]
+        return strips + [Strip.blank(width, style)] * (height - len(strips))
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._line_style = style = self.rich_style
