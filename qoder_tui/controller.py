@@ -107,6 +107,8 @@ class Deferred(Record):
 
 @dataclass(repr=False, eq=False)
 class SessionsListed(Record):
+    """A page of the session list arrived."""
+
     sessions: list[Session]
     has_more: bool
 
@@ -137,6 +139,8 @@ class ViewChanged(Record):
 
 @dataclass(repr=False, eq=False)
 class LoadingOlder(Record):
+    """A scope's older page is being read (or no longer is)."""
+
     scope: Scope
     loading: bool
 
@@ -148,12 +152,16 @@ class LiveWaiting(Record):
 
 @dataclass(repr=False, eq=False)
 class StreamChanged(Record):
+    """A followed stream's state changed (live, reconnecting, ended...)."""
+
     scope: Scope
     state: StreamState
 
 
 @dataclass(repr=False, eq=False)
 class Failed(Record):
+    """A request failed: one line to show, and what was being done."""
+
     text: str
     """The error as one line, token removed, ready to show."""
     doing: str
@@ -172,6 +180,8 @@ class Select(Record):
 
 @dataclass(repr=False, eq=False)
 class Notice(Record):
+    """A line for the person (a toast)."""
+
     text: str
     severity: str = "information"
 
@@ -183,6 +193,8 @@ controller code the UI itself called (or a Deferred it runs), and is handled at 
 
 @dataclass(repr=False, eq=False)
 class DiagnosisReady(Record):
+    """Why a session is stuck, per thread (the `d` panel, or above the log by itself)."""
+
     session_id: str
     findings: list[Finding]
     asked: bool = True
@@ -191,6 +203,8 @@ class DiagnosisReady(Record):
 
 @dataclass(repr=False, eq=False)
 class LedgerReady(Record):
+    """A session's handoffs, one row each (the `h` ledger)."""
+
     session_id: str
     rows: list[LedgerRow]
     complete: bool = True
@@ -207,6 +221,8 @@ class Alert(Record):
 
 @dataclass(repr=False, eq=False)
 class SearchProgress(Record):
+    """A search reading older pages: how far it got, and whether it ended."""
+
     scope: Scope
     pages: int
     """Older pages read so far."""
@@ -232,6 +248,8 @@ class Seek:
 
 @dataclass
 class DrainResult:
+    """What a drain did: the views it changed, the sessions whose tree changed."""
+
     views: list[tuple[Scope, Change]] = field(default_factory=list)
     sessions: set[str] = field(default_factory=set)
     """Sessions whose tree (threads, statuses) changed."""

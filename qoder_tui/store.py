@@ -451,6 +451,8 @@ _INDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any, Change], None]] = {
 
 @dataclass
 class ThreadInfo:
+    """A thread as the tree shows it: state and since when, usage, failed calls."""
+
     thread: Thread
     status: str
     waiting_on: list[str] = field(default_factory=list)

@@ -210,6 +210,8 @@ def blocks_to_text(content: Any) -> str:
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class AgentRef(Record):
+    """The agent a session runs (its id, name, type, version)."""
+
     id: str | None = None
     type: str | None = None
     name: str | None = None
@@ -297,6 +299,8 @@ class Usage(Record):
 
 @dataclass(slots=True, repr=False, eq=False)
 class StopReason(Record):
+    """Why a thread or session stopped, and the events it waits on (approvals)."""
+
     type: str | None = None
     event_ids: list[str] = field(default_factory=list)
 
@@ -347,6 +351,8 @@ def normalise_status(status: str | None) -> str:
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Session(Record):
+    """A session as the list and get endpoints describe it."""
+
     id: str
     type: str | None = None
     title: str | None = None
@@ -395,6 +401,8 @@ class Session(Record):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Thread(Record):
+    """A thread of a session: the coordinator (no parent) or a child."""
+
     id: str
     type: str | None = None
     session_id: str | None = None
@@ -543,18 +551,24 @@ class Event(Record):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class UserMessage(Event):
+    """`user.message`: what a person (or a client) sent."""
+
     kind: ClassVar[str] = "user_message"
     text: str = ""
 
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class SystemMessage(Event):
+    """`system.message`: an instruction from the system."""
+
     kind: ClassVar[str] = "system_message"
     text: str = ""
 
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class AgentMessage(Event):
+    """`agent.message`: what the agent said (markdown)."""
+
     kind: ClassVar[str] = "agent_message"
     text: str = ""
     partial: bool = False
@@ -563,6 +577,8 @@ class AgentMessage(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class Thinking(Event):
+    """`agent.thinking`: the agent's reasoning, or a sign of it."""
+
     kind: ClassVar[str] = "thinking"
     text: str | None = None
     """None when the server sends thinking as a progress signal with no content."""
@@ -573,6 +589,8 @@ ToolFamily = Literal["builtin", "mcp", "custom"]
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ToolUse(Event):
+    """A tool call (built-in, MCP or custom), with its input."""
+
     kind: ClassVar[str] = "tool_use"
     name: str = "?"
     input: dict[str, Any] = field(default_factory=dict)
@@ -586,6 +604,8 @@ class ToolUse(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ToolResult(Event):
+    """A tool call's result, paired with the call by `call_id`."""
+
     kind: ClassVar[str] = "tool_result"
     call_id: str = ""
     text: str = ""
@@ -596,6 +616,8 @@ class ToolResult(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ToolConfirmation(Event):
+    """`user.tool_confirmation`: an approval or denial of a call."""
+
     kind: ClassVar[str] = "tool_confirmation"
     call_id: str = ""
     result: str | None = None
@@ -604,12 +626,16 @@ class ToolConfirmation(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ModelRequestStart(Event):
+    """`span.model_request_start`: a request to the model began."""
+
     kind: ClassVar[str] = "span_start"
     model: str | None = None
 
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ModelRequestEnd(Event):
+    """`span.model_request_end`: it ended, with its usage."""
+
     kind: ClassVar[str] = "span_end"
     start_id: str | None = None
     is_error: bool = False
@@ -622,6 +648,8 @@ StatusScope = Literal["session", "thread"]
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class StatusChange(Event):
+    """A session or thread went running, idle, rescheduled or terminated."""
+
     kind: ClassVar[str] = "status"
     scope: StatusScope = "session"
     status: str = "unknown"
@@ -634,6 +662,8 @@ class StatusChange(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ThreadCreated(Event):
+    """`session.thread_created`: a child thread began."""
+
     kind: ClassVar[str] = "thread_created"
     child_thread_id: str | None = None
     parent_thread_id: str | None = None
@@ -643,6 +673,8 @@ class ThreadCreated(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class SessionError(Event):
+    """`session.error`: an error, with its retry state."""
+
     kind: ClassVar[str] = "error"
     error_type: str | None = None
     message: str = ""
@@ -656,6 +688,8 @@ Direction = Literal["sent", "received"]
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class ThreadMessage(Event):
+    """A handoff between threads, as the sender or the receiver sees it."""
+
     kind: ClassVar[str] = "handoff"
     direction: Direction = "sent"
     from_thread_id: str | None = None
@@ -673,12 +707,16 @@ class ThreadMessage(Event):
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class UsageSnapshot(Event):
+    """`session.usage`: the session's cumulative usage so far."""
+
     kind: ClassVar[str] = "usage"
     usage: Usage | None = None
 
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class OutcomeSpan(Event):
+    """`span.outcome_evaluation_*`: an outcome's evaluation began or ended."""
+
     kind: ClassVar[str] = "outcome"
     phase: str = "start"
     outcome_id: str | None = None

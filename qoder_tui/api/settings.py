@@ -49,6 +49,8 @@ class Secret:
 
 @dataclass(frozen=True)
 class Settings:
+    """Where the API is and the token to use (never shown: see Secret)."""
+
     base_url: str
     token: Secret | None
 

@@ -72,6 +72,8 @@ class Palette:
 
 @dataclass
 class RenderContext:
+    """What drawing one event needs besides the event: width, fold state, its pair, names."""
+
     width: int
     expanded: bool = False
     agent: str | None = None

@@ -14,6 +14,8 @@ from ..render.summary import compact_count
 
 @dataclass(frozen=True)
 class StatusInfo:
+    """What the status bar shows."""
+
     server: str = ""
     connection: StreamState | None = None
     loaded: int = 0
