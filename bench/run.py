@@ -424,7 +424,9 @@ async def bench_ingest(base: str, big: tuple[str, str]) -> None:
     all_presses: list[float] = []
     lag_max: list[float] = []
     presses = 0
-    for _ in range(max(2, REPS // 2)):
+    # Four pairs, each the bare client then the app on the same stream: on this shared
+    # machine one pair's ratio can be anywhere from a third to nine tenths.
+    for _ in range(max(2, REPS - 1)):
         bare.append(await bare_ingest(base, big[0], big[1], INGEST_EVENTS))
         rate, press, lag, n = await app_ingest(base, big[0], big[1], INGEST_EVENTS)
         mine.append(rate)
@@ -432,9 +434,11 @@ async def bench_ingest(base: str, big: tuple[str, str]) -> None:
         lag_max.append(lag)
         presses += n
     ratio = median(mine) / median(bare)
+    pairs = sorted(m / b for m, b in zip(mine, bare, strict=True))
     print(
         f"live ingest app/bare = {ratio:.2f}   (app {median(mine):,.0f} ev/s through follower, store and log, painting; "
-        f"bare httpx-sse + pydantic {median(bare):,.0f} ev/s; {INGEST_EVENTS:,} events per run)   target >= 0.8"
+        f"bare httpx-sse + pydantic {median(bare):,.0f} ev/s; {INGEST_EVENTS:,} events per run; "
+        f"{len(pairs)} pairs, each pair's ratio {pairs[0]:.2f}-{pairs[-1]:.2f})   target >= 0.8"
     )
     print(
         f"  key presses during ingest, answered and painted in: median {median(all_presses) * 1000:.0f} ms, "
