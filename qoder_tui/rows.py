@@ -131,8 +131,8 @@ def unpack(row: Row) -> Event:
     return _KINDS[row[0]].unpack(row)
 
 
-ID, TYPE, PROCESSED_AT, THREAD_ID = 1, 2, 3, 4
-"""Where the fields every event has sit in a row."""
+ID, PROCESSED_AT = 1, 3
+"""Where a row keeps the event's id and time (see Row)."""
 
 MADE_KEPT = 1_024
 """Events built from rows and kept for the next ask (what is on screen is asked for often)."""
@@ -187,9 +187,6 @@ class EventRows(Sequence[Event]):
         """The events of these kinds among positions start..stop (the others are not built)."""
         codes = {_BY_CLASS[cls].code for cls in kinds}
         return (self._get(row) for row in self.rows[start:stop] if row[0] in codes)
-
-    def id_at(self, index: int) -> str:
-        return str(self.rows[index][ID])
 
     def forget(self, event_ids: Iterator[str] | Sequence[str]) -> None:
         """Drop the built copies of these events (their rows went)."""

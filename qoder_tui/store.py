@@ -389,10 +389,6 @@ class EventStore:
         found = self.get(self.uses.get(result.call_id))
         return found if isinstance(found, ToolUse) else None
 
-    def span_end_for(self, start: ModelRequestStart) -> ModelRequestEnd | None:
-        found = self.get(self.span_ends.get(start.id))
-        return found if isinstance(found, ModelRequestEnd) else None
-
     def is_folded(self, event: Event) -> bool:
         """Shown inside another event's line or block, so it takes no place of its own.
 

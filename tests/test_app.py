@@ -699,26 +699,39 @@ async def test_a_thread_that_stays_idle_past_the_limit_raises_one_alert(
             assert sum(m.startswith(info.name + " ") for m in idle_alerts()) == 1
 
 
-async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_error() -> None:
-    """Following, a burst leaves the view where it was until it catches up; a trim can then
-    let go of the very event under the top line (only a following view allows that)."""
+def _agent_message(i: int, content: str):  # type: ignore[no-untyped-def]
+    """The i-th of a run of agent messages, a second apart."""
+    from qoder_tui.api.models import parse_event
+
+    stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
+    return parse_event(
+        {"id": f"e{i:06d}", "type": "agent.message", "content": content, "processed_at": stamp}
+    )
+
+
+def _log_only_app():  # type: ignore[no-untyped-def]
+    """An app with nothing but an EventLog, for driving the log directly."""
     from textual.app import App, ComposeResult
 
-    from qoder_tui.api.models import parse_event
-    from qoder_tui.store import EventStore
     from qoder_tui.widgets.event_log import EventLog
-
-    def message(i: int):  # type: ignore[no-untyped-def]
-        stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
-        return parse_event(
-            {"id": f"e{i:06d}", "type": "agent.message", "content": "x", "processed_at": stamp}
-        )
 
     class LogApp(App[None]):
         def compose(self) -> ComposeResult:
             yield EventLog(id="log")
 
-    app = LogApp()
+    return LogApp()
+
+
+async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_error() -> None:
+    """Following, a burst leaves the view where it was until it catches up; a trim can then
+    let go of the very event under the top line (only a following view allows that)."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    def message(i: int):  # type: ignore[no-untyped-def]
+        return _agent_message(i, "x")
+
+    app = _log_only_app()
     async with app.run_test(size=(80, 20)) as pilot:
         log = app.query_one(EventLog)
         store = EventStore("s", window=100)
@@ -784,9 +797,6 @@ async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_en
     """While a burst comes in, a frame spends only BURST_FRAME_BUDGET drawing events not
     drawn before (here none: every new one is a placeholder, its text plain, markdown
     unread); when the burst is over, they are drawn in full."""
-    from textual.app import App, ComposeResult
-
-    from qoder_tui.api.models import parse_event
     from qoder_tui.store import EventStore
     from qoder_tui.widgets import event_log
     from qoder_tui.widgets.event_log import EventLog
@@ -794,21 +804,9 @@ async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_en
     monkeypatch.setattr(event_log, "BURST_FRAME_BUDGET", 0.0)
 
     def message(i: int):  # type: ignore[no-untyped-def]
-        stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
-        return parse_event(
-            {
-                "id": f"e{i:06d}",
-                "type": "agent.message",
-                "content": f"**m{i}**",
-                "processed_at": stamp,
-            }
-        )
+        return _agent_message(i, f"**m{i}**")
 
-    class LogApp(App[None]):
-        def compose(self) -> ComposeResult:
-            yield EventLog(id="log")
-
-    app = LogApp()
+    app = _log_only_app()
     async with app.run_test(size=(80, 20)) as pilot:
         log = app.query_one(EventLog)
 
