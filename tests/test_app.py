@@ -827,6 +827,52 @@ async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_en
         await until(pilot, lambda: "m259" in (drawn := shown()) and "**m2" not in drawn)
 
 
+async def test_a_frame_that_moves_the_view_while_measuring_asks_for_no_second_frame() -> None:
+    """Following, a frame finds new events taller than estimated and moves the view to the
+    end as it draws: that frame draws the new place itself and the scrollbar follows.  It
+    asks for no repaint of the log (that chained a second frame after every frame that drew
+    new events: a fifth of the app's time during a burst)."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _log_only_app()
+    table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"  # drawn with borders: taller
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.frame_budget = None  # every visible event drawn in the frame, however slow
+        store = EventStore("s")
+        store.start([_agent_message(i, "one line") for i in range(30)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+        drawing = [False]
+        frames: list[tuple[float, float]] = []
+        asked_while_drawing: list[object] = []
+        draw, refresh = log.render_lines, log.refresh
+
+        def counted(crop):  # type: ignore[no-untyped-def]
+            drawing[0] = True
+            before = log.scroll_y
+            try:
+                return draw(crop)
+            finally:
+                drawing[0] = False
+                frames.append((before, log.scroll_y))
+
+        def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if drawing[0]:
+                asked_while_drawing.append((args, kwargs))
+            return refresh(*args, **kwargs)
+
+        log.render_lines = counted  # type: ignore[method-assign]
+        log.refresh = watched  # type: ignore[method-assign]
+        log.apply(store.append(_agent_message(i, table) for i in range(30, 33)), paint=True)
+        await until(pilot, lambda: frames, what="the frame that draws the new events")
+        before, after = frames[0]
+        assert after == log.max_scroll_y > before  # it moved to the new end while drawing
+        assert log.vertical_scrollbar.position == log.scroll_y
+        assert asked_while_drawing == []
+
+
 async def test_background_reads_start_once_the_opened_view_is_drawn(
     demo_sim: SimulatorServer, monkeypatch
 ) -> None:

@@ -196,6 +196,8 @@ class EventLog(ScrollView, can_focus=True):
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
         self._render_w = 0
         self._programmatic = False
+        self._drawing = False
+        """Inside render_lines: a move made while measuring is drawn by this very frame."""
         self._frame: dict[int, Sequence[Strip]] = {}
         self._line_style: Style | None = None
         self._estimate_ctx = RenderContext(width=80)
@@ -465,8 +467,10 @@ class EventLog(ScrollView, can_focus=True):
             self._resize_virtual()
 
     def _resize_virtual(self) -> None:
-        width = self.scrollable_content_region.width or self.size.width
-        self._set_virtual_size(Size(width, self.offsets[-1] + 1))
+        # Width 0: the log never scrolls sideways (every line is cut to the view), and a
+        # width that followed the content region flipped with the vertical scrollbar,
+        # showing a horizontal one and laying the screen out again each time.
+        self._set_virtual_size(Size(0, self.offsets[-1] + 1))
 
     def _set_virtual_size(self, size: Size) -> None:
         """Update the scrollable size without a layout pass when only the scrollbar cares.
@@ -727,10 +731,12 @@ class EventLog(ScrollView, can_focus=True):
             # drawn with the old background would otherwise stay on screen.
             self._cache.clear()
             self._drawn_style = style
-        self._measure_viewport()
+        self._drawing = True
         try:
+            self._measure_viewport()
             return super().render_lines(crop)
         finally:
+            self._drawing = False
             self._line_style = None
             self._frame = {}
             self._frame_options = {}
@@ -816,7 +822,14 @@ class EventLog(ScrollView, can_focus=True):
     # ------------------------------------------------------------------ scrolling & following
 
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
-        super().watch_scroll_y(old_value, new_value)
+        if self._drawing:
+            # Measuring moved the view (heights became known): the frame being drawn
+            # already shows the new place, so only the scrollbar follows.  Asking for
+            # another frame here chained one after every frame that drew new events.
+            if self.show_vertical_scrollbar:
+                self.vertical_scrollbar.position = new_value
+        else:
+            super().watch_scroll_y(old_value, new_value)
         if not self._programmatic and self.store is not None:
             at_end = round(new_value) >= self.max_scroll_y
             if at_end and not self.follow and not self.store.has_newer:
