@@ -66,6 +66,18 @@ def _json_parser_as_at_launch(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(models, "_fast_json", json.loads)
 
 
+@pytest.fixture(autouse=True)
+def _collector_left_running() -> Iterator[None]:
+    """The app holds the garbage collector while a key is answered: no test may end with it
+    held (the tests after it would run without one)."""
+    import gc
+
+    yield
+    if not gc.isenabled():
+        gc.enable()
+        pytest.fail("the test ended with the garbage collector disabled")
+
+
 @pytest.fixture
 def make_sim() -> Iterator[Callable[..., SimulatorServer]]:
     """Start simulators with the given options; all stop at the end of the test."""

@@ -748,9 +748,14 @@ async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_erro
         assert len(log.heights) == len(store) and log.scroll_y == log.max_scroll_y
 
 
-async def test_a_key_holds_live_ingest_until_its_effect_is_drawn(make_sim, monkeypatch) -> None:
-    """Input first: a key pauses a burst's ingest, and the log's next frame after the key's
-    binding ran (not a fixed grace) lets the burst go on; every event still arrives once."""
+async def test_a_key_holds_live_ingest_and_the_collector_until_its_effect_is_drawn(
+    make_sim, monkeypatch
+) -> None:
+    """Input first: a key pauses a burst's ingest and the garbage collector, and the log's
+    next frame after the key's binding ran (not a fixed grace) lets both go on; every event
+    still arrives once."""
+    import gc
+
     import qoder_tui.screens.main as main_module
 
     monkeypatch.setattr(main_module, "INPUT_GRACE", 600.0)  # only a draw can end the hold
@@ -766,13 +771,17 @@ async def test_a_key_holds_live_ingest_until_its_effect_is_drawn(make_sim, monke
         draws = [0]
         counted = log.on_drawn
 
+        collector: list[tuple[bool, bool]] = []  # (enabled before, after) the draw ending a hold
+
         def on_drawn() -> None:
             draws[0] += 1
             held_before = screen.controller.live_held
+            enabled_before = gc.isenabled()
             assert counted is not None
             counted()
             if held_before and not screen.controller.live_held:
                 drawn_at_key.append(draws[0])  # this draw ended the hold
+                collector.append((enabled_before, gc.isenabled()))
 
         log.on_drawn = on_drawn
         await _grow(server, sess.id, 3000)
@@ -783,12 +792,36 @@ async def test_a_key_holds_live_ingest_until_its_effect_is_drawn(make_sim, monke
         await until(pilot, lambda: log.cursor_id not in (None, before), what="the key's effect")
         await until(pilot, lambda: drawn_at_key, what="a draw ending the hold")
         assert not screen.controller.live_held
+        assert collector[0] == (False, True)  # held until that draw, running again after it
         newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
         await until(pilot, lambda: store.newest_id == newest, what="the rest of the burst")
         ids = [e.id for e in store.events]
         total = len(sess.session_log)
         assert ids == [sess.session_log.get(i)["id"] for i in range(total - len(ids), total)]
         assert len(ids) >= 3000  # the whole burst, in order, each event once
+
+
+async def test_input_whose_effect_is_never_drawn_gives_the_collector_back_after_the_grace(
+    demo_sim: SimulatorServer, monkeypatch
+) -> None:
+    """A key that changes nothing on the log is never drawn: the collector, held for it,
+    runs again once INPUT_GRACE is over (and an app that ends leaves it running)."""
+    import gc
+
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "INPUT_GRACE", 0.05)
+    app = _app_on(demo_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.log_view.store is not None)
+        assert gc.isenabled()
+        screen.input_arrived()
+        assert not gc.isenabled()
+        await until(pilot, gc.isenabled, what="the collector running again")
+        screen.input_arrived()
+        assert not gc.isenabled()
+    assert gc.isenabled()
 
 
 async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_ends(
