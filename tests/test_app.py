@@ -771,7 +771,7 @@ async def test_a_key_holds_live_ingest_and_the_collector_until_its_effect_is_dra
         draws = [0]
         counted = log.on_drawn
 
-        collector: list[tuple[bool, bool]] = []  # (enabled before, after) the draw ending a hold
+        collector: list[tuple[bool, bool]] = []  # enabled before, after the draw ending a hold
 
         def on_drawn() -> None:
             draws[0] += 1
@@ -792,7 +792,8 @@ async def test_a_key_holds_live_ingest_and_the_collector_until_its_effect_is_dra
         await until(pilot, lambda: log.cursor_id not in (None, before), what="the key's effect")
         await until(pilot, lambda: drawn_at_key, what="a draw ending the hold")
         assert not screen.controller.live_held
-        assert collector[0] == (False, True)  # held until that draw, running again after it
+        assert collector[0] == (False, False)  # held through that frame...
+        await until(pilot, gc.isenabled, what="the collector running again")  # ...then not
         newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
         await until(pilot, lambda: store.newest_id == newest, what="the rest of the burst")
         ids = [e.id for e in store.events]
@@ -805,7 +806,8 @@ async def test_input_whose_effect_is_never_drawn_gives_the_collector_back_after_
     demo_sim: SimulatorServer, monkeypatch
 ) -> None:
     """A key that changes nothing on the log is never drawn: the collector, held for it,
-    runs again once INPUT_GRACE is over (and an app that ends leaves it running)."""
+    runs again once INPUT_GRACE is over.  A key that comes in while the frame drawing the
+    one before is made keeps it held; an app that ends leaves it running."""
     import gc
 
     import qoder_tui.screens.main as main_module
@@ -818,6 +820,20 @@ async def test_input_whose_effect_is_never_drawn_gives_the_collector_back_after_
         assert gc.isenabled()
         screen.input_arrived()
         assert not gc.isenabled()
+        await until(pilot, gc.isenabled, what="the collector running again")
+        # A key drawn, and the next one in before the frame was out: still held for it
+        # (the grace out of reach now), until that one is drawn.
+        monkeypatch.setattr(main_module, "INPUT_GRACE", 600.0)
+        drawn = screen.log_view.on_drawn
+        assert drawn is not None
+        screen.input_arrived()
+        screen.input_handled()
+        drawn()
+        screen.input_arrived()
+        await pilot.pause()
+        assert not gc.isenabled()
+        screen.input_handled()
+        drawn()
         await until(pilot, gc.isenabled, what="the collector running again")
         screen.input_arrived()
         assert not gc.isenabled()

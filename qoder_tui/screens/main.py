@@ -506,8 +506,11 @@ class MainScreen(Screen[None]):
                 self._gc_timer.stop()
             self._gc_timer = self.set_timer(INPUT_GRACE, self._resume_gc)
 
-    def _resume_gc(self) -> None:
-        """The collector runs again (the key was drawn, or INPUT_GRACE is over)."""
+    def _resume_gc(self, inputs: int | None = None) -> None:
+        """The collector runs again (the frame drawing the key is out, or INPUT_GRACE is over);
+        with `inputs`, only if no input came in after that many."""
+        if inputs is not None and inputs != self._inputs:
+            return
         if self._gc_timer is not None:
             self._gc_timer.stop()
             self._gc_timer = None
@@ -526,7 +529,9 @@ class MainScreen(Screen[None]):
         self._awaiting_draw = 0
         self._input_until = 0.0
         self.controller.release_live()
-        self._resume_gc()
+        # The collector once the frame is out (this runs while it is being made), unless
+        # newer input has come in by then.
+        self.call_later(self._resume_gc, self._inputs)
         if self._held_drain is not None:  # a drain waits on the hold: now
             self._held_drain.stop()
             self._held_drain = None
