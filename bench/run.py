@@ -30,10 +30,17 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 from pydantic import BaseModel, ConfigDict
-from textual import events
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from qoder_tui.cli import FRAMES_PER_SECOND  # noqa: E402
+
+# Textual's frame rate as the CLI runs the app (read when textual is imported); the bare
+# Textual app of the first-paint figure runs with it too, so that the ratio compares apps.
+os.environ.setdefault("TEXTUAL_FPS", FRAMES_PER_SECOND)
+
+from textual import events  # noqa: E402
 
 from qoder_tui.api.settings import Secret, Settings  # noqa: E402
 from qoder_tui.app import QoderApp  # noqa: E402
@@ -214,8 +221,9 @@ async def bench_first_paint(base: str, small: tuple[str, str]) -> None:
 
 async def _first_paint_runs(base: str, small: tuple[str, str]) -> None:
     py = sys.executable
-    bare_cmd = f"{py} {ROOT / 'bench' / 'bare_app.py'}"
-    env = f"QODER_MANAGED_BASE_URL={base} QODER_ACCESS_TOKEN={TOKEN}"
+    fps = f"TEXTUAL_FPS={os.environ['TEXTUAL_FPS']}"  # the same for both (see the top)
+    bare_cmd = f"env {fps} {py} {ROOT / 'bench' / 'bare_app.py'}"
+    env = f"{fps} QODER_MANAGED_BASE_URL={base} QODER_ACCESS_TOKEN={TOKEN}"
     app_cmd = f"env {env} {py} -m qoder_tui {small[0]} --thread {small[1]}"
     bare_t: list[float] = []
     app_t: list[float] = []

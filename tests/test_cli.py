@@ -257,3 +257,25 @@ def test_tail_all_threads_merges_every_thread_in_time_order(sim: SimulatorServer
     assert "Deployer" in text.stdout and "release-coordinato" in text.stdout
     both = run("tail", sid, "--all-threads", "--thread", child.id, env=env_for(sim))
     assert both.returncode == 2 and "not both" in both.stderr
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "120"), ("30", "30")])
+def test_the_app_runs_at_the_cli_frame_rate_unless_the_environment_sets_one(
+    monkeypatch, preset: str | None, expected: str
+) -> None:
+    """Textual reads TEXTUAL_FPS when it is imported, and importing the CLI does not import
+    it (test_layering): the CLI sets 120 before it imports the app, and keeps a rate the
+    person set."""
+    from qoder_tui import cli
+    from qoder_tui.app import QoderApp
+
+    if preset is None:
+        monkeypatch.delenv("TEXTUAL_FPS", raising=False)
+    else:
+        monkeypatch.setenv("TEXTUAL_FPS", preset)
+    monkeypatch.setenv("QODER_MANAGED_BASE_URL", "http://127.0.0.1:9/api/v1/")
+    monkeypatch.setenv("QODER_ACCESS_TOKEN", TOKEN)
+    seen: list[str | None] = []
+    monkeypatch.setattr(QoderApp, "run", lambda self: seen.append(os.environ.get("TEXTUAL_FPS")))
+    assert cli.cmd_app([]) == 0
+    assert seen == [expected]
