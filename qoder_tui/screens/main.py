@@ -496,8 +496,9 @@ class MainScreen(Screen[None]):
         self._inputs += 1
         self.controller.hold_live(INPUT_GRACE)
         # The collector waits too: a full collection (40-190 ms here, about once per
-        # 20,000 live events) landing in a key's answer was its slowest case.  Nothing is
-        # skipped: the collections due run as soon as the key is drawn.
+        # 20,000 live events) that starts while a key is answered delays it by all of
+        # that (one that started before the key came in still does).  Nothing is
+        # skipped: the collections due run once the frame drawing the key is out.
         if not self._gc_held and gc.isenabled():
             gc.disable()
             self._gc_held = True
