@@ -52,6 +52,14 @@ def _shown(view) -> list:  # type: ignore[no-untyped-def,type-arg]
     return [e for e, h in zip(view.store.events, view.heights, strict=True) if h]
 
 
+async def _opened(pilot, app):  # type: ignore[no-untyped-def]
+    """The main screen and its log, once the view the app opened with is loaded."""
+    screen = main_screen(app)
+    view = screen.log_view
+    await until(pilot, lambda: view.store is not None and view.store.started)
+    return screen, view
+
+
 async def test_each_sessions_state_is_known_before_it_is_opened(demo_sim) -> None:
     expected = {"Release 2.8.0": "waiting", "Summarise": "errored", "Rotate": "terminated"}
     async with client_for(demo_sim) as client:
@@ -258,9 +266,7 @@ async def test_search_finds_text_that_is_only_in_older_history(demo_sim) -> None
     target = log.items[index]
     app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        _, view = await _opened(pilot, app)
         store = view.store
         assert target["id"] not in store
         view.focus()
@@ -289,9 +295,7 @@ async def test_filter_is_error_narrows_the_long_session_to_its_failures(demo_sim
     child = _busiest_child(demo_sim, sid)
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("f", *"is:error", "enter")
         # Too few failures in the newest page to fill the view: older pages load by themselves.
         await until(pilot, lambda: view.shown_count >= 5, timeout=60)
@@ -320,9 +324,7 @@ async def test_a_filter_on_types_pages_history_by_type_and_clearing_it_restores_
     handoffs = _handoff_ids(log)
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("f", *"is:handoff", "enter")
         # The thread's handoffs are spread over thousands of events: asked of the server by
         # type, every one of them is found in a few pages, not by loading the whole thread.
@@ -400,9 +402,7 @@ async def test_e_walks_back_through_failures_paging_history(demo_sim) -> None:
     child = _busiest_child(demo_sim, sid)
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        _, view = await _opened(pilot, app)
         view.focus()
         seen: list[str] = []
         for _ in range(3):
@@ -507,9 +507,7 @@ async def test_merged_view_finds_the_childrens_failures_from_the_session(demo_si
     sim_session.ensure_built()
     app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("m")
         await until(pilot, lambda: screen.current == (sid, ALL_THREADS))
         await until(pilot, lambda: view.store is not None and view.store.started, what="merged")
@@ -623,9 +621,7 @@ async def test_jumps_by_meaning_find_the_waiting_call_and_a_handoff(demo_sim) ->
     sid = _title(demo_sim, "Release 2.8.0")
     app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("m")
         await until(pilot, lambda: screen.current == (sid, ALL_THREADS) and view.store.started)
         merged = view.store
@@ -682,9 +678,7 @@ async def test_t_shows_a_thread_from_its_true_start_and_pages_forward_to_live(de
     newest = child.log.items[-1]["id"]
     app = QoderApp(settings_for(demo_sim), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         assert view.store.has_older and first not in view.store
         await pilot.press("t")  # one key, not hundreds of Home presses
         await until(pilot, lambda: view.store.started and first in view.store, what="start")
@@ -731,9 +725,7 @@ async def test_t_in_the_merged_view_starts_at_the_sessions_first_event_and_pages
     firsts = sorted((log.get(0)["processed_at"], log.get(0)["id"]) for log in logs if len(log))
     app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("m")
         await until(pilot, lambda: screen.current == (sid, ALL_THREADS) and view.store.started)
         assert view.store.has_older
@@ -779,9 +771,7 @@ async def test_a_server_that_refuses_type_filters_still_filters_and_counts(make_
     handoffs = _handoff_ids(log)
     app = QoderApp(settings_for(server), session_id=sid, thread_id=child.id, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("f", *"is:handoff", "enter")
         store = view.store
         await _scroll_to_start(pilot, store)
@@ -838,9 +828,7 @@ async def test_m_t_E_finds_the_sessions_first_failing_call(demo_sim) -> None:
     expected = min(first_failures)[1]
     app = QoderApp(settings_for(demo_sim), session_id=sid, live=False)
     async with app.run_test(size=SIZE) as pilot:
-        screen = main_screen(app)
-        view = screen.log_view
-        await until(pilot, lambda: view.store is not None and view.store.started)
+        screen, view = await _opened(pilot, app)
         await pilot.press("m")
         await until(pilot, lambda: screen.current == (sid, ALL_THREADS) and view.store.started)
         await pilot.press("t")
