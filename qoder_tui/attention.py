@@ -9,10 +9,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
+from typing import Any
 
 from .api.models import (
     Event,
@@ -128,6 +129,64 @@ def diagnose(
     return findings
 
 
+@dataclass
+class _Scan:
+    """What one thread's own events show, read in order (see _SCANS)."""
+
+    uses: dict[str, ToolUse] = field(default_factory=dict)
+    results: set[str] = field(default_factory=set)
+    starts: dict[str, ModelRequestStart] = field(default_factory=dict)
+    ended: set[str] = field(default_factory=set)
+    last_status: StatusChange | None = None
+    last_running: datetime | None = None
+    queued: list[UserMessage] = field(default_factory=list)
+    errors: list[SessionError] = field(default_factory=list)
+    sent: dict[str, ThreadMessage] = field(default_factory=dict)
+    """Handoffs to each child not answered yet, by the child's thread id."""
+
+    def tool_use(self, event: ToolUse) -> None:
+        self.uses[event.call_id] = event
+
+    def tool_result(self, event: ToolResult) -> None:
+        self.results.add(event.call_id)
+
+    def span_start(self, event: ModelRequestStart) -> None:
+        self.starts[event.id] = event
+
+    def span_end(self, event: ModelRequestEnd) -> None:
+        if event.start_id:
+            self.ended.add(event.start_id)
+
+    def status(self, event: StatusChange) -> None:
+        self.last_status = event
+        if event.status == "running":
+            self.last_running = event.time
+            self.queued = []
+
+    def user_message(self, event: UserMessage) -> None:
+        self.queued.append(event)
+
+    def error(self, event: SessionError) -> None:
+        self.errors.append(event)
+
+    def handoff(self, event: ThreadMessage) -> None:
+        if event.to_thread_id and event.direction == "sent":
+            self.sent[event.to_thread_id] = event
+
+
+_SCANS: dict[type[Event], Callable[[_Scan, Any], None]] = {
+    ToolUse: _Scan.tool_use,
+    ToolResult: _Scan.tool_result,
+    ModelRequestStart: _Scan.span_start,
+    ModelRequestEnd: _Scan.span_end,
+    StatusChange: _Scan.status,
+    UserMessage: _Scan.user_message,
+    SessionError: _Scan.error,
+    ThreadMessage: _Scan.handoff,
+}
+"""What each kind of event tells about its thread being stuck (other kinds tell nothing)."""
+
+
 def _thread_findings(
     thread_id: str | None,
     name: str,
@@ -138,36 +197,13 @@ def _thread_findings(
     calls: Mapping[str, ToolUse],
 ) -> list[Finding]:
     out: list[Finding] = []
-    uses: dict[str, ToolUse] = {}
-    results: set[str] = set()
-    starts: dict[str, ModelRequestStart] = {}
-    ended: set[str] = set()
-    last_status: StatusChange | None = None
-    last_running: datetime | None = None
-    queued: list[UserMessage] = []
-    errors: list[SessionError] = []
-    sent: dict[str, ThreadMessage] = {}
-    mine = [e for e in events if _belongs(e, thread_id, primary)]
-    for event in mine:
-        if isinstance(event, ToolUse):
-            uses[event.call_id] = event
-        elif isinstance(event, ToolResult):
-            results.add(event.call_id)
-        elif isinstance(event, ModelRequestStart):
-            starts[event.id] = event
-        elif isinstance(event, ModelRequestEnd) and event.start_id:
-            ended.add(event.start_id)
-        elif isinstance(event, StatusChange):
-            last_status = event
-            if event.status == "running":
-                last_running = event.time
-                queued = []
-        elif isinstance(event, UserMessage):
-            queued.append(event)
-        elif isinstance(event, SessionError):
-            errors.append(event)
-        elif isinstance(event, ThreadMessage) and event.to_thread_id and event.direction == "sent":
-            sent[event.to_thread_id] = event
+    scan = _Scan()
+    for event in events:
+        if _belongs(event, thread_id, primary):
+            step = _SCANS.get(type(event))
+            if step is not None:
+                step(scan, event)
+    last_status, queued, sent = scan.last_status, scan.queued, scan.sent
     for event in events:  # replies: the child's answer reaches the coordinator's stream
         if (
             isinstance(event, ThreadMessage)
@@ -203,11 +239,11 @@ def _thread_findings(
                 "error",
             )
         )
-    if errors:
-        out.append(_error_finding(thread_id, name, errors))
+    if scan.errors:
+        out.append(_error_finding(thread_id, name, scan.errors))
     if not settled:
-        for call_id, use in uses.items():
-            if call_id not in results:
+        for call_id, use in scan.uses.items():
+            if call_id not in scan.results:
                 out.append(
                     Finding(
                         thread_id,
@@ -217,8 +253,8 @@ def _thread_findings(
                         use.id,
                     )
                 )
-        for start_id, start in starts.items():
-            if start_id not in ended:
+        for start_id, start in scan.starts.items():
+            if start_id not in scan.ended:
                 model = f" ({start.model})" if start.model else ""
                 out.append(
                     Finding(
@@ -230,7 +266,7 @@ def _thread_findings(
                         "info",
                     )
                 )
-    if queued and (settled or last_running is None):
+    if queued and (settled or scan.last_running is None):
         first = queued[0]
         n = len(queued)
         out.append(

@@ -6,7 +6,9 @@ import pytest
 from rich.console import Console
 from rich.markdown import Markdown
 
-from qoder_tui.render.events import Palette, RenderContext, markdown
+from qoder_tui.api.models import EVENT_CLASSES
+from qoder_tui.render.events import HEIGHTS, RENDERERS, Palette, RenderContext, markdown
+from qoder_tui.render.summary import LABELS, SUMMARIES
 
 MARKDOWN = [
     "plain words on one line",
@@ -40,3 +42,12 @@ def test_markdown_with_one_shared_parser_draws_what_rich_markdown_draws(
     )
     assert ours == rich
     assert len(ours) >= 1
+
+
+@pytest.mark.parametrize(
+    "table", [RENDERERS, HEIGHTS, LABELS, SUMMARIES], ids=["draw", "height", "label", "summary"]
+)
+def test_every_kind_the_parser_makes_has_an_entry_in_each_per_kind_table(table: dict) -> None:
+    """Each is looked up by the event's own class: a kind missing from one would fall back
+    to the generic entry and be drawn, measured or named as an unknown event."""
+    assert set(table) == set(EVENT_CLASSES)

@@ -631,57 +631,88 @@ def json_syntax(event: Event, dark: bool = True) -> RenderableType:
 # --------------------------------------------------------------------------- heights
 
 
+def _one_line(event: Event, ctx: RenderContext) -> int:
+    return 1
+
+
+def _status_height(event: StatusChange, ctx: RenderContext) -> int:
+    sr = event.stop_reason
+    return 1 + len(sr.event_ids) if sr is not None and sr.type == "requires_action" else 1
+
+
+def _thinking_height(event: Thinking, ctx: RenderContext) -> int:
+    if not ctx.expanded or not event.text:
+        return 1
+    return 1 + _wrapped(event.text, ctx.width - INDENT)
+
+
+def _tool_height(event: ToolUse, ctx: RenderContext) -> int:
+    height = 1
+    if ctx.expanded and event.input:
+        height += json.dumps(event.input, indent=2, ensure_ascii=False).count("\n") + 1
+    result = ctx.result
+    if result is not None:
+        n = line_count(result.text) or 1
+        if not ctx.expanded and n > FOLDED_OUTPUT_LINES:
+            height += FOLDED_OUTPUT_LINES + 1
+        else:
+            height += n
+    return height
+
+
+def _result_height(event: ToolResult, ctx: RenderContext) -> int:
+    n = line_count(event.text) or 1
+    return 1 + (FOLDED_OUTPUT_LINES + 1 if not ctx.expanded and n > FOLDED_OUTPUT_LINES else n)
+
+
+def _handoff_height(event: ThreadMessage, ctx: RenderContext) -> int:
+    if ctx.expanded:
+        return 1 + _wrapped(event.text, ctx.width - INDENT) + 1
+    n = line_count(event.text) or 1
+    return 1 + (FOLDED_HANDOFF_LINES + 1 if n > FOLDED_HANDOFF_LINES else n)
+
+
+def _error_height(event: SessionError, ctx: RenderContext) -> int:
+    return 1 + _wrapped(event.message or "(no message)", ctx.width - INDENT)
+
+
+def _message_height(event: UserMessage | AgentMessage | SystemMessage, ctx: RenderContext) -> int:
+    if not ctx.expanded and is_long(event.text):
+        return 2 + FOLDED_MESSAGE_LINES
+    return 1 + _wrapped(event.text or "(empty)", ctx.width - INDENT) + event.text.count("```")
+
+
+def _json_height(event: Event, ctx: RenderContext) -> int:
+    return 1 + min(FOLDED_JSON_LINES + 1, 8)
+
+
+HEIGHTS: dict[type[Event], Callable[[Any, RenderContext], int]] = {
+    UserMessage: _message_height,
+    SystemMessage: _message_height,
+    AgentMessage: _message_height,
+    Thinking: _thinking_height,
+    ToolUse: _tool_height,
+    ToolResult: _result_height,
+    ToolConfirmation: _one_line,
+    ModelRequestStart: _one_line,
+    ModelRequestEnd: _one_line,
+    StatusChange: _status_height,
+    ThreadCreated: _one_line,
+    SessionError: _error_height,
+    ThreadMessage: _handoff_height,
+    UsageSnapshot: _one_line,
+    OutcomeSpan: _one_line,
+    NoteEvent: _one_line,
+    MalformedEvent: _json_height,
+    GenericEvent: _json_height,
+}
+"""Each kind's height estimate (looked up by the event's own class, as RENDERERS)."""
+
+
 def estimate_height(event: Event, ctx: RenderContext) -> int:
     """A cheap guess of the rendered height; exact for every cropped kind."""
-    if isinstance(
-        event,
-        (
-            ModelRequestStart,
-            ModelRequestEnd,
-            UsageSnapshot,
-            ThreadCreated,
-            ToolConfirmation,
-            OutcomeSpan,
-            NoteEvent,
-        ),
-    ):
-        return 1
-    if isinstance(event, StatusChange):
-        sr = event.stop_reason
-        return 1 + len(sr.event_ids) if sr is not None and sr.type == "requires_action" else 1
-    if isinstance(event, Thinking):
-        if not ctx.expanded or not event.text:
-            return 1
-        return 1 + _wrapped(event.text, ctx.width - INDENT)
-    if isinstance(event, ToolUse):
-        height = 1
-        if ctx.expanded and event.input:
-            height += json.dumps(event.input, indent=2, ensure_ascii=False).count("\n") + 1
-        result = ctx.result
-        if result is not None:
-            n = line_count(result.text) or 1
-            if not ctx.expanded and n > FOLDED_OUTPUT_LINES:
-                height += FOLDED_OUTPUT_LINES + 1
-            else:
-                height += n
-        return height
-    if isinstance(event, ToolResult):
-        n = line_count(event.text) or 1
-        return 1 + (FOLDED_OUTPUT_LINES + 1 if not ctx.expanded and n > FOLDED_OUTPUT_LINES else n)
-    if isinstance(event, ThreadMessage):
-        if ctx.expanded:
-            return 1 + _wrapped(event.text, ctx.width - INDENT) + 1
-        n = line_count(event.text) or 1
-        return 1 + (FOLDED_HANDOFF_LINES + 1 if n > FOLDED_HANDOFF_LINES else n)
-    if isinstance(event, SessionError):
-        return 1 + _wrapped(event.message or "(no message)", ctx.width - INDENT)
-    if isinstance(event, (UserMessage, AgentMessage, SystemMessage)):
-        if not ctx.expanded and is_long(event.text):
-            return 2 + FOLDED_MESSAGE_LINES
-        return 1 + _wrapped(event.text or "(empty)", ctx.width - INDENT) + event.text.count("```")
-    if isinstance(event, (MalformedEvent, GenericEvent)):
-        return 1 + min(FOLDED_JSON_LINES + 1, 8)
-    return 2
+    height = HEIGHTS.get(type(event))
+    return height(event, ctx) if height is not None else 2
 
 
 def _wrapped(text: str, width: int) -> int:

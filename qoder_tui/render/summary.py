@@ -5,6 +5,7 @@ Pure functions, no Rich and no Textual.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -170,111 +171,171 @@ STATUS_WORDS = {
 }
 
 
+def _status_label(event: StatusChange) -> str:
+    return "status" if event.scope == "session" else "thread"
+
+
+def _tool_label(event: ToolUse) -> str:
+    return {"mcp": "mcp tool", "custom": "custom tool"}.get(event.family, "tool")
+
+
+LABELS: dict[type[Event], str | Callable[[Any], str]] = {
+    UserMessage: "user",
+    SystemMessage: "system",
+    AgentMessage: "agent",
+    Thinking: "thinking",
+    ToolUse: _tool_label,
+    ToolResult: "result",
+    ToolConfirmation: "confirm",
+    ModelRequestStart: "model ▸",
+    ModelRequestEnd: "model",
+    StatusChange: _status_label,
+    ThreadCreated: "spawn",
+    SessionError: "error",
+    ThreadMessage: "handoff",
+    UsageSnapshot: "usage",
+    OutcomeSpan: "outcome",
+    NoteEvent: "note",
+    MalformedEvent: "malformed",
+    GenericEvent: "event",
+}
+"""Each event kind's label: a word, or how to choose one (the parser makes exactly these
+classes, so the table is looked up by the event's own class)."""
+
+
 def type_label(event: Event) -> str:
     """A short, stable label of the event's kind."""
-    if isinstance(event, (UserMessage,)):
-        return "user"
-    if isinstance(event, SystemMessage):
-        return "system"
-    if isinstance(event, AgentMessage):
-        return "agent"
-    if isinstance(event, Thinking):
-        return "thinking"
-    if isinstance(event, ToolUse):
-        return {"mcp": "mcp tool", "custom": "custom tool"}.get(event.family, "tool")
-    if isinstance(event, ToolResult):
-        return "result"
-    if isinstance(event, ToolConfirmation):
-        return "confirm"
-    if isinstance(event, ModelRequestStart):
-        return "model ▸"
-    if isinstance(event, ModelRequestEnd):
-        return "model"
-    if isinstance(event, StatusChange):
-        return "status" if event.scope == "session" else "thread"
-    if isinstance(event, ThreadCreated):
-        return "spawn"
-    if isinstance(event, SessionError):
-        return "error"
-    if isinstance(event, ThreadMessage):
-        return "handoff"
-    if isinstance(event, UsageSnapshot):
-        return "usage"
-    if isinstance(event, OutcomeSpan):
-        return "outcome"
-    if isinstance(event, NoteEvent):
-        return "note"
-    if isinstance(event, MalformedEvent):
-        return "malformed"
-    return "event"
+    label = LABELS.get(type(event), "event")
+    return label if isinstance(label, str) else label(event)
+
+
+# One line per kind: (event, the peer's name for a handoff, the length limit) -> text.
+
+
+def _message_summary(event: UserMessage | SystemMessage, peer: str | None, limit: int) -> str:
+    return one_line(event.text, limit)
+
+
+def _agent_summary(event: AgentMessage, peer: str | None, limit: int) -> str:
+    return one_line(event.text, limit) + (" (partial)" if event.partial else "")
+
+
+def _thinking_summary(event: Thinking, peer: str | None, limit: int) -> str:
+    return one_line(event.text, limit) if event.text else "thinking…"
+
+
+def _tool_summary(event: ToolUse, peer: str | None, limit: int) -> str:
+    head = event.name if event.family != "mcp" else f"{event.mcp_server or 'mcp'}/{event.name}"
+    detail = tool_input_summary(event, limit - len(head) - 2)
+    ask = " [needs approval]" if event.requires_confirmation else ""
+    return f"{head} {detail}{ask}".rstrip()
+
+
+def _result_summary(event: ToolResult, peer: str | None, limit: int) -> str:
+    mark = "error: " if event.is_error else ""
+    first = first_line(event.text) or "(no output)"
+    return one_line(f"{mark}{first}", limit)
+
+
+def _confirmation_summary(event: ToolConfirmation, peer: str | None, limit: int) -> str:
+    text = f"{event.result or '?'} {event.call_id}"
+    return text + (f": {event.deny_message}" if event.deny_message else "")
+
+
+def _span_start_summary(event: ModelRequestStart, peer: str | None, limit: int) -> str:
+    return f"request started{' · ' + event.model if event.model else ''}"
+
+
+def _span_end_summary(event: ModelRequestEnd, peer: str | None, limit: int) -> str:
+    bits = [b for b in (event.model, usage_summary(event.usage)) if b]
+    err = "failed · " if event.is_error else ""
+    return err + (" · ".join(bits) if bits else "request finished")
+
+
+def _status_summary(event: StatusChange, peer: str | None, limit: int) -> str:
+    word = STATUS_WORDS.get(event.status, event.status)
+    who = f"{event.agent_name} " if event.scope == "thread" and event.agent_name else ""
+    bits = [f"{who}{word}"]
+    stop = stop_reason_summary(event)
+    if stop:
+        bits.append(stop)
+    if event.usage is not None:
+        us = usage_summary(event.usage)
+        if us:
+            bits.append(us)
+    if event.reason:
+        bits.append(event.reason)
+    return " · ".join(bits)
+
+
+def _spawn_summary(event: ThreadCreated, peer: str | None, limit: int) -> str:
+    return f"started {event.agent_name or 'a child agent'} ({event.child_thread_id or '?'})"
+
+
+def _error_summary(event: SessionError, peer: str | None, limit: int) -> str:
+    kind = event.error_type or event.code or "error"
+    retry = f" [{event.retry_status}]" if event.retry_status else ""
+    return one_line(f"{kind}{retry}: {event.message}", limit)
+
+
+def _handoff_summary(event: ThreadMessage, peer: str | None, limit: int) -> str:
+    peer = peer or event.peer_agent_name or event.peer_thread_id or "coordinator"
+    arrow = f"→ {peer}" if event.direction == "sent" else f"← {peer}"
+    return one_line(f"{arrow}: {event.text}", limit)
+
+
+def _usage_snapshot_summary(event: UsageSnapshot, peer: str | None, limit: int) -> str:
+    return usage_summary(event.usage) or "usage snapshot"
+
+
+def _outcome_summary(event: OutcomeSpan, peer: str | None, limit: int) -> str:
+    bits = [f"evaluation {event.phase}"]
+    if event.iteration is not None:
+        bits.append(f"iteration {event.iteration}")
+    if event.result:
+        bits.append(event.result)
+    return " · ".join(bits)
+
+
+def _note_summary(event: NoteEvent, peer: str | None, limit: int) -> str:
+    return event.summary
+
+
+def _malformed_summary(event: MalformedEvent, peer: str | None, limit: int) -> str:
+    return f"unreadable event: {event.problem}"
+
+
+def _generic_summary(event: GenericEvent, peer: str | None, limit: int) -> str:
+    return f"{event.type} (unknown type)"
+
+
+SUMMARIES: dict[type[Event], Callable[[Any, str | None, int], str]] = {
+    UserMessage: _message_summary,
+    SystemMessage: _message_summary,
+    AgentMessage: _agent_summary,
+    Thinking: _thinking_summary,
+    ToolUse: _tool_summary,
+    ToolResult: _result_summary,
+    ToolConfirmation: _confirmation_summary,
+    ModelRequestStart: _span_start_summary,
+    ModelRequestEnd: _span_end_summary,
+    StatusChange: _status_summary,
+    ThreadCreated: _spawn_summary,
+    SessionError: _error_summary,
+    ThreadMessage: _handoff_summary,
+    UsageSnapshot: _usage_snapshot_summary,
+    OutcomeSpan: _outcome_summary,
+    NoteEvent: _note_summary,
+    MalformedEvent: _malformed_summary,
+    GenericEvent: _generic_summary,
+}
+"""Each event kind's one-line summary (looked up by the event's own class, as LABELS)."""
 
 
 def summarize(event: Event, *, peer_name: str | None = None, limit: int = 140) -> str:
     """One line saying what happened."""
-    if isinstance(event, (UserMessage, SystemMessage)):
-        return one_line(event.text, limit)
-    if isinstance(event, AgentMessage):
-        return one_line(event.text, limit) + (" (partial)" if event.partial else "")
-    if isinstance(event, Thinking):
-        return one_line(event.text, limit) if event.text else "thinking…"
-    if isinstance(event, ToolUse):
-        head = event.name if event.family != "mcp" else f"{event.mcp_server or 'mcp'}/{event.name}"
-        detail = tool_input_summary(event, limit - len(head) - 2)
-        ask = " [needs approval]" if event.requires_confirmation else ""
-        return f"{head} {detail}{ask}".rstrip()
-    if isinstance(event, ToolResult):
-        mark = "error: " if event.is_error else ""
-        first = first_line(event.text) or "(no output)"
-        return one_line(f"{mark}{first}", limit)
-    if isinstance(event, ToolConfirmation):
-        text = f"{event.result or '?'} {event.call_id}"
-        return text + (f": {event.deny_message}" if event.deny_message else "")
-    if isinstance(event, ModelRequestStart):
-        return f"request started{' · ' + event.model if event.model else ''}"
-    if isinstance(event, ModelRequestEnd):
-        bits = [b for b in (event.model, usage_summary(event.usage)) if b]
-        err = "failed · " if event.is_error else ""
-        return err + (" · ".join(bits) if bits else "request finished")
-    if isinstance(event, StatusChange):
-        word = STATUS_WORDS.get(event.status, event.status)
-        who = f"{event.agent_name} " if event.scope == "thread" and event.agent_name else ""
-        bits = [f"{who}{word}"]
-        stop = stop_reason_summary(event)
-        if stop:
-            bits.append(stop)
-        if event.usage is not None:
-            us = usage_summary(event.usage)
-            if us:
-                bits.append(us)
-        if event.reason:
-            bits.append(event.reason)
-        return " · ".join(bits)
-    if isinstance(event, ThreadCreated):
-        return f"started {event.agent_name or 'a child agent'} ({event.child_thread_id or '?'})"
-    if isinstance(event, SessionError):
-        kind = event.error_type or event.code or "error"
-        retry = f" [{event.retry_status}]" if event.retry_status else ""
-        return one_line(f"{kind}{retry}: {event.message}", limit)
-    if isinstance(event, ThreadMessage):
-        peer = peer_name or event.peer_agent_name or event.peer_thread_id or "coordinator"
-        arrow = f"→ {peer}" if event.direction == "sent" else f"← {peer}"
-        return one_line(f"{arrow}: {event.text}", limit)
-    if isinstance(event, UsageSnapshot):
-        return usage_summary(event.usage) or "usage snapshot"
-    if isinstance(event, OutcomeSpan):
-        bits = [f"evaluation {event.phase}"]
-        if event.iteration is not None:
-            bits.append(f"iteration {event.iteration}")
-        if event.result:
-            bits.append(event.result)
-        return " · ".join(bits)
-    if isinstance(event, NoteEvent):
-        return event.summary
-    if isinstance(event, MalformedEvent):
-        return f"unreadable event: {event.problem}"
-    if isinstance(event, GenericEvent):
-        return f"{event.type} (unknown type)"
-    return event.type
+    summary = SUMMARIES.get(type(event))
+    return summary(event, peer_name, limit) if summary is not None else event.type
 
 
 def text_line(event: Event, agent: str) -> str:
