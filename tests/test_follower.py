@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
@@ -112,6 +113,8 @@ async def test_malformed_frames_are_reported_and_nothing_is_lost(make_sim) -> No
 async def test_heartbeats_are_not_events(make_sim, style: str) -> None:
     server = make_sim(scenario="big", big_events=30, heartbeat=0.02, heartbeat_style=style)
     session_id, _, expected = _big_thread(server)
+    sim = server.simulator
+    sess = sim.world.sessions[session_id]
     async with client_for(server) as client:
         follower = Follower(client, session_id, last_event_id=expected[-5], sleep=no_wait)
         got: list[Event] = []
@@ -120,11 +123,23 @@ async def test_heartbeats_are_not_events(make_sim, style: str) -> None:
             async for event in follower.events():
                 got.append(event)
 
+        async def until(condition: Callable[[], bool]) -> None:
+            async with asyncio.timeout(30):
+                while not condition():
+                    await asyncio.sleep(0.005)
+
         task = asyncio.create_task(run())
-        # Let several heartbeat intervals pass; nothing new may arrive.
-        await asyncio.sleep(0.3)
+        await until(lambda: len(got) >= 4)
+        # Several heartbeats go out on the quiet stream, then one more event: once that
+        # arrives, every heartbeat before it has been read.
+        beats = sim.stats.get("heartbeats", 0)
+        await until(lambda: sim.stats.get("heartbeats", 0) >= beats + 5)
+        sess.session_log.grow(1)
+        sess.notify()
+        newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
+        await until(lambda: len(got) >= 5)
         task.cancel()
-    assert [e.id for e in got] == expected[-4:]
+    assert [e.id for e in got] == [*expected[-4:], newest]
 
 
 async def test_terminated_session_stream_ends(make_sim) -> None:

@@ -483,6 +483,7 @@ class Simulator:
             try:
                 await asyncio.wait_for(waiter.wait(), timeout=self.config.heartbeat)
             except TimeoutError:
+                self.stats["heartbeats"] = self.stats.get("heartbeats", 0) + 1
                 yield heartbeat
 
     # ------------------------------------------------------------------ control (tests, benches)
