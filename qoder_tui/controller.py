@@ -334,6 +334,8 @@ class SessionController:
         self._resumed = asyncio.Event()
         """Cleared while input is being answered (hold_live): followers pause."""
         self._resumed.set()
+        self.parked = 0
+        """Followers stopped at a yield while input is answered (hold_live)."""
         self._resume_timer: asyncio.TimerHandle | None = None
         self.filter_types: frozenset[str] | None = None
         """The log's filter matches only these types: older pages are asked for by type."""
@@ -1164,7 +1166,11 @@ class SessionController:
                         if self._resumed.is_set():
                             await asyncio.sleep(0)
                         else:  # input is being answered: see hold_live
-                            await self._resumed.wait()
+                            self.parked += 1
+                            try:
+                                await self._resumed.wait()
+                            finally:
+                                self.parked -= 1
                         last_yield = time.monotonic()
         except QoderError as exc:
             self._later(self._follow_failed, exc, scope, asyncio.current_task())

@@ -301,21 +301,24 @@ async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> No
     await _grow(h, server, sess.id, 20_000)
     buffer = lambda: h.controller.buffers.get(scope, [])  # noqa: E731
     await h.until(lambda: 0 < len(buffer()) < 15_000)  # the burst is coming in
-    h.controller.hold_live(0.5)
     started = time.monotonic()
-    await asyncio.sleep(0.02)  # (the follower stops at its next yield, within 5 ms of work)
+    h.controller.hold_live(0.5)
+    await h.until(lambda: h.controller.parked == 1)  # stopped at its next yield
     held = len(buffer())
-    while time.monotonic() - started < 0.4:
+    while h.controller.parked:
         assert len(buffer()) == held  # nothing taken while the input is answered
         await asyncio.sleep(0.01)
-    await h.until(lambda: len(buffer()) > held)  # the hold ran out: it goes on
+    assert time.monotonic() - started >= 0.45  # parked until the hold ran out
+    await h.until(lambda: len(buffer()) > held)  # then it goes on
     # Held again, until the input is answered (release_live), not until the hold runs out.
     h.controller.hold_live(600)
-    await asyncio.sleep(0.02)
+    await h.until(lambda: h.controller.parked == 1 or len(buffer()) >= 20_000 - 1)
     held = len(buffer())
-    if held < 20_000 - 1:
-        await asyncio.sleep(0.1)
-        assert len(buffer()) == held and h.controller.live_held
+    if h.controller.parked:
+        watched = time.monotonic()
+        while time.monotonic() - watched < 0.1:
+            assert len(buffer()) == held and h.controller.live_held
+            await asyncio.sleep(0.01)
     h.controller.release_live()
     assert not h.controller.live_held
     await h.until(lambda: len(buffer()) >= 20_000 - 1, timeout=30)  # then the rest
