@@ -922,6 +922,60 @@ async def test_a_frame_that_moves_the_view_while_measuring_asks_for_no_second_fr
         assert asked_while_drawing == []
 
 
+async def test_a_frame_drawn_during_a_burst_leaves_the_scrollbar_until_the_bursts_next_paint() -> (
+    None
+):
+    """During a burst, a frame that finds events taller than estimated changes the log's
+    height and place as it draws.  Updating the scrollbar then asked for another frame, which
+    drew more of the burst's events and asked again, frame after frame until the next drain:
+    the bar waits for the burst's next paint (catch_up) or its end instead."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _log_only_app()
+    table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"  # drawn with borders: taller
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.frame_budget = None  # every visible event drawn in the frame, however slow
+        store = EventStore("s")
+        store.start([_agent_message(i, "one line") for i in range(30)], has_older=False)
+        log.show(store, label_agents=False)
+        bar = log.vertical_scrollbar
+        await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+        await until(pilot, lambda: bar.window_virtual_size == log.virtual_size.height)
+        drawing = [False]
+        frames: list[float] = []
+        asked_while_drawing: list[object] = []
+        draw, bar_refresh = log.render_lines, bar.refresh
+
+        def counted(crop):  # type: ignore[no-untyped-def]
+            drawing[0] = True
+            try:
+                return draw(crop)
+            finally:
+                drawing[0] = False
+                frames.append(log.scroll_y)
+
+        def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+            if drawing[0]:
+                asked_while_drawing.append((args, kwargs))
+            return bar_refresh(*args, **kwargs)
+
+        log.render_lines = counted  # type: ignore[method-assign]
+        bar.refresh = watched  # type: ignore[method-assign]
+        log.apply(store.append(_agent_message(i, table) for i in range(30, 33)), paint=False)
+        log.catch_up()  # the burst's paint: to the new end, estimated
+        estimated = log.virtual_size.height
+        await until(pilot, lambda: frames, what="the frame that draws the new events")
+        assert log.virtual_size.height > estimated  # measuring found them taller
+        assert frames[0] == log.scroll_y == log.max_scroll_y  # and drew the new end
+        assert asked_while_drawing == []  # nothing asked of the scrollbar meanwhile
+        assert bar.window_virtual_size == estimated  # it waits
+        log.burst_over()
+        assert bar.window_virtual_size == log.virtual_size.height
+        assert bar.position == log.scroll_y
+
+
 async def test_background_reads_start_once_the_opened_view_is_drawn(
     demo_sim: SimulatorServer, monkeypatch
 ) -> None:

@@ -203,6 +203,8 @@ class EventLog(ScrollView, can_focus=True):
         self._estimate_ctx = RenderContext(width=80)
         self._turns: LRUCache[str, tuple[tuple[int, str | None], TurnStats | None]] = LRUCache(256)
         self._behind = False
+        self._bar_behind = False
+        """The scrollbar shows an older height or place (see _sync_bar)."""
         self.bursting = False
         """A burst is coming in (changes applied with paint=False, until burst_over): a
         frame spends BURST_FRAME_BUDGET on drawing events not drawn before, and shows the
@@ -288,6 +290,8 @@ class EventLog(ScrollView, can_focus=True):
         """The burst ended: frames draw every visible event again (see `bursting`)."""
         if self.bursting:
             self.bursting = False
+            if self._bar_behind:
+                self._sync_bar()
             self.refresh()
 
     def catch_up(self) -> None:
@@ -296,6 +300,8 @@ class EventLog(ScrollView, can_focus=True):
             return
         self._behind = False
         self._resize_virtual()
+        if self._bar_behind:
+            self._sync_bar()
         if self.follow:
             self._scroll_to_end()
             self.refresh()
@@ -495,14 +501,29 @@ class EventLog(ScrollView, can_focus=True):
         self.set_reactive(ScrollView.virtual_size, size)
         self._programmatic = True
         try:
-            if self.show_vertical_scrollbar:
-                bar = self.vertical_scrollbar
-                bar.window_virtual_size = size.height
-                bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
-                bar.refresh()
+            if self._drawing and self.bursting:
+                self._bar_behind = True  # see _sync_bar
+            else:
+                self._sync_bar()
             self.scroll_y = self.scroll_y  # validated again: clamped to the new height
         finally:
             self._programmatic = False
+
+    def _sync_bar(self) -> None:
+        """Bring the scrollbar to the log's height and place.
+
+        A frame drawn during a burst leaves it behind when measuring changed either: an
+        update asks for another frame, and that one drew more of the burst's events (its
+        frame budget's worth) and asked again, frame after frame until the next drain.
+        The burst's next paint (catch_up) or its end brings the bar along instead.
+        """
+        self._bar_behind = False
+        if self.show_vertical_scrollbar:
+            bar = self.vertical_scrollbar
+            bar.window_virtual_size = self.virtual_size.height
+            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
+            bar.position = self.scroll_y
+            bar.refresh()
 
     def _locate(self, line: int) -> tuple[int, int]:
         """(event index, line within it) of a virtual line (line 0 is the header)."""
@@ -826,7 +847,9 @@ class EventLog(ScrollView, can_focus=True):
             # Measuring moved the view (heights became known): the frame being drawn
             # already shows the new place, so only the scrollbar follows.  Asking for
             # another frame here chained one after every frame that drew new events.
-            if self.show_vertical_scrollbar:
+            if self.bursting:
+                self._bar_behind = True  # (see _sync_bar)
+            elif self.show_vertical_scrollbar:
                 self.vertical_scrollbar.position = new_value
         else:
             super().watch_scroll_y(old_value, new_value)
