@@ -876,23 +876,33 @@ async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_en
         await until(pilot, lambda: "m259" in (drawn := shown()) and "**m2" not in drawn)
 
 
+TABLE = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
+"""A message drawn taller than estimated (its table has borders)."""
+
+
+async def _following_one_liners(pilot, app):  # type: ignore[no-untyped-def]
+    """The log-only app's log following 30 one-line messages, every visible event drawn in
+    each frame however slow (no frame budget)."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    log = app.query_one(EventLog)
+    log.frame_budget = None
+    store = EventStore("s")
+    store.start([_agent_message(i, "one line") for i in range(30)], has_older=False)
+    log.show(store, label_agents=False)
+    await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+    return log, store
+
+
 async def test_a_frame_that_moves_the_view_while_measuring_asks_for_no_second_frame() -> None:
     """Following, a frame finds new events taller than estimated and moves the view to the
     end as it draws: that frame draws the new place itself and the scrollbar follows.  It
     asks for no repaint of the log (that chained a second frame after every frame that drew
     new events: a fifth of the app's time during a burst)."""
-    from qoder_tui.store import EventStore
-    from qoder_tui.widgets.event_log import EventLog
-
     app = _log_only_app()
-    table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"  # drawn with borders: taller
     async with app.run_test(size=(80, 20)) as pilot:
-        log = app.query_one(EventLog)
-        log.frame_budget = None  # every visible event drawn in the frame, however slow
-        store = EventStore("s")
-        store.start([_agent_message(i, "one line") for i in range(30)], has_older=False)
-        log.show(store, label_agents=False)
-        await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
+        log, store = await _following_one_liners(pilot, app)
         drawing = [False]
         frames: list[tuple[float, float]] = []
         asked_while_drawing: list[object] = []
@@ -914,7 +924,7 @@ async def test_a_frame_that_moves_the_view_while_measuring_asks_for_no_second_fr
 
         log.render_lines = counted  # type: ignore[method-assign]
         log.refresh = watched  # type: ignore[method-assign]
-        log.apply(store.append(_agent_message(i, table) for i in range(30, 33)), paint=True)
+        log.apply(store.append(_agent_message(i, TABLE) for i in range(30, 33)), paint=True)
         await until(pilot, lambda: frames, what="the frame that draws the new events")
         before, after = frames[0]
         assert after == log.max_scroll_y > before  # it moved to the new end while drawing
@@ -929,19 +939,10 @@ async def test_a_frame_drawn_during_a_burst_leaves_the_scrollbar_until_the_burst
     height and place as it draws.  Updating the scrollbar then asked for another frame, which
     drew more of the burst's events and asked again, frame after frame until the next drain:
     the bar waits for the burst's next paint (catch_up) or its end instead."""
-    from qoder_tui.store import EventStore
-    from qoder_tui.widgets.event_log import EventLog
-
     app = _log_only_app()
-    table = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"  # drawn with borders: taller
     async with app.run_test(size=(80, 20)) as pilot:
-        log = app.query_one(EventLog)
-        log.frame_budget = None  # every visible event drawn in the frame, however slow
-        store = EventStore("s")
-        store.start([_agent_message(i, "one line") for i in range(30)], has_older=False)
-        log.show(store, label_agents=False)
+        log, store = await _following_one_liners(pilot, app)
         bar = log.vertical_scrollbar
-        await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 0)
         await until(pilot, lambda: bar.window_virtual_size == log.virtual_size.height)
         drawing = [False]
         frames: list[float] = []
@@ -963,7 +964,7 @@ async def test_a_frame_drawn_during_a_burst_leaves_the_scrollbar_until_the_burst
 
         log.render_lines = counted  # type: ignore[method-assign]
         bar.refresh = watched  # type: ignore[method-assign]
-        log.apply(store.append(_agent_message(i, table) for i in range(30, 33)), paint=False)
+        log.apply(store.append(_agent_message(i, TABLE) for i in range(30, 33)), paint=False)
         log.catch_up()  # the burst's paint: to the new end, estimated
         estimated = log.virtual_size.height
         await until(pilot, lambda: frames, what="the frame that draws the new events")
