@@ -614,6 +614,10 @@ async def first_paint_only() -> None:
     await _on_small_simulator("100 events", bench_first_paint)
 
 
+async def ingest_only() -> None:
+    await _on_small_simulator("1,000", bench_ingest)
+
+
 if __name__ == "__main__":
     if "--first-paint" in sys.argv:
         asyncio.run(first_paint_only())
@@ -621,5 +625,7 @@ if __name__ == "__main__":
         asyncio.run(memory_only())
     elif "--follow-memory" in sys.argv:
         asyncio.run(follow_memory_only())
+    elif "--ingest" in sys.argv:
+        asyncio.run(ingest_only())
     else:
         asyncio.run(main())
