@@ -126,6 +126,8 @@ class TreeChanged(Record):
     """Threads or statuses of these sessions changed."""
 
     session_ids: frozenset[str]
+    named: bool = False
+    """A thread became known: lines drawn with its id instead of its agent's name are stale."""
 
 
 @dataclass(repr=False, eq=False)
@@ -735,7 +737,7 @@ class SessionController:
         if store is None:
             return
         store.add_thread(thread)
-        self.emit(TreeChanged(frozenset({session_id})))
+        self.emit(TreeChanged(frozenset({session_id}), named=True))
         self._count_failures(session_id, thread.id)
         if self.current == (session_id, ALL_THREADS):
             self._ensure_loaded((session_id, thread.id))  # a new child joins the merged view

@@ -487,6 +487,53 @@ async def _grow(server: SimulatorServer, session_id: str, count: int) -> None:
         r.raise_for_status()
 
 
+async def test_lines_drawn_before_their_thread_was_known_are_drawn_again_with_its_name(
+    make_sim,
+) -> None:
+    """A child's first events arrive before the app has read its thread (a request of its
+    own): they are drawn with the thread's id.  Once it is read, they are drawn again with
+    its agent's name, without waiting for other events to bring a repaint."""
+    import asyncio
+    import random
+
+    from qoder_tui.simulator.world import IdMaker, Writer
+
+    server = make_sim()
+    sess = server.simulator.world.sessions[_session(server, "pydantic")]
+    app = QoderApp(settings_for(server), session_id=sess.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await _following(pilot, app)
+        log = main_screen(app).log_view
+        frames: list[str] = []
+        draw = log.render_lines
+
+        def recorded(crop):  # type: ignore[no-untyped-def]
+            lines = draw(crop)
+            frames.append("\n".join(strip.text for strip in lines))
+            return lines
+
+        log.render_lines = recorded  # type: ignore[method-assign]
+        server.config.faults.delay = 0.5  # reading the new thread takes a while
+
+        def spawn() -> str:
+            writer = Writer(sess, IdMaker(random.Random(3)), FIXED_START)
+            child = writer.add_thread(name="Late Joiner", parent_id=sess.primary_id)
+            child_id = child.obj["id"]
+            writer.emit(
+                child_id,
+                "session.thread_status_running",
+                {"session_thread_id": child_id},
+                cross_post=True,
+            )
+            return str(child_id)
+
+        child_id = await asyncio.wrap_future(server.run_on_loop(spawn))
+        label = child_id[:14]
+        await until(pilot, lambda: any(label in f for f in frames), what="its line, by id")
+        await until(pilot, lambda: "Late Joiner" in frames[-1], what="its line, by name")
+        assert label not in frames[-1]
+
+
 async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim) -> None:
     server = make_sim(scenario="big", big_events=500)
     sess = _biggest(server)

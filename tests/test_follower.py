@@ -134,8 +134,12 @@ async def test_heartbeats_are_not_events(make_sim, style: str) -> None:
         # arrives, every heartbeat before it has been read.
         beats = sim.stats.get("heartbeats", 0)
         await until(lambda: sim.stats.get("heartbeats", 0) >= beats + 5)
-        sess.session_log.grow(1)
-        sess.notify()
+
+        def grow() -> None:
+            sess.session_log.grow(1)
+            sess.notify()
+
+        await asyncio.wrap_future(server.run_on_loop(grow))
         newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
         await until(lambda: len(got) >= 5)
         task.cancel()

@@ -374,6 +374,8 @@ class MainScreen(Screen[None]):
         self._relabel_sessions()
         if self.current is not None and self.current[0] in news.session_ids:
             self._refresh_waiting()
+            if news.named:
+                self.log_view.refresh()  # its lines name agents and handoff peers
 
     @on(SessionTree.Open)
     def _tree_open(self, message: SessionTree.Open) -> None:

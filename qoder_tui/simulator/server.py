@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import socket
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import uvicorn
 
 from .app import SimConfig, Simulator
+
+T = TypeVar("T")
 
 
 class SimulatorServer:
@@ -75,6 +79,7 @@ class SimulatorServer:
         )
         server = uvicorn.Server(config)
         self._server = server
+        self._loop = asyncio.get_running_loop()
         self._sock = self._bind()
         self._task = asyncio.create_task(server.serve(sockets=[self._sock]))
         while not server.started:
@@ -109,7 +114,6 @@ class SimulatorServer:
 
         def run() -> None:
             loop = asyncio.new_event_loop()
-            self._loop = loop
             asyncio.set_event_loop(loop)
 
             async def main() -> None:
@@ -139,6 +143,22 @@ class SimulatorServer:
         if failure:
             raise failure[0]
         return self
+
+    def run_on_loop(self, fn: Callable[[], T]) -> concurrent.futures.Future[T]:
+        """Run `fn` on the simulator's own loop: a threaded server's world (its sessions,
+        their logs and waiters) is changed there, by tests that make things happen."""
+        loop = self._loop
+        assert loop is not None, "the simulator is not running"
+        done: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(fn())
+            except BaseException as exc:
+                done.set_exception(exc)
+
+        loop.call_soon_threadsafe(run)
+        return done
 
     def stop(self) -> None:
         if self._thread is None:
