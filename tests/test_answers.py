@@ -236,6 +236,11 @@ async def test_the_ledger_opens_with_h_and_enter_shows_the_handoff(demo_sim) -> 
 
         await until(pilot, table_filled)
         table = ledger.query_one(DataTable)
+        # Every column shows (the task and the reply share what the others leave): nothing
+        # to scroll sideways to.
+        await until(pilot, lambda: table.size.width > 0 and table.max_scroll_x == 0)
+        header = "".join(str(c.label) for c in table.columns.values())
+        assert "credits" in header and "state" in header
         table.move_cursor(row=len(ledger.rows) - 1)  # the newest handoff
         await until(pilot, lambda: table.cursor_row == len(ledger.rows) - 1)
         await pilot.press("enter")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -81,6 +82,24 @@ class DiagnosisScreen(ModalScreen[Target | None]):
             self.dismiss((finding.thread_id, finding.event_id))
 
 
+LEDGER_COLUMNS = (
+    "child",
+    "task",
+    "reply",
+    "sent",
+    "picked up",
+    "answered",
+    "total",
+    "tokens",
+    "credits",
+    "state",
+)
+
+
+def _plain(cell: str | Text) -> str:
+    return cell.plain if isinstance(cell, Text) else cell
+
+
 class LedgerScreen(ModalScreen[Target | None]):
     """One row per coordinator→child handoff: task, reply, times, the child's tokens, state."""
 
@@ -96,6 +115,8 @@ class LedgerScreen(ModalScreen[Target | None]):
         self.rows = rows
         self.complete = complete
         """False: the session's history was read only so far (the rows are its first ones)."""
+        self._fitted_to = -1
+        """The table width the columns were last fitted to (0: not laid out yet)."""
 
     def compose(self) -> ComposeResult:
         count = (
@@ -116,35 +137,60 @@ class LedgerScreen(ModalScreen[Target | None]):
             )
 
     def on_mount(self) -> None:
+        self._fill()
+        self.query_one(DataTable).focus()
+        # (the table's own width is known once it is laid out: fitted again then if it differs)
+        self.call_after_refresh(self._refit)
+
+    def _refit(self) -> None:
+        if self.query_one(DataTable).size.width != self._fitted_to:
+            self._fill()
+
+    def on_resize(self) -> None:
+        self._fill()
+
+    def _fill(self) -> None:
+        """The rows, with the task and reply columns sharing what the other columns leave
+        of the table's width: every column shows without scrolling sideways."""
         table = self.query_one(DataTable)
-        table.add_columns(
-            "child",
-            "task",
-            "reply",
-            "sent",
-            "picked up",
-            "answered",
-            "total",
-            "tokens",
-            "credits",
-            "state",
-        )
-        for row in self.rows:
-            usage = row.usage
-            tokens = usage.total_tokens
-            table.add_row(
-                Text(row.child),
-                Text(one_line(row.task, 48)),
-                Text(one_line(row.reply, 48) if row.reply else "(no reply yet)"),
-                _clock_time(row.sent_at),
-                f"+{_duration(row.wait)}" if row.picked_up_at else "–",
-                f"+{_duration(row.work)}" if row.answered_at else "–",
-                _duration(row.total),
-                f"{tokens:,}" if tokens else "–",
-                f"{usage.credits:g}" if usage.credits is not None else "–",
-                Text(row.state or "–"),  # a server's word: never read as markup
-            )
-        table.focus()
+        cursor = table.cursor_row
+        room = table.size.width or max(0, self.app.size.width - 12)
+        self._fitted_to = table.size.width
+        rows = [self._cells(row) for row in self.rows]
+        heads = LEDGER_COLUMNS
+        widths = [
+            max([len(head), *(cell_len(_plain(cells[i])) for cells in rows)])
+            for i, head in enumerate(heads)
+        ]
+        # Each column is drawn with a cell of padding either side; a scrollbar may take two.
+        fixed = sum(w for i, w in enumerate(widths) if i not in (1, 2)) + 2 * len(heads) + 2
+        text_width = max(12, min(48, (room - fixed) // 2))
+        table.clear(columns=True)
+        for i, head in enumerate(heads):
+            table.add_column(head, width=text_width if i in (1, 2) else widths[i])
+        for row, cells in zip(self.rows, rows, strict=True):
+            cells[1] = Text(one_line(row.task, text_width))
+            cells[2] = Text(one_line(row.reply or "(no reply yet)", text_width))
+            table.add_row(*cells)
+        if self.rows:
+            table.move_cursor(row=min(cursor, len(self.rows) - 1))
+
+    @staticmethod
+    def _cells(row: LedgerRow) -> list[str | Text]:
+        usage = row.usage
+        tokens = usage.total_tokens
+        return [
+            Text(row.child),
+            Text(""),  # the task and the reply: cut to the width the table leaves them
+            Text(""),
+            _clock_time(row.sent_at),
+            f"+{_duration(row.wait)}" if row.picked_up_at else "–",
+            f"+{_duration(row.work)}" if row.answered_at else "–",
+            _duration(row.total),
+            f"{tokens:,}" if tokens else "–",
+            f"{usage.credits:g}" if usage.credits is not None else "–",
+            Text(row.state or "–"),  # a server's word: never read as markup
+        ]
 
     def action_show(self, which: str) -> None:
         table = self.query_one(DataTable)
