@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +35,21 @@ def styles_dir() -> Path:
 PROMPT_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)
 """Input a person waits to see answered (not mouse moves)."""
 
+TERMINAL_CHECK = 1.0
+"""Seconds between checks that the terminal the app runs in is still there."""
+
+
+def terminal_fds() -> list[int]:
+    """The standard streams that are terminals now."""
+    fds = []
+    for stream in (sys.__stdin__, sys.__stdout__, sys.__stderr__):
+        try:
+            if stream is not None and os.isatty(stream.fileno()):
+                fds.append(stream.fileno())
+        except (OSError, ValueError):
+            pass
+    return fds
+
 
 class QoderApp(App[None]):
     TITLE = "qoder-tui"
@@ -62,6 +79,9 @@ class QoderApp(App[None]):
         self.quiet_crashes = quiet_crashes
         """True when run by the CLI: a bug ends the app with one line, details in a file."""
         self.crash_message: str | None = None
+        self.terminal_lost = False
+        """The app quit because its terminal went away (nothing may be written to it)."""
+        self._terminal_fds: list[int] = []
         self.settings = settings
         self.client = QoderClient(settings)
         self._screen_args = {
@@ -83,6 +103,17 @@ class QoderApp(App[None]):
 
     def on_mount(self) -> None:
         self.push_screen(MainScreen(self.client, **self._screen_args))  # type: ignore[arg-type]
+        self._terminal_fds = [] if self.is_headless else terminal_fds()
+        if self._terminal_fds:
+            self.set_interval(TERMINAL_CHECK, self._check_terminal)
+
+    def _check_terminal(self) -> None:
+        """Quit once the terminal has gone (its window closed without a hangup reaching us,
+        as under `make`).  Textual's input thread then reads end-of-file in a busy loop: the
+        app would go on following, and using a core, with nobody to see it."""
+        if any(not os.isatty(fd) for fd in self._terminal_fds):
+            self.terminal_lost = True
+            self.exit()
 
     async def on_event(self, event: events.Event) -> None:
         # A key or a click, as soon as the terminal sends it: live ingest makes way for it

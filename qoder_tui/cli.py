@@ -29,6 +29,8 @@ EXIT_WAITING = 6
 """`tail --until-idle`: the session (or thread) stopped to wait for a tool approval."""
 EXIT_ERRORED = 7
 """`tail --until-idle`: it stopped on an error (retries exhausted, terminated by an error)."""
+EXIT_HANGUP = 129
+"""The app's terminal went away (as a process ended by SIGHUP reports it)."""
 
 
 class UsageError(Exception):
@@ -597,6 +599,9 @@ def cmd_app(argv: Sequence[str]) -> int:
             idle_alert=args.idle_alert or None,
         )
         app.run()
+        if app.terminal_lost:
+            _quiet_streams()  # nothing can be written to a terminal that has gone
+            return EXIT_HANGUP
         if app.crash_message:
             print(f"qoder-tui: {app.crash_message}", file=sys.stderr)
         return int(app.return_code or 0)
@@ -606,6 +611,14 @@ def cmd_app(argv: Sequence[str]) -> int:
 
 
 # --------------------------------------------------------------------------- entry
+
+
+def _quiet_streams(*, stderr: bool = True) -> None:
+    """Send what is still written to stdout (and stderr) nowhere: their reader has gone."""
+    with contextlib.suppress(Exception):
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        if stderr:
+            sys.stderr = sys.stdout
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -631,8 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return EXIT_OK
     except BrokenPipeError:
-        with contextlib.suppress(Exception):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        _quiet_streams(stderr=False)
         return EXIT_OK
     except Exception as exc:  # the last line of defence: one line, no traceback
         message = redact(f"{type(exc).__name__}: {exc}", secret)

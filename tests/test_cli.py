@@ -279,3 +279,44 @@ def test_the_app_runs_at_the_cli_frame_rate_unless_the_environment_sets_one(
     monkeypatch.setattr(QoderApp, "run", lambda self: seen.append(os.environ.get("TEXTUAL_FPS")))
     assert cli.cmd_app([]) == 0
     assert seen == [expected]
+
+
+def test_the_app_quits_when_its_terminal_goes_away_without_a_hangup() -> None:
+    """A terminal window closed under `make demo`: make is the session's leader and lives
+    on, so no hangup reaches the app (here it ignores SIGHUP, as it would under a wrapper
+    that does).  Textual's input thread then reads end-of-file in a busy loop; the app must
+    notice that its terminal is gone and end, not follow on using a core for nobody."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+    import time
+
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    env = {**os.environ, "TERM": "xterm-256color", "QODER_TUI_DEBUG": ""}
+    command = f"trap '' HUP; exec {sys.executable} -m qoder_tui --demo --no-bell"
+    proc = subprocess.Popen(
+        ["sh", "-c", command],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    try:
+        drawn = b""
+        deadline = time.monotonic() + 60
+        while b"embedded simulator" not in drawn:  # its status bar: the app is up
+            assert time.monotonic() < deadline, drawn[-2000:]
+            drawn = (drawn + os.read(master, 65536))[-200_000:]
+        os.close(master)  # the window closes
+        master = -1
+        assert proc.wait(timeout=20) == 129  # it ended by itself, saying why
+    finally:
+        if master >= 0:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
