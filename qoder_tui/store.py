@@ -492,6 +492,8 @@ class SessionStore:
         self._counted: dict[str, None] = {}
         self.snapshot: Usage | None = None
         """The newest cumulative usage the server reported live (a `session.usage` event)."""
+        self._shown: Usage | None = None
+        """The highest totals given so far (totals never go down)."""
         self.status = session.display_status
         self.threads: dict[str, ThreadInfo] = {}
         """Every thread known, by id (add_thread adds them)."""
@@ -602,11 +604,23 @@ class SessionStore:
             self.snapshot = _field_max(self.snapshot, event.usage)
 
     def totals(self) -> Usage:
-        """The session's usage over every thread, loaded or not: what the API said when the
-        session was loaded plus what came live since, or the server's newest live snapshot,
-        field by field whichever is more (totals only grow)."""
+        """The session's usage over every thread, loaded or not, field by field the most of:
+        what the API said when the session was loaded plus what came live since; the server's
+        newest live snapshot; and what the loaded events of every thread add up to (a child's
+        requests paged in after the session was loaded are in neither of the others).  Totals
+        never go down, even when a view lets old events go."""
         base = self.session.usage_model or Usage()
-        return _field_max(self.snapshot, base + self.live_usage)
+        total = _field_max(self.snapshot, base + self.live_usage)
+        loaded = Usage()
+        for source in self.merged_sources():
+            store = self.scopes.get(source)
+            if store is not None:
+                loaded = loaded + store.usage
+        total = _field_max(total, loaded)
+        for store in self.scopes.values():  # (a merged view may hold pages its threads do not)
+            total = _field_max(total, store.usage)
+        self._shown = _field_max(self._shown, total)
+        return self._shown
 
     def merged_sources(self) -> list[str | None]:
         """What the merged view merges: each child thread, and the session stream (which

@@ -245,3 +245,33 @@ def test_a_prepended_page_pairs_a_span_whose_start_is_in_the_same_page() -> None
         has_older=False,
     )
     assert [e.id for e in empty.events] == ["e10", "e11"]
+
+
+def test_session_totals_cover_what_loaded_threads_add_up_to_and_never_go_down() -> None:
+    """The API's session usage as loaded, plus live usage, misses a child's model requests
+    that happened since and were paged in (not live): the totals are at least what every
+    loaded thread adds up to, and stay there when a view lets old events go."""
+    from qoder_tui.api.models import Session, Thread
+    from qoder_tui.store import SessionStore
+
+    s = SessionStore(Session(id="s", usage={"input_tokens": 100, "output_tokens": 10}), window=1)
+    s.set_threads([Thread(id="P", parent_thread_id=None), Thread(id="A", parent_thread_id="P")])
+
+    def request(i: int, tokens: int):  # type: ignore[no-untyped-def]
+        return parse_event(
+            {
+                "id": f"r{i}",
+                "type": "span.model_request_end",
+                "processed_at": f"2026-01-01T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                "model_usage": {"input_tokens": tokens},
+            }
+        )
+
+    s.scope(None).start([request(0, 40)], has_older=False)
+    assert (s.totals().input_tokens, s.totals().output_tokens) == (100, 10)  # the API's
+    child = s.scope("A")
+    child.start([request(i, 1) for i in range(1, 1_101)], has_older=False)  # paged in
+    assert s.totals().input_tokens == 40 + 1_100 and s.totals().output_tokens == 10
+    assert child.trim() == 1_099  # the view lets its oldest events go (its window is 1)
+    assert child.usage.input_tokens == 1
+    assert s.totals().input_tokens == 1_140  # the totals do not go down
