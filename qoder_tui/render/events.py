@@ -554,51 +554,83 @@ def render_event(event: Event, ctx: RenderContext) -> RenderableType:
 # --------------------------------------------------------------------------- long bodies
 
 
+def _folded_header(event: Event, ctx: RenderContext) -> RenderableType:
+    """The event's first line as it is drawn folded (a long body's lines follow it)."""
+    head = render_event(event, replace(ctx, expanded=False))
+    return head.renderables[0] if isinstance(head, Group) else head
+
+
+def _long_tool(event: ToolUse, ctx: RenderContext) -> LongBody | None:
+    p = ctx.palette
+    result = ctx.result
+    input_text = json.dumps(event.input, indent=2, ensure_ascii=False) if event.input else ""
+    long_input = is_long(input_text)
+    if result is None or not (long_input or is_long(result.text)):
+        return None
+    runs: list[LineRun] = []
+    parts: list[RenderableType] = [_folded_header(event, ctx)]
+    if long_input:
+        runs.append(LineRun(input_text.split("\n"), p.muted))
+    elif input_text:
+        parts.append(_body(Text(input_text, style=p.muted, no_wrap=True, overflow="ellipsis")))
+    rule = p.error if result.is_error else p.muted
+    style = p.error if result.is_error else p.foreground
+    runs.append(LineRun(_all_lines(result.text), style, prefix="│ ", prefix_style=rule))
+    return LongBody(Group(*parts), tuple(runs))
+
+
+def _long_result(event: ToolResult, ctx: RenderContext) -> LongBody | None:
+    if not is_long(event.text):
+        return None
+    style = ctx.palette.error if event.is_error else ctx.palette.foreground
+    return LongBody(_folded_header(event, ctx), (LineRun(_all_lines(event.text), style),))
+
+
+def _long_message(
+    event: UserMessage | AgentMessage | SystemMessage | ThreadMessage, ctx: RenderContext
+) -> LongBody | None:
+    if not is_long(event.text):
+        return None
+    run = LineRun(_all_lines(event.text), ctx.palette.foreground, wrap=True)
+    return LongBody(_folded_header(event, ctx), (run,))
+
+
+def _long_thinking(event: Thinking, ctx: RenderContext) -> LongBody | None:
+    if not event.text or not is_long(event.text):
+        return None
+    style = f"italic {ctx.palette.muted}"
+    header = _header(event, ctx, "thinking", style, Text(""))
+    return LongBody(header, (LineRun(_all_lines(event.text), style, wrap=True),))
+
+
+def _long_json(event: MalformedEvent | GenericEvent, ctx: RenderContext) -> LongBody | None:
+    text = pretty_json(event)
+    if not is_long(text):
+        return None
+    return LongBody(_folded_header(event, ctx), (LineRun(_all_lines(text), ctx.palette.muted),))
+
+
+LONG_BODIES: dict[type[Event], Callable[[Any, RenderContext], LongBody | None]] = {
+    ToolUse: _long_tool,
+    ToolResult: _long_result,
+    UserMessage: _long_message,
+    AgentMessage: _long_message,
+    SystemMessage: _long_message,
+    ThreadMessage: _long_message,
+    Thinking: _long_thinking,
+    MalformedEvent: _long_json,
+    GenericEvent: _long_json,
+}
+"""The kinds whose unfolded body can be too long to render at once, and how each is drawn
+then (looked up by the event's own class, as RENDERERS; the other kinds never are)."""
+
+
 def long_body(event: Event, ctx: RenderContext) -> LongBody | None:
     """How to draw an unfolded event whose body is too long to render at once (else None)."""
     if not ctx.expanded:
         return None
-    p = ctx.palette
-    if isinstance(event, ToolUse):
-        result = ctx.result
-        input_text = json.dumps(event.input, indent=2, ensure_ascii=False) if event.input else ""
-        long_input = is_long(input_text)
-        if result is None or not (long_input or is_long(result.text)):
-            return None
-        folded_tool = render_event(event, replace(ctx, expanded=False))
-        header = folded_tool.renderables[0] if isinstance(folded_tool, Group) else folded_tool
-        runs: list[LineRun] = []
-        parts: list[RenderableType] = [header]
-        if long_input:
-            runs.append(LineRun(input_text.split("\n"), p.muted))
-        elif input_text:
-            parts.append(_body(Text(input_text, style=p.muted, no_wrap=True, overflow="ellipsis")))
-        rule = p.error if result.is_error else p.muted
-        style = p.error if result.is_error else p.foreground
-        runs.append(LineRun(_all_lines(result.text), style, prefix="│ ", prefix_style=rule))
-        return LongBody(Group(*parts), tuple(runs))
-    if isinstance(event, ToolResult) and is_long(event.text):
-        style = p.error if event.is_error else p.foreground
-        head = render_event(event, replace(ctx, expanded=False))
-        header = head.renderables[0] if isinstance(head, Group) else head
-        return LongBody(header, (LineRun(_all_lines(event.text), style),))
-    if isinstance(event, (UserMessage, AgentMessage, SystemMessage, ThreadMessage)):
-        if not is_long(event.text):
-            return None
-        head = render_event(event, replace(ctx, expanded=False))
-        header = head.renderables[0] if isinstance(head, Group) else head
-        return LongBody(header, (LineRun(_all_lines(event.text), p.foreground, wrap=True),))
-    if isinstance(event, Thinking) and event.text and is_long(event.text):
-        header = _header(event, ctx, "thinking", f"italic {p.muted}", Text(""))
-        return LongBody(header, (LineRun(_all_lines(event.text), f"italic {p.muted}", wrap=True),))
-    if isinstance(event, (MalformedEvent, GenericEvent)):
-        text = pretty_json(event)
-        if not is_long(text):
-            return None
-        head = render_event(event, replace(ctx, expanded=False))
-        header = head.renderables[0] if isinstance(head, Group) else head
-        return LongBody(header, (LineRun(_all_lines(text), p.muted),))
-    return None
+    draw = LONG_BODIES.get(type(event))
+    return draw(event, ctx) if draw is not None else None
 
 
 def _all_lines(text: str) -> list[str]:
