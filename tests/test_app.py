@@ -648,6 +648,23 @@ async def test_a_session_opened_at_launch_takes_its_place_in_the_listed_order(
         assert shown == order
 
 
+async def test_enter_opens_the_newest_session_as_soon_as_the_list_shows(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """Launched without a session, the tree lists them with the cursor on the first, so
+    that Enter opens it at once (with no cursor, Enter did nothing)."""
+    listed = demo_app_sim.simulator.world.sessions
+    newest = max(listed.values(), key=lambda s: s.obj["created_at"]).id
+    app = QoderApp(settings_for(demo_app_sim), live=False, clock=_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        tree = screen.tree_view
+        await until(pilot, lambda: len(tree.session_nodes) == len(listed), what="the list")
+        assert tree.has_focus
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.current == (newest, None), what="the newest session")
+
+
 async def test_lines_drawn_before_focus_take_the_focused_background(
     demo_app_sim: SimulatorServer,
 ) -> None:

@@ -144,6 +144,10 @@ class SessionTree(Tree[NodeRef]):
             self.more_node = self.root.add_leaf(
                 Text("… more sessions", style=self.colours["accent"]), data=NodeRef("more")
             )
+        if self.cursor_line < 0 and self.session_nodes:
+            # Nothing chosen yet: the cursor starts on the newest session, so that Enter
+            # opens it (with no cursor, the first ↓ only placed one).
+            self.cursor_line = 0
 
     def set_session_message(self, text: str) -> None:
         """A line in an empty tree (no sessions, or an error)."""
