@@ -387,6 +387,20 @@ async def test_terminal_too_small_gets_a_message(demo_app_sim: SimulatorServer) 
         await until(pilot, lambda: not screen.has_class("too-small"))
 
 
+async def test_a_narrow_terminal_narrows_the_tree_so_the_log_keeps_most_of_the_width(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """At 60 columns the tree's 38 left the log 22; under 100 columns it takes 24."""
+    app = QoderApp(settings_for(demo_app_sim), live=False)
+    async with app.run_test(size=(60, 20)) as pilot:
+        screen = main_screen(app)
+        tree, pane = screen.tree_view, screen.query_one("#log-pane")
+        await until(pilot, lambda: tree.outer_size.width == 24, what="a narrow tree")
+        assert pane.size.width > 60 // 2
+        await pilot.resize_terminal(140, 40)
+        await until(pilot, lambda: tree.outer_size.width == 38, what="the tree's usual width")
+
+
 async def test_dropped_stream_shows_reconnecting_and_loses_nothing(make_sim) -> None:
     server = make_sim(
         live=True, speed=25.0, drop_every=7, error_rate=0.2, error_status=503, retry_after=0.05

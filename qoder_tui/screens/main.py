@@ -60,6 +60,9 @@ from ..widgets.session_tree import NodeRef, SessionTree
 from ..widgets.status_bar import StatusBar
 
 MIN_WIDTH, MIN_HEIGHT = 60, 12
+NARROW_WIDTH = 100
+"""Below this many columns the tree pane narrows (styles: MainScreen.narrow), so that the
+log keeps more than half the width."""
 DRAIN_INTERVAL = 1 / 30
 BUSY_DRAIN_INTERVAL = 1 / 5
 DRAIN_SLICE = 400
@@ -329,6 +332,7 @@ class MainScreen(Screen[None]):
         width, height = self.app.size
         small = width < MIN_WIDTH or height < MIN_HEIGHT
         self.set_class(small, "too-small")
+        self.set_class(width < NARROW_WIDTH, "narrow")
         if small:
             self.query_one("#too-small", Static).update(
                 f"The terminal is {width}×{height}; qoder-tui needs at least {MIN_WIDTH}×{MIN_HEIGHT}.\n"
