@@ -74,6 +74,9 @@ LEDGER_TYPES = (
 LOOK_THREADS = 8
 """Running children whose newest events a look at a session not opened fetches."""
 LOOK_SESSIONS = 10
+SESSIONS_REFRESH = 30.0
+"""Seconds between readings of the session list's first page: sessions created since appear,
+and listed ones that changed are looked at again (a first listing that failed is retried)."""
 """Running sessions not opened that are looked into (the newest listed first)."""
 CENSUS_PAGES = 50
 """Pages of tool results read per thread to count its failed calls (5,000 results)."""
@@ -111,6 +114,8 @@ class SessionsListed(Record):
 
     sessions: list[Session]
     has_more: bool
+    fresh: bool = False
+    """The list's first page read again (refresh_sessions): new sessions go on top."""
 
 
 @dataclass(repr=False, eq=False)
@@ -308,6 +313,9 @@ class SessionController:
         self.looks: dict[str, SessionStore] = {}
         """Running sessions not opened: their threads and each running child's newest events."""
         self._probing: set[str] = set()
+        self._listed = False
+        """A page of the session list has been read."""
+        self._refreshing_sessions = False
         self._probe_slots = asyncio.Semaphore(4)
         self._census_slots = asyncio.Semaphore(2)
         self._counted: set[tuple[str, str]] = set()
@@ -410,12 +418,49 @@ class SessionController:
         for session in sessions:
             self.sessions[session.id] = session
         self.sessions_page = next_page if more else None
+        self._listed = True
         self.emit(SessionsListed(sessions, more))
-        ids = [s.id for s in sessions]
+        self._probe_listed([s.id for s in sessions])
+
+    def _probe_listed(self, ids: list[str]) -> None:
         if self._session_loads:
             self._probes_waiting.extend(ids)  # after the session being opened: it comes first
         else:
             self.probe_sessions(ids)
+
+    def refresh_sessions(self) -> None:
+        """Read the list's first page again (see SESSIONS_REFRESH)."""
+        if not self._refreshing_sessions:
+            self._refreshing_sessions = True
+            self._spawn(self._refresh_sessions())
+
+    async def _refresh_sessions(self) -> None:
+        try:
+            result = await self.client.list_sessions(limit=50)
+        except QoderError:
+            self._later(self._sessions_refreshed, None, None, False)  # the next one tries again
+            return
+        self._later(self._sessions_refreshed, result.data, result.next_page, result.has_more)
+
+    def _sessions_refreshed(
+        self, sessions: list[Session] | None, next_page: str | None, more: bool
+    ) -> None:
+        self._refreshing_sessions = False
+        if sessions is None:
+            return
+        changed = [
+            s.id
+            for s in sessions
+            if (old := self.sessions.get(s.id)) is None
+            or (old.updated_at, old.status) != (s.updated_at, s.status)
+        ]
+        for session in sessions:
+            self.sessions[session.id] = session
+        if not self._listed:  # the first listing had failed: this one is it
+            self.sessions_page = next_page if more else None
+            self._listed = True
+        self.emit(SessionsListed(sessions, self.sessions_page is not None, fresh=True))
+        self._probe_listed(changed)
 
     def _probe_waiting(self) -> None:
         """Probe the sessions listed while one was being opened, once no open is under way."""

@@ -679,6 +679,68 @@ async def test_enter_opens_the_newest_session_as_soon_as_the_list_shows(
         await until(pilot, lambda: screen.current == (newest, None), what="the newest session")
 
 
+async def test_sessions_created_after_launch_appear_on_top_and_the_cursor_stays(
+    make_sim,
+) -> None:
+    """The list's first page is read again (every SESSIONS_REFRESH seconds; here at once):
+    a session created since goes on top, and the cursor stays on the session it was on."""
+    from datetime import timedelta
+
+    server = make_sim()
+    world = server.simulator.world
+    app = QoderApp(settings_for(server), live=False, clock=_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        tree = screen.tree_view
+        await until(pilot, lambda: len(tree.session_nodes) == len(world.sessions), what="list")
+        await pilot.press("down")
+        chosen = tree.cursor_node
+        assert chosen is not None and chosen.data is not None
+
+        def create() -> str:
+            sess, when = world._new_session("Created after launch", "late", "idle", timedelta(0))
+            sess.obj["created_at"] = sess.obj["updated_at"] = "2099-01-01T00:00:00Z"  # newest
+            world._ctx(sess, when, 99)
+            return sess.id
+
+        import asyncio
+
+        created = await asyncio.wrap_future(server.run_on_loop(create))
+        screen.controller.refresh_sessions()
+        await until(pilot, lambda: created in tree.session_nodes, what="the new session")
+        assert tree.root.children[0] is tree.session_nodes[created]
+        assert tree.cursor_node is chosen
+        assert len(tree.session_nodes) == len(world.sessions)  # nothing twice
+
+
+async def test_a_session_list_that_could_not_be_read_at_launch_is_read_again(
+    unused_tcp_port: int,
+) -> None:
+    """Nothing answers at launch: the list's failure is said; once a server answers, the next
+    reading of the list fills the tree and the failure gives way to the usual hint."""
+    from qoder_tui.api.settings import Secret, Settings
+    from qoder_tui.screens.main import PICK_HINT
+
+    from .conftest import sim_config
+
+    settings = Settings(
+        base_url=f"http://127.0.0.1:{unused_tcp_port}/api/v1/cloud/", token=Secret(TOKEN)
+    )
+    app = QoderApp(settings, live=False, clock=_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        panel = screen.message_panel
+        await until(pilot, lambda: "Failed listing sessions" in str(panel.render()), timeout=30)
+        server = SimulatorServer(sim_config(), port=unused_tcp_port).start_in_thread()
+        try:
+            screen.controller.refresh_sessions()
+            tree = screen.tree_view
+            await until(pilot, lambda: len(tree.session_nodes) > 0, what="the listed sessions")
+            await until(pilot, lambda: PICK_HINT in str(panel.render()), what="the hint")
+        finally:
+            server.stop()
+
+
 async def test_lines_drawn_before_focus_take_the_focused_background(
     demo_app_sim: SimulatorServer,
 ) -> None:

@@ -31,6 +31,7 @@ from ..api.models import Session
 from ..attention import NEEDS_ATTENTION, age_text
 from ..controller import (
     POSTED,
+    SESSIONS_REFRESH,
     Alert,
     Deferred,
     DiagnosisReady,
@@ -60,6 +61,7 @@ from ..widgets.session_tree import NodeRef, SessionTree
 from ..widgets.status_bar import StatusBar
 
 MIN_WIDTH, MIN_HEIGHT = 60, 12
+PICK_HINT = "Pick a session on the left (↑/↓, Enter). Press ? for help."
 NARROW_WIDTH = 100
 """Below this many columns the tree pane narrows (styles: MainScreen.narrow), so that the
 log keeps more than half the width."""
@@ -148,6 +150,8 @@ class MainScreen(Screen[None]):
         self.open_live_session = open_live_session
         self.clock = clock
         self.back_stack: list[tuple[Scope, str | None]] = []
+        self._list_failed = False
+        """The session list could not be read (its message is on screen until it can)."""
         self.alert_bell = alert_bell
         """Ring the terminal bell with an alert (a followed thread now needs the reader)."""
         self.pending_select: tuple[Scope, str] | None = None
@@ -285,11 +289,10 @@ class MainScreen(Screen[None]):
         else:
             self.tree_view.focus()
             if not self.open_live_session:
-                self.show_message(
-                    "Pick a session on the left (↑/↓, Enter). Press ? for help.", error=False
-                )
+                self.show_message(PICK_HINT, error=False)
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
+        self.set_interval(SESSIONS_REFRESH, self.controller.refresh_sessions)
 
     async def on_unmount(self) -> None:
         self._resume_gc()
@@ -354,9 +357,16 @@ class MainScreen(Screen[None]):
 
     def _sessions_listed(self, news: SessionsListed) -> None:
         entries = [(s, self.controller.status_of(s)) for s in news.sessions]
-        self.tree_view.add_sessions(entries, has_more=news.has_more)
+        self.tree_view.add_sessions(entries, has_more=news.has_more, fresh=news.fresh)
         if not self.sessions and not news.sessions:
             self.tree_view.set_session_message("No sessions yet.")
+        if news.fresh:
+            self._relabel_sessions()
+            if self._list_failed and news.sessions:
+                # The first listing had failed (its message is on screen): it is here now.
+                self._list_failed = False
+                if self.current is None:
+                    self.show_message(PICK_HINT, error=False)
         if self.start_session is None and not self.open_live_session:
             self._first_paint()  # the list is what the app opens with
         if self.open_live_session and self.current is None and not self.start_session:
@@ -634,6 +644,8 @@ class MainScreen(Screen[None]):
 
     def _failed(self, news: Failed) -> None:
         error, text = news.error, news.text
+        if news.doing == "listing sessions":
+            self._list_failed = True  # (refresh_sessions tries again)
         if news.fatal and (isinstance(error, (AuthError, NotFoundError))):
             self.show_message(text, error=True)
         elif news.fatal:

@@ -69,6 +69,8 @@ class SessionTree(Tree[NodeRef]):
         self.more_node: TreeNode[NodeRef] | None = None
         self.last_listed: TreeNode[NodeRef] | None = None
         """The node of the last session the server's list has named so far."""
+        self.info_nodes: list[TreeNode[NodeRef]] = []
+        """Lines that are not sessions ("No sessions yet.")."""
         self.colours: dict[str, str] = {
             "success": "green",
             "muted": "grey50",
@@ -121,10 +123,22 @@ class SessionTree(Tree[NodeRef]):
 
     # ------------------------------------------------------------------ building
 
-    def add_sessions(self, sessions: list[tuple[Session, str]], *, has_more: bool) -> None:
+    def add_sessions(
+        self, sessions: list[tuple[Session, str]], *, has_more: bool, fresh: bool = False
+    ) -> None:
+        """A page of the list, in the server's order.  `fresh`: its first page read again:
+        sessions not in the tree yet go in above the ones it already had (the newest on top;
+        the cursor stays on its node, as a Tree's does when lines are added)."""
         if self.more_node is not None:
             self.more_node.remove()
             self.more_node = None
+        if sessions:
+            for info in self.info_nodes:
+                info.remove()  # "No sessions yet." or an error said before
+            self.info_nodes = []
+        bottom = self.last_listed
+        if fresh:
+            self.last_listed = None
         # In the server's order, whatever came first: a session opened at launch is in
         # the tree before its page of the list arrives, and the list flows around it.
         for session, status in sessions:
@@ -140,6 +154,8 @@ class SessionTree(Tree[NodeRef]):
                     node = self.root.add(label, data)
                 self.session_nodes[session.id] = node
             self.last_listed = node
+        if fresh and bottom is not None:
+            self.last_listed = bottom  # later pages of the list still go at the bottom
         if has_more:
             self.more_node = self.root.add_leaf(
                 Text("… more sessions", style=self.colours["accent"]), data=NodeRef("more")
@@ -151,7 +167,11 @@ class SessionTree(Tree[NodeRef]):
 
     def set_session_message(self, text: str) -> None:
         """A line in an empty tree (no sessions, or an error)."""
-        self.root.add_leaf(Text(text, style=self.colours["muted"]), data=NodeRef("info"))
+        if any(str(node.label) == text for node in self.info_nodes):
+            return
+        self.info_nodes.append(
+            self.root.add_leaf(Text(text, style=self.colours["muted"]), data=NodeRef("info"))
+        )
 
     def sync_session(self, store: SessionStore) -> None:
         """Add or relabel the session's thread nodes (the cursor stays on its node)."""
