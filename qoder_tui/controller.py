@@ -76,7 +76,8 @@ LOOK_THREADS = 8
 LOOK_SESSIONS = 10
 SESSIONS_REFRESH = 30.0
 """Seconds between readings of the session list's first page: sessions created since appear,
-and listed ones that changed are looked at again (a first listing that failed is retried)."""
+and listed ones whose status changed are looked at again (a first listing that failed is
+retried)."""
 """Running sessions not opened that are looked into (the newest listed first)."""
 CENSUS_PAGES = 50
 """Pages of tool results read per thread to count its failed calls (5,000 results)."""
@@ -448,11 +449,12 @@ class SessionController:
         self._refreshing_sessions = False
         if sessions is None:
             return
+        # Looked at again: new sessions, and those whose status changed (not merely their
+        # time: a running session's changes every few seconds, and a look costs requests).
         changed = [
             s.id
             for s in sessions
-            if (old := self.sessions.get(s.id)) is None
-            or (old.updated_at, old.status) != (s.updated_at, s.status)
+            if (old := self.sessions.get(s.id)) is None or old.status != s.status
         ]
         for session in sessions:
             self.sessions[session.id] = session

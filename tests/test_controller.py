@@ -13,6 +13,7 @@ from qoder_tui.controller import (
     Failed,
     SessionController,
     SessionReady,
+    SessionsListed,
     ViewChanged,
 )
 from qoder_tui.simulator import SimulatorServer
@@ -383,3 +384,43 @@ async def test_background_reads_wait_for_the_first_paint(demo_sim) -> None:
         return Harness(demo_sim, live=False, background_after_first_paint=True)
 
     await _census_waits_until(demo_sim, held, lambda h: h.controller.first_paint_done())
+
+
+async def test_reading_the_list_again_looks_again_only_at_new_sessions_and_changed_statuses(
+    make_sim,
+) -> None:
+    """Each look at a session costs requests (its newest events, and for a running one its
+    threads): a session whose status changed is looked at again, one whose time alone moved
+    (a running session's moves all the time) is not, and a new one is."""
+    from datetime import timedelta
+
+    server = make_sim()
+    sim = server.simulator
+    world = sim.world
+    h = Harness(server, background_after_first_paint=False)
+    h.controller.list_sessions()
+    await h.until(lambda: h.of(SessionsListed) and not h.controller.probing)
+    flipped = _title(server, "Rotate")  # terminated
+    touched = _title(server, "pydantic")  # idle
+
+    def events_read(session_id: str) -> int:
+        return sim.path_counts.get(f"/api/v1/cloud/sessions/{session_id}/events", 0)
+
+    before = {sid: events_read(sid) for sid in (flipped, touched)}
+
+    def change() -> str:
+        world.sessions[flipped].obj["status"] = "idle"
+        world.sessions[touched].obj["updated_at"] = "2099-01-01T00:00:00Z"
+        sess, when = world._new_session("New", "late", "idle", timedelta(0))
+        world._ctx(sess, when, 5)
+        return sess.id
+
+    created = await asyncio.wrap_future(server.run_on_loop(change))
+    h.controller.refresh_sessions()
+    await h.until(lambda: len(h.of(SessionsListed)) == 2)
+    await h.until(lambda: not h.controller.probing and not h.controller._refreshing_sessions)
+    assert events_read(flipped) == before[flipped] + 1
+    assert events_read(touched) == before[touched]
+    assert events_read(created) == 1
+    assert h.of(SessionsListed)[-1].fresh
+    await h.close()
