@@ -1035,6 +1035,33 @@ async def _following_one_liners(pilot, app):  # type: ignore[no-untyped-def]
     return log, store
 
 
+def _frames_and_refreshes(log, widget):  # type: ignore[no-untyped-def]
+    """Records each frame of the log, as (scroll_y before it, after it), and every refresh
+    `widget` asks for while one is being drawn."""
+    drawing = [False]
+    frames: list[tuple[float, float]] = []
+    asked: list[object] = []
+    draw, refresh = log.render_lines, widget.refresh
+
+    def counted(crop):  # type: ignore[no-untyped-def]
+        drawing[0] = True
+        before = log.scroll_y
+        try:
+            return draw(crop)
+        finally:
+            drawing[0] = False
+            frames.append((before, log.scroll_y))
+
+    def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if drawing[0]:
+            asked.append((args, kwargs))
+        return refresh(*args, **kwargs)
+
+    log.render_lines = counted
+    widget.refresh = watched
+    return frames, asked
+
+
 async def test_a_frame_that_moves_the_view_while_measuring_asks_for_no_second_frame() -> None:
     """Following, a frame finds new events taller than estimated and moves the view to the
     end as it draws: that frame draws the new place itself and the scrollbar follows.  It
@@ -1043,27 +1070,7 @@ async def test_a_frame_that_moves_the_view_while_measuring_asks_for_no_second_fr
     app = _log_only_app()
     async with app.run_test(size=(80, 20)) as pilot:
         log, store = await _following_one_liners(pilot, app)
-        drawing = [False]
-        frames: list[tuple[float, float]] = []
-        asked_while_drawing: list[object] = []
-        draw, refresh = log.render_lines, log.refresh
-
-        def counted(crop):  # type: ignore[no-untyped-def]
-            drawing[0] = True
-            before = log.scroll_y
-            try:
-                return draw(crop)
-            finally:
-                drawing[0] = False
-                frames.append((before, log.scroll_y))
-
-        def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
-            if drawing[0]:
-                asked_while_drawing.append((args, kwargs))
-            return refresh(*args, **kwargs)
-
-        log.render_lines = counted  # type: ignore[method-assign]
-        log.refresh = watched  # type: ignore[method-assign]
+        frames, asked_while_drawing = _frames_and_refreshes(log, log)
         log.apply(store.append(_agent_message(i, TABLE) for i in range(30, 33)), paint=True)
         await until(pilot, lambda: frames, what="the frame that draws the new events")
         before, after = frames[0]
@@ -1084,32 +1091,13 @@ async def test_a_frame_drawn_during_a_burst_leaves_the_scrollbar_until_the_burst
         log, store = await _following_one_liners(pilot, app)
         bar = log.vertical_scrollbar
         await until(pilot, lambda: bar.window_virtual_size == log.virtual_size.height)
-        drawing = [False]
-        frames: list[float] = []
-        asked_while_drawing: list[object] = []
-        draw, bar_refresh = log.render_lines, bar.refresh
-
-        def counted(crop):  # type: ignore[no-untyped-def]
-            drawing[0] = True
-            try:
-                return draw(crop)
-            finally:
-                drawing[0] = False
-                frames.append(log.scroll_y)
-
-        def watched(*args, **kwargs):  # type: ignore[no-untyped-def]
-            if drawing[0]:
-                asked_while_drawing.append((args, kwargs))
-            return bar_refresh(*args, **kwargs)
-
-        log.render_lines = counted  # type: ignore[method-assign]
-        bar.refresh = watched  # type: ignore[method-assign]
+        frames, asked_while_drawing = _frames_and_refreshes(log, bar)
         log.apply(store.append(_agent_message(i, TABLE) for i in range(30, 33)), paint=False)
         log.catch_up()  # the burst's paint: to the new end, estimated
         estimated = log.virtual_size.height
         await until(pilot, lambda: frames, what="the frame that draws the new events")
         assert log.virtual_size.height > estimated  # measuring found them taller
-        assert frames[0] == log.scroll_y == log.max_scroll_y  # and drew the new end
+        assert frames[0][1] == log.scroll_y == log.max_scroll_y  # and drew the new end
         assert asked_while_drawing == []  # nothing asked of the scrollbar meanwhile
         assert bar.window_virtual_size == estimated  # it waits
         log.burst_over()
