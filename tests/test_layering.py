@@ -29,3 +29,36 @@ def test_httpx_is_imported_without_its_command_line_client() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_a_launch_loads_no_emoji_table_and_compiles_no_wide_character_pattern() -> None:
+    """Work a first paint does not need: rich's emoji table (read whenever a str label is
+    parsed as markup) and the double-width pattern (only lines that are not ASCII)."""
+    code = """
+import asyncio, sys
+from tests.conftest import running_sim, settings_for
+from qoder_tui.app import QoderApp
+from qoder_tui.screens.main import MainScreen
+from qoder_tui.widgets import event_log
+
+async def main():
+    with running_sim() as sim:
+        app = QoderApp(settings_for(sim), open_live_session=True, live=False)
+        async with app.run_test(size=(140, 40)) as pilot:
+            for _ in range(2000):
+                screen = app.screen
+                store = screen.log_view.store if isinstance(screen, MainScreen) else None
+                if store is not None and len(store) and screen.tree_view.session_nodes:
+                    break
+                await pilot.pause(0.01)
+            else:
+                raise SystemExit("the session never showed")
+            await pilot.pause()
+            print(sorted(m for m in ("rich._emoji_codes",) if m in sys.modules),
+                  event_log._wide is not None)
+
+asyncio.run(main())
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert res.stdout.split("\n")[-2] == "[] False"

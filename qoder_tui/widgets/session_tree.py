@@ -61,7 +61,9 @@ class SessionTree(Tree[NodeRef]):
             self.ref = ref
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__("sessions", id=id)
+        # A Text, not a str: a str label is read as markup, and that loads rich's emoji
+        # table (4 ms of every launch) for a root that is never shown.
+        super().__init__(Text("sessions"), id=id)
         self.show_root = False
         self.guide_depth = 3
         self.session_nodes: dict[str, TreeNode[NodeRef]] = {}
