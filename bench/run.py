@@ -614,6 +614,19 @@ async def first_paint_only() -> None:
     await _on_small_simulator("100 events", bench_first_paint)
 
 
+async def launch_only() -> None:
+    events = int(os.environ.get("BENCH_EVENTS", "100000"))
+    proc, base = start_simulator(events)
+    try:
+        found = await sessions(base)
+        big = next(v for k, v in found.items() if f"{events:,}" in k)
+        small = next(v for k, v in found.items() if "100 events" in k)
+        await bench_launch(base, big, small)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
 async def ingest_only() -> None:
     await _on_small_simulator("1,000", bench_ingest)
 
@@ -625,6 +638,8 @@ if __name__ == "__main__":
         asyncio.run(memory_only())
     elif "--follow-memory" in sys.argv:
         asyncio.run(follow_memory_only())
+    elif "--launch" in sys.argv:
+        asyncio.run(launch_only())
     elif "--ingest" in sys.argv:
         asyncio.run(ingest_only())
     else:
