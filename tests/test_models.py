@@ -350,3 +350,21 @@ def test_fast_construction_equals_validation() -> None:
         again = type(event)(**{f.name: getattr(event, f.name) for f in fields(event)})
         assert again == event, raw
         assert event_fields(again) == event_fields(event)
+
+
+def test_every_known_type_is_built_into_its_own_kind_and_every_kind_is_reached() -> None:
+    """The builder table: a known type never falls back to GenericEvent, and every kind the
+    parser makes is made from some type (outcome spans by their prefix, anything else
+    generic, what cannot be read malformed)."""
+    from qoder_tui.api.models import EVENT_CLASSES, KNOWN_TYPES
+
+    made: set[type] = set()
+    for ev_type in sorted(KNOWN_TYPES):
+        event = parse_event({"id": f"e-{ev_type}", "type": ev_type})
+        assert not isinstance(event, (GenericEvent, MalformedEvent)), ev_type
+        assert event.type == ev_type
+        made.add(type(event))
+    made.add(type(parse_event({"id": "o", "type": "span.outcome_evaluation_end"})))
+    made.add(type(parse_event({"id": "g", "type": "vendor.something_new"})))
+    made.add(type(parse_event("{not json")))
+    assert made == set(EVENT_CLASSES)

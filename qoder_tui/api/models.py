@@ -804,27 +804,6 @@ TOOL_RESULT_TYPES = (
 STATUS_TYPES = tuple(_STATUS_TYPES)
 HANDOFF_TYPES = ("agent.thread_message_sent", "agent.thread_message_received")
 MODEL_REQUEST_TYPES = ("span.model_request_start", "span.model_request_end")
-KNOWN_TYPES = frozenset(
-    {
-        "user.message",
-        "system.message",
-        "agent.message",
-        "agent.thinking",
-        *TOOL_USE_TYPES,
-        *TOOL_RESULT_TYPES,
-        "user.tool_confirmation",
-        *MODEL_REQUEST_TYPES,
-        *STATUS_TYPES,
-        "session.thread_created",
-        "session.error",
-        *HANDOFF_TYPES,
-        "session.usage",
-        *_NOTE_SUMMARIES,
-    }
-)
-"""Every event type parsed into its own model, by exact name (span.outcome_evaluation_* aside:
-those are recognised by prefix).  Server-side type filters are built from these."""
-
 REORDER_SLACK = timedelta(seconds=5)
 """Events may arrive a little out of time order (a child's event cross-posted to the session
 stream); within this slack, duplicates are caught by id, and nothing is dropped for its time.
@@ -863,178 +842,242 @@ def _note_summary(ev_type: str, raw: dict[str, Any]) -> str:
     return base
 
 
-def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Event:
-    # Every value below is already coerced to its field's type by the helpers, so
-    # the models are built with model_construct: no second validation pass.
-    c = _common(raw, ev_id, ev_type, raw_json)
-    t = ev_type
-    if t == "user.message":
-        return UserMessage._make(**c, text=blocks_to_text(raw.get("content")))
-    if t == "system.message":
-        return SystemMessage._make(**c, text=blocks_to_text(raw.get("content")))
-    if t == "agent.message":
-        return AgentMessage._make(
-            **c, text=blocks_to_text(raw.get("content")), partial=raw.get("delta") is True
-        )
-    if t == "agent.thinking":
-        text = raw.get("thinking")
-        if not isinstance(text, str):
-            text = raw.get("content")
-            text = blocks_to_text(text) if text is not None else None
-        return Thinking._make(**c, text=text or None)
-    if t in TOOL_USE_TYPES:
-        family: ToolFamily = (
-            "mcp"
-            if t == "agent.mcp_tool_use"
-            else "custom"
-            if t == "agent.custom_tool_use"
-            else "builtin"
-        )
-        tool_input = raw.get("input")
-        if tool_input is None:
-            tool_input = raw.get("tool_input")
-        if isinstance(tool_input, str):
-            try:
-                parsed = json.loads(tool_input)
-                tool_input = parsed if isinstance(parsed, dict) else {"value": parsed}
-            except ValueError:
-                tool_input = {"value": tool_input}
-        elif not isinstance(tool_input, dict):
-            tool_input = {} if tool_input is None else {"value": tool_input}
-        return ToolUse._make(
-            **c,
-            name=_label(raw.get("name")) or _label(raw.get("tool_name")) or "?",
-            input=tool_input,
-            call_id=_str(raw.get("tool_use_id")) or ev_id,
-            family=family,
-            mcp_server=_label(raw.get("mcp_server_name")),
-            permission=_str(raw.get("evaluated_permission")),
-            requires_confirmation=raw.get("requires_confirmation") is True
-            or raw.get("evaluated_permission") == "ask",
-        )
-    if t in TOOL_RESULT_TYPES:
-        call_id = (
-            _str(raw.get("tool_use_id"))
-            or _str(raw.get("mcp_tool_use_id"))
-            or _str(raw.get("custom_tool_use_id"))
-            or ""
-        )
-        body = raw.get("content")
-        if body is None:
-            body = raw.get("output")
-        fam: ToolFamily = (
-            "mcp"
-            if t == "agent.mcp_tool_result"
-            else "custom"
-            if t == "user.custom_tool_result"
-            else "builtin"
-        )
-        return ToolResult._make(
-            **c,
-            call_id=call_id,
-            text=blocks_to_text(body),
-            is_error=raw.get("is_error") is True,
-            family=fam,
-            from_user=t.startswith("user."),
-        )
-    if t == "user.tool_confirmation":
-        return ToolConfirmation._make(
-            **c,
-            call_id=_str(raw.get("tool_use_id")) or "",
-            result=_str(raw.get("result")),
-            deny_message=_str(raw.get("deny_message")),
-        )
-    if t == "span.model_request_start":
-        return ModelRequestStart._make(**c, model=_model_name(raw.get("model")))
-    if t == "span.model_request_end":
-        usage_raw = raw.get("model_usage")
-        if usage_raw is None:
-            usage_raw = raw.get("usage")
-        return ModelRequestEnd._make(
-            **c,
-            start_id=_str(raw.get("model_request_start_id")) or _str(raw.get("span_id")),
-            is_error=raw.get("is_error") is True,
-            usage=Usage.from_raw(usage_raw),
-            model=_model_name(raw.get("model")),
-        )
-    if t in _STATUS_TYPES:
-        scope, status = _STATUS_TYPES[t]
-        usage = Usage.from_raw(raw.get("usage"))
-        return StatusChange._make(
-            **c,
-            scope=scope,
-            status=status,
-            stop_reason=StopReason.from_raw(raw.get("stop_reason")),
-            usage=usage,
-            agent_name=_label(raw.get("agent_name")),
-            reason=_str(raw.get("reason")),
-        )
-    if t == "session.thread_created":
-        # Written to the parent's stream; its `session_thread_id` names the new child.
-        c["thread_id"] = None
-        return ThreadCreated._make(
-            **c,
-            child_thread_id=_str(raw.get("session_thread_id")),
-            parent_thread_id=_str(raw.get("parent_thread_id")),
-            agent_name=_label(raw.get("agent_name")) or _label(raw.get("name")),
-            created_by_tool_use_id=_str(raw.get("created_by_tool_use_id")),
-        )
-    if t == "session.error":
-        err = raw.get("error")
-        if isinstance(err, dict):
-            retry = err.get("retry_status")
-            retry_type = _str(retry.get("type")) if isinstance(retry, dict) else _str(retry)
-            return SessionError._make(
-                **c,
-                error_type=_label(err.get("type")),
-                message=_str(err.get("message")) or "",
-                retry_status=retry_type,
-                code=_label(err.get("qoder_error_code"))
-                or _label(err.get("code"))
-                or _label(raw.get("code")),
-                mcp_server=_label(err.get("mcp_server_name")),
-            )
+# Each kind's builder: (the raw object, the fields every event shares, the type) to its event.
+# Every value is already coerced to its field's type by the helpers: no validation pass.
+_Builder = Callable[[dict[str, Any], dict[str, Any], str], Event]
+
+
+def _user_message(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return UserMessage._make(**c, text=blocks_to_text(raw.get("content")))
+
+
+def _system_message(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return SystemMessage._make(**c, text=blocks_to_text(raw.get("content")))
+
+
+def _agent_message(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return AgentMessage._make(
+        **c, text=blocks_to_text(raw.get("content")), partial=raw.get("delta") is True
+    )
+
+
+def _thinking(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    text = raw.get("thinking")
+    if not isinstance(text, str):
+        text = raw.get("content")
+        text = blocks_to_text(text) if text is not None else None
+    return Thinking._make(**c, text=text or None)
+
+
+def _tool_use(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    family: ToolFamily = (
+        "mcp"
+        if t == "agent.mcp_tool_use"
+        else "custom"
+        if t == "agent.custom_tool_use"
+        else "builtin"
+    )
+    tool_input = raw.get("input")
+    if tool_input is None:
+        tool_input = raw.get("tool_input")
+    if isinstance(tool_input, str):
+        try:
+            parsed = json.loads(tool_input)
+            tool_input = parsed if isinstance(parsed, dict) else {"value": parsed}
+        except ValueError:
+            tool_input = {"value": tool_input}
+    elif not isinstance(tool_input, dict):
+        tool_input = {} if tool_input is None else {"value": tool_input}
+    return ToolUse._make(
+        **c,
+        name=_label(raw.get("name")) or _label(raw.get("tool_name")) or "?",
+        input=tool_input,
+        call_id=_str(raw.get("tool_use_id")) or c["id"],
+        family=family,
+        mcp_server=_label(raw.get("mcp_server_name")),
+        permission=_str(raw.get("evaluated_permission")),
+        requires_confirmation=raw.get("requires_confirmation") is True
+        or raw.get("evaluated_permission") == "ask",
+    )
+
+
+def _tool_result(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    call_id = (
+        _str(raw.get("tool_use_id"))
+        or _str(raw.get("mcp_tool_use_id"))
+        or _str(raw.get("custom_tool_use_id"))
+        or ""
+    )
+    body = raw.get("content")
+    if body is None:
+        body = raw.get("output")
+    family: ToolFamily = (
+        "mcp"
+        if t == "agent.mcp_tool_result"
+        else "custom"
+        if t == "user.custom_tool_result"
+        else "builtin"
+    )
+    return ToolResult._make(
+        **c,
+        call_id=call_id,
+        text=blocks_to_text(body),
+        is_error=raw.get("is_error") is True,
+        family=family,
+        from_user=t.startswith("user."),
+    )
+
+
+def _tool_confirmation(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return ToolConfirmation._make(
+        **c,
+        call_id=_str(raw.get("tool_use_id")) or "",
+        result=_str(raw.get("result")),
+        deny_message=_str(raw.get("deny_message")),
+    )
+
+
+def _request_start(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return ModelRequestStart._make(**c, model=_model_name(raw.get("model")))
+
+
+def _request_end(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    usage_raw = raw.get("model_usage")
+    if usage_raw is None:
+        usage_raw = raw.get("usage")
+    return ModelRequestEnd._make(
+        **c,
+        start_id=_str(raw.get("model_request_start_id")) or _str(raw.get("span_id")),
+        is_error=raw.get("is_error") is True,
+        usage=Usage.from_raw(usage_raw),
+        model=_model_name(raw.get("model")),
+    )
+
+
+def _status_change(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    scope, status = _STATUS_TYPES[t]
+    return StatusChange._make(
+        **c,
+        scope=scope,
+        status=status,
+        stop_reason=StopReason.from_raw(raw.get("stop_reason")),
+        usage=Usage.from_raw(raw.get("usage")),
+        agent_name=_label(raw.get("agent_name")),
+        reason=_str(raw.get("reason")),
+    )
+
+
+def _thread_created(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    # Written to the parent's stream; its `session_thread_id` names the new child.
+    c["thread_id"] = None
+    return ThreadCreated._make(
+        **c,
+        child_thread_id=_str(raw.get("session_thread_id")),
+        parent_thread_id=_str(raw.get("parent_thread_id")),
+        agent_name=_label(raw.get("agent_name")) or _label(raw.get("name")),
+        created_by_tool_use_id=_str(raw.get("created_by_tool_use_id")),
+    )
+
+
+def _session_error(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    err = raw.get("error")
+    if isinstance(err, dict):
+        retry = err.get("retry_status")
+        retry_type = _str(retry.get("type")) if isinstance(retry, dict) else _str(retry)
         return SessionError._make(
             **c,
-            error_type=None,
-            message=_str(err) or _str(raw.get("message")) or "",
-            code=_label(raw.get("code")),
+            error_type=_label(err.get("type")),
+            message=_str(err.get("message")) or "",
+            retry_status=retry_type,
+            code=_label(err.get("qoder_error_code"))
+            or _label(err.get("code"))
+            or _label(raw.get("code")),
+            mcp_server=_label(err.get("mcp_server_name")),
         )
-    if t in HANDOFF_TYPES:
-        direction: Direction = "sent" if t.endswith("_sent") else "received"
-        agent = (
-            _label(raw.get("to_agent_name"))
-            if direction == "sent"
-            else _label(raw.get("from_agent_name"))
-        )
-        return ThreadMessage._make(
-            **c,
-            direction=direction,
-            from_thread_id=_str(raw.get("from_session_thread_id")),
-            to_thread_id=_str(raw.get("to_session_thread_id")),
-            peer_agent_name=agent,
-            text=blocks_to_text(raw.get("content")),
-            is_error=raw.get("is_error") is True,
-            declared_direction=_str(raw.get("direction")),
-        )
-    if t == "session.usage":
-        usage_raw = dict(_dict(raw.get("usage")))
-        for key in ("total_credits", "model_credits", "sandbox_runtime_credits"):
-            if key in raw and key not in usage_raw:
-                usage_raw[key] = raw[key]
-        return UsageSnapshot._make(**c, usage=Usage.from_raw(usage_raw))
-    if t.startswith("span.outcome_evaluation_"):
-        return OutcomeSpan._make(
-            **c,
-            phase=t.rsplit("_", 1)[-1],
-            outcome_id=_str(raw.get("outcome_id")),
-            iteration=_int(raw.get("iteration")),
-            result=_str(raw.get("result")),
-            explanation=_str(raw.get("explanation")),
-        )
-    if t in _NOTE_SUMMARIES:
-        return NoteEvent._make(**c, summary=_note_summary(t, raw))
+    return SessionError._make(
+        **c,
+        error_type=None,
+        message=_str(err) or _str(raw.get("message")) or "",
+        code=_label(raw.get("code")),
+    )
+
+
+def _handoff(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    direction: Direction = "sent" if t.endswith("_sent") else "received"
+    agent = (
+        _label(raw.get("to_agent_name"))
+        if direction == "sent"
+        else _label(raw.get("from_agent_name"))
+    )
+    return ThreadMessage._make(
+        **c,
+        direction=direction,
+        from_thread_id=_str(raw.get("from_session_thread_id")),
+        to_thread_id=_str(raw.get("to_session_thread_id")),
+        peer_agent_name=agent,
+        text=blocks_to_text(raw.get("content")),
+        is_error=raw.get("is_error") is True,
+        declared_direction=_str(raw.get("direction")),
+    )
+
+
+def _usage_snapshot(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    usage_raw = dict(_dict(raw.get("usage")))
+    for key in ("total_credits", "model_credits", "sandbox_runtime_credits"):
+        if key in raw and key not in usage_raw:
+            usage_raw[key] = raw[key]
+    return UsageSnapshot._make(**c, usage=Usage.from_raw(usage_raw))
+
+
+def _outcome_span(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return OutcomeSpan._make(
+        **c,
+        phase=t.rsplit("_", 1)[-1],
+        outcome_id=_str(raw.get("outcome_id")),
+        iteration=_int(raw.get("iteration")),
+        result=_str(raw.get("result")),
+        explanation=_str(raw.get("explanation")),
+    )
+
+
+def _note(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
+    return NoteEvent._make(**c, summary=_note_summary(t, raw))
+
+
+def _generic(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     return GenericEvent._make(**c)
+
+
+_BUILDERS: dict[str, _Builder] = {
+    "user.message": _user_message,
+    "system.message": _system_message,
+    "agent.message": _agent_message,
+    "agent.thinking": _thinking,
+    **dict.fromkeys(TOOL_USE_TYPES, _tool_use),
+    **dict.fromkeys(TOOL_RESULT_TYPES, _tool_result),
+    "user.tool_confirmation": _tool_confirmation,
+    "span.model_request_start": _request_start,
+    "span.model_request_end": _request_end,
+    **dict.fromkeys(STATUS_TYPES, _status_change),
+    "session.thread_created": _thread_created,
+    "session.error": _session_error,
+    **dict.fromkeys(HANDOFF_TYPES, _handoff),
+    "session.usage": _usage_snapshot,
+    **dict.fromkeys(_NOTE_SUMMARIES, _note),
+}
+"""Each event type parsed into its own model, and how (span.outcome_evaluation_* aside:
+those are recognised by prefix, and any other type is a GenericEvent)."""
+
+KNOWN_TYPES = frozenset(_BUILDERS)
+"""Every event type parsed into its own model, by exact name.  Server-side type filters are
+built from these."""
+
+
+def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Event:
+    builder = _BUILDERS.get(ev_type)
+    if builder is None:
+        builder = _outcome_span if ev_type.startswith("span.outcome_evaluation_") else _generic
+    return builder(raw, _common(raw, ev_id, ev_type, raw_json), ev_type)
 
 
 def _model_name(value: Any) -> str | None:
