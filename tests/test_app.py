@@ -1126,3 +1126,25 @@ async def test_background_reads_start_once_the_opened_view_is_drawn(
             timeout=30,
             what="every thread's failed calls counted",
         )
+
+
+async def test_the_markdown_renderer_is_loaded_while_the_first_pages_are_on_their_way(
+    make_sim,
+) -> None:
+    """Once the first frame is drawn, the app loads what messages are drawn with while it
+    waits for the server (here 1.5 s an answer), instead of in the frame that shows them."""
+    from qoder_tui.render import events as render_events
+
+    server = make_sim(delay=1.5)
+    sid = _session(server, "pydantic")
+    render_events._markdown_class.cache_clear()  # as at launch (an earlier test loaded it)
+    app = QoderApp(settings_for(server), session_id=sid, live=False, clock=_clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot,
+            lambda: render_events._markdown_class.cache_info().currsize == 1,
+            what="the markdown renderer loaded",
+        )
+        assert screen.log_view.store is None or len(screen.log_view.store) == 0
+        await until(pilot, lambda: screen.log_view.store is not None and len(screen.log_view.store))

@@ -236,6 +236,13 @@ def markdown(text: str, ctx: RenderContext) -> RenderableType:
     return _markdown_class()(text, code_theme="monokai" if ctx.palette.dark else "default")
 
 
+def load_markdown() -> None:
+    """Load the markdown renderer now rather than in the first frame that shows a message
+    (importing it takes 25-35 ms): the UI calls this once it has drawn its first frame,
+    while it waits for the server's first pages."""
+    _markdown_class()
+
+
 @lru_cache(maxsize=1)
 def _markdown_class() -> Callable[..., RenderableType]:
     """rich's Markdown, parsed with one shared parser (loaded on first use: markdown-it).

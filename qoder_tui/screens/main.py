@@ -52,7 +52,7 @@ from ..controller import (
     ViewChanged,
 )
 from ..filters import JUMPS, FilterError, parse_filter
-from ..render.events import Palette, pretty_json
+from ..render.events import Palette, load_markdown, pretty_json
 from ..store import ALL_THREADS, DEFAULT_WINDOW, EventStore, SessionStore
 from ..widgets.event_log import EventLog
 from ..widgets.key_hints import KeyHints
@@ -283,6 +283,9 @@ class MainScreen(Screen[None]):
         self.set_timer(BACKGROUND_AFTER, self.controller.first_paint_done)
         self._check_size()
         self.controller.list_sessions()
+        # While the first pages are on their way (a real API takes 100 ms and more to
+        # answer), the loop is idle: load what the first messages will be drawn with.
+        self.call_after_refresh(load_markdown)
         if self.start_session:
             self.open_scope((self.start_session, self.start_thread))
             self.log_view.focus()
