@@ -211,21 +211,28 @@ class EventStore:
         out of order (a server replaying history on a live stream).  `shared`: a store
         holding the same events, whose rows are kept instead of new ones."""
         change = Change()
-        rows = self._rows
+        rows, seq, added = self._rows, self._seq, change.added
         newest = self._time_at(-1) if rows else None
+        floor = newest - REORDER_SLACK if newest is not None else None
+        position = self._base + len(rows)
         for event in events:
-            if event.id in self._seq:
+            event_id = event.id
+            if event_id in seq:
                 continue
             when = event.time
             if when is not None:
-                if newest is not None and when < newest - REORDER_SLACK:
+                if newest is None or when > newest:
+                    newest, floor = when, when - REORDER_SLACK
+                elif floor is not None and when < floor:
                     change.refused.append(event)
                     continue
-                newest = max(newest, when) if newest is not None else when
-            self._seq[event.id] = self._base + len(rows)
+            seq[event_id] = position
+            position += 1
             rows.append(self._row(event, shared))
-            self._index(event, change)
-            change.added.append(event)
+            index = _INDEX_BY_KIND.get(type(event))
+            if index is not None:
+                index(self, event, change)
+            added.append(event)
         # Pairs formed inside the batch are new, not changed.
         change.changed.difference_update(e.id for e in change.added)
         return change
