@@ -142,6 +142,21 @@ def test_an_older_event_is_refused_not_appended_out_of_order() -> None:
     assert [e.id for e in store.events[-2:]] == ["t199", "t200"]
 
 
+def test_the_time_guard_follows_the_newest_time_inside_a_batch() -> None:
+    """Within REORDER_SLACK (5 s) of the newest time seen so far, even in the same batch,
+    an event is appended; further back it is refused; an event with no time is appended."""
+    store = EventStore("s")
+    store.start([timed(i) for i in range(180, 190)], has_older=True)
+    untimed = parse_event({"id": "u", "type": "agent.message"})
+    change = store.append(
+        [timed(200), timed(196), timed(210), timed(204), timed(206), untimed, timed(211)]
+    )
+    assert [e.id for e in change.refused] == ["t204"]
+    assert [e.id for e in change.added] == ["t200", "t196", "t210", "t206", "u", "t211"]
+    assert [e.id for e in store.events[-6:]] == ["t200", "t196", "t210", "t206", "u", "t211"]
+    assert [store.index_of(e.id) for e in store.events] == list(range(len(store)))
+
+
 def test_the_window_lets_the_oldest_go_and_keeps_what_the_reader_sees() -> None:
     store = EventStore("s", window=1_000)
     store.start([timed(i) for i in range(100)], has_older=False)
