@@ -30,6 +30,26 @@ async def test_pages_backward_through_5000_events_once_in_order(make_sim) -> Non
         assert pages == 50
 
 
+async def test_a_type_filtered_page_of_a_big_synthetic_thread_makes_only_its_events(
+    make_sim,
+) -> None:
+    """The simulator reads a synthetic log's types without making its events: a filtered
+    page of 100,000 events made them all once (2 s in which it answered nothing else)."""
+    server = make_sim(scenario="big", big_events=100_000)
+    async with client_for(server) as client:
+        sessions = (await client.list_sessions()).data
+        big = next(s for s in sessions if "100,000" in (s.title or ""))
+        thread = (await client.all_threads(big.id))[0]
+        log = server.simulator.world.sessions[big.id].threads[thread.id].log
+        made = log.made
+        page = await client.list_events(
+            big.id, thread.id, limit=100, order="asc", types=["agent.tool_use"]
+        )
+        assert [e.type for e in page.data] == ["agent.tool_use"] * 100
+        assert [e.id for e in page.data] == [log.event_id(4 + 9 * i) for i in range(100)]
+        assert log.made - made <= 100
+
+
 async def test_newest_page_then_older_pages_meet_without_gap(demo_sim: SimulatorServer) -> None:
     async with client_for(demo_sim) as client:
         sessions = (await client.list_sessions()).data

@@ -323,8 +323,12 @@ class Simulator:
         return self._json(page_out(self.dialect, page), rid)
 
     def _types_of(self, log: Any) -> list[str]:
-        """Each event's type, by index (logs only grow: computed once per event)."""
+        """Each event's type, by index (logs only grow: computed once per event; a
+        synthetic log names its types without making its events)."""
         kinds = self._kinds.setdefault(id(log), [])
+        type_at = getattr(log, "type_at", None)
+        if type_at is not None:
+            kinds.extend(map(type_at, range(len(kinds), len(log))))
         for i in range(len(kinds), len(log)):
             kinds.append(log.get(i).get("type", ""))
         return kinds

@@ -15,6 +15,18 @@ from .content import AGENT_MESSAGES, THOUGHTS, make_tool_call
 from .world import fmt_ts
 
 CYCLE = 9
+TYPES = (
+    "user.message",
+    "session.status_running",
+    "span.model_request_start",
+    "agent.thinking",
+    "agent.tool_use",
+    "span.model_request_end",
+    "agent.tool_result",
+    "agent.message",
+    "session.status_idle",
+)
+"""Event i's type is TYPES[i % CYCLE]."""
 
 
 class SyntheticLog:
@@ -28,6 +40,8 @@ class SyntheticLog:
         self.seed = seed
         self.prefix = "evt_" + hashlib.sha1(f"{session_id}:{seed}".encode()).hexdigest()[:10]
         self._cache: dict[int, dict[str, Any]] = {}
+        self.made = 0
+        """Events made so far (each is made from its index when asked for)."""
 
     def __len__(self) -> int:
         return self.size
@@ -47,6 +61,12 @@ class SyntheticLog:
             return None
         return index if 0 <= index < self.size else None
 
+    def type_at(self, index: int) -> str:
+        """Event `index`'s type, without making the event: a type filter reads every one
+        (making all of a 100,000-event log's took 2 s, and the server answered nothing
+        else meanwhile)."""
+        return TYPES[index % CYCLE]
+
     def get(self, index: int) -> dict[str, Any]:
         if index < 0:
             index += self.size
@@ -62,33 +82,26 @@ class SyntheticLog:
         return event
 
     def _make(self, i: int) -> dict[str, Any]:
+        self.made += 1
         rng = random.Random(self.seed * 1_000_003 + i)
         phase = i % CYCLE
         when = self.start + timedelta(milliseconds=1500 * i)
-        ev: dict[str, Any] = {"id": self.event_id(i)}
+        ev: dict[str, Any] = {"id": self.event_id(i), "type": TYPES[phase]}
         if phase == 0:
-            ev["type"] = "user.message"
             ev["content"] = [
                 {
                     "type": "text",
                     "text": f"Step {i // CYCLE}: run the checks again and fix what fails.",
                 }
             ]
-        elif phase == 1:
-            ev["type"] = "session.status_running"
-        elif phase == 2:
-            ev["type"] = "span.model_request_start"
         elif phase == 3:
-            ev["type"] = "agent.thinking"
             ev["thinking"] = rng.choice(THOUGHTS)
         elif phase == 4:
             call = make_tool_call(rng)
-            ev["type"] = "agent.tool_use"
             ev["name"] = call.name
             ev["input"] = call.input
             ev["evaluated_permission"] = "allow"
         elif phase == 5:
-            ev["type"] = "span.model_request_end"
             ev["model_request_start_id"] = self.event_id(i - 3)
             ev["is_error"] = False
             ev["model_usage"] = {
@@ -101,15 +114,12 @@ class SyntheticLog:
         elif phase == 6:
             # Recompute the call made at i-2 so that result and call agree.
             call = make_tool_call(random.Random(self.seed * 1_000_003 + i - 2))
-            ev["type"] = "agent.tool_result"
             ev["tool_use_id"] = self.event_id(i - 2)
             ev["content"] = [{"type": "text", "text": call.output}]
             ev["is_error"] = call.is_error
         elif phase == 7:
-            ev["type"] = "agent.message"
             ev["content"] = [{"type": "text", "text": rng.choice(AGENT_MESSAGES)}]
-        else:
-            ev["type"] = "session.status_idle"
+        elif phase == 8:
             ev["stop_reason"] = {"type": "end_turn"}
             ev["usage"] = {
                 "input_tokens": rng.randint(2000, 20000),
