@@ -50,6 +50,26 @@ async def test_a_type_filtered_page_of_a_big_synthetic_thread_makes_only_its_eve
         assert log.made - made <= 100
 
 
+async def test_the_100_event_benchmark_thread_shows_what_the_big_threads_newest_100_show(
+    make_sim,
+) -> None:
+    """The bench compares opening the two: they differ in size, not in what is on screen."""
+    from qoder_tui.api.models import event_fields
+
+    server = make_sim(scenario="big", big_events=1000)
+    async with client_for(server) as client:
+        sessions = (await client.list_sessions()).data
+        pages = []
+        for title in ("1,000", "100 events"):
+            session = next(s for s in sessions if title in (s.title or ""))
+            thread = (await client.all_threads(session.id))[0]
+            pages.append((await client.newest_events(session.id, thread.id)).data)
+    own = {"id", "processed_at", "raw_json", "call_id", "start_id"}
+    big, small = ([event_fields(e, exclude=own) for e in page] for page in pages)
+    assert len(big) == len(small) == 100
+    assert big == small
+
+
 async def test_newest_page_then_older_pages_meet_without_gap(demo_sim: SimulatorServer) -> None:
     async with client_for(demo_sim) as client:
         sessions = (await client.list_sessions()).data

@@ -36,7 +36,7 @@ from .content import (
     make_tool_call,
     role_tool_call,
 )
-from .synthetic import SyntheticLog
+from .synthetic import CYCLE, SyntheticLog
 from .world import EventLog, IdMaker, SimSession, SimThread, Writer, fmt_ts
 
 
@@ -847,7 +847,10 @@ def _build_big(world: World) -> None:
     )
     w2 = Writer(small, world.ids, when2)
     p2 = w2.add_thread(name="bench-agent", parent_id=None)
-    log2 = SyntheticLog(small.id, p2.id, 100, start=when2, seed=cfg.seed + 1)
+    # Its events say what the big thread's newest 100 say (as far as the cycle allows): the
+    # bench compares opening the two, and that should measure their size, not what they show.
+    first = max(0, cfg.big_events - 100) // CYCLE * CYCLE
+    log2 = SyntheticLog(small.id, p2.id, 100, start=when2, seed=cfg.seed, first=first)
     p2.log = log2
     small.session_log = log2
 

@@ -31,13 +31,25 @@ TYPES = (
 
 class SyntheticLog:
     def __init__(
-        self, session_id: str, thread_id: str, size: int, *, start: datetime, seed: int
+        self,
+        session_id: str,
+        thread_id: str,
+        size: int,
+        *,
+        start: datetime,
+        seed: int,
+        first: int = 0,
     ) -> None:
         self.session_id = session_id
         self.thread_id = thread_id
         self.size = size
         self.start = start
         self.seed = seed
+        if first % CYCLE:
+            raise ValueError(f"first must be a multiple of {CYCLE}")
+        self.first = first
+        """Event i says what event first + i of a log with this seed says (its id and time are
+        its own): a short log can show what a long one's newest events show."""
         self.prefix = "evt_" + hashlib.sha1(f"{session_id}:{seed}".encode()).hexdigest()[:10]
         self._cache: dict[int, dict[str, Any]] = {}
         self.made = 0
@@ -65,7 +77,7 @@ class SyntheticLog:
         """Event `index`'s type, without making the event: a type filter reads every one
         (making all of a 100,000-event log's took 2 s, and the server answered nothing
         else meanwhile)."""
-        return TYPES[index % CYCLE]
+        return TYPES[(self.first + index) % CYCLE]
 
     def get(self, index: int) -> dict[str, Any]:
         if index < 0:
@@ -83,15 +95,16 @@ class SyntheticLog:
 
     def _make(self, i: int) -> dict[str, Any]:
         self.made += 1
-        rng = random.Random(self.seed * 1_000_003 + i)
-        phase = i % CYCLE
+        k = self.first + i  # what it says is event k's
+        rng = random.Random(self.seed * 1_000_003 + k)
+        phase = k % CYCLE
         when = self.start + timedelta(milliseconds=1500 * i)
         ev: dict[str, Any] = {"id": self.event_id(i), "type": TYPES[phase]}
         if phase == 0:
             ev["content"] = [
                 {
                     "type": "text",
-                    "text": f"Step {i // CYCLE}: run the checks again and fix what fails.",
+                    "text": f"Step {k // CYCLE}: run the checks again and fix what fails.",
                 }
             ]
         elif phase == 3:
@@ -113,7 +126,7 @@ class SyntheticLog:
             }
         elif phase == 6:
             # Recompute the call made at i-2 so that result and call agree.
-            call = make_tool_call(random.Random(self.seed * 1_000_003 + i - 2))
+            call = make_tool_call(random.Random(self.seed * 1_000_003 + k - 2))
             ev["tool_use_id"] = self.event_id(i - 2)
             ev["content"] = [{"type": "text", "text": call.output}]
             ev["is_error"] = call.is_error
