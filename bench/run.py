@@ -51,9 +51,10 @@ TOKEN = "bench-token"
 SIZE = (140, 44)
 REPS = int(os.environ.get("BENCH_REPS", "7"))
 """First paints per figure (medians); ingest runs REPS - 1 pairs."""
-LAUNCH_REPS = 2 * REPS + 1
-"""In-process launches per thread (medians): each takes about 0.1 s, and with 7 the ratio
-moved between 0.67 and 1.50 over four full runs of the same code."""
+LAUNCH_REPS = 4 * REPS + 3
+"""In-process launches per thread (medians): each takes about 0.1 s, and one launch took
+anything from 75 to 210 ms on this machine (with 7 a run's ratio moved between 0.67 and 1.50,
+with 15 between 0.99 and 1.25)."""
 INGEST_EVENTS = int(os.environ.get("BENCH_INGEST", "20000"))
 
 
@@ -182,9 +183,9 @@ async def bench_launch(base: str, big: tuple[str, str], small: tuple[str, str]) 
     big_t: list[float] = []
     small_t: list[float] = []
     await launch_once(base, *small)  # warm imports and caches
-    for _ in range(LAUNCH_REPS):
-        small_t.append(await launch_once(base, *small))
-        big_t.append(await launch_once(base, *big))
+    for i in range(LAUNCH_REPS):  # in turn first, so that what one leaves favours neither
+        for times, thread in ((small_t, small), (big_t, big))[:: 1 if i % 2 else -1]:
+            times.append(await launch_once(base, *thread))
     ratio = median(big_t) / median(small_t)
     print(
         f"launch to newest events painted   100k/100 = {ratio:.2f}   "
