@@ -23,7 +23,8 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -566,13 +567,24 @@ async def bench_follow_memory(base: str, big: tuple[str, str]) -> None:
 # --------------------------------------------------------------------------- main
 
 
-async def main() -> None:
+@asynccontextmanager
+async def big_simulator() -> AsyncIterator[tuple[str, tuple[str, str], tuple[str, str], int]]:
+    """A fresh simulator with the BENCH_EVENTS-event thread: its base URL, the big and the
+    100-event (session, thread), and the big thread's size."""
     events = int(os.environ.get("BENCH_EVENTS", "100000"))
     proc, base = start_simulator(events)
     try:
         found = await sessions(base)
         big = next(v for k, v in found.items() if f"{events:,}" in k)
         small = next(v for k, v in found.items() if "100 events" in k)
+        yield base, big, small, events
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+async def main() -> None:
+    async with big_simulator() as (base, big, small, events):
         print(
             f"qoder-tui bench: simulator in its own process, big thread {events:,} events, {os.cpu_count()} cores"
         )
@@ -580,24 +592,14 @@ async def main() -> None:
         await bench_first_paint(base, small)
         await bench_prepend(base, big)
         await bench_ingest(base, big)
-    finally:
-        proc.terminate()
-        proc.wait(10)
     # Memory in processes of their own, with a fresh simulator: nothing above may count.
     subprocess.run([sys.executable, __file__, "--memory-only"], check=False, cwd=str(ROOT))
     subprocess.run([sys.executable, __file__, "--follow-memory"], check=False, cwd=str(ROOT))
 
 
 async def memory_only() -> None:
-    events = int(os.environ.get("BENCH_EVENTS", "100000"))
-    proc, base = start_simulator(events)
-    try:
-        found = await sessions(base)
-        big = next(v for k, v in found.items() if f"{events:,}" in k)
+    async with big_simulator() as (base, big, _small, events):
         await bench_memory(base, big, events)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def _on_small_simulator(
@@ -622,16 +624,8 @@ async def first_paint_only() -> None:
 
 
 async def launch_only() -> None:
-    events = int(os.environ.get("BENCH_EVENTS", "100000"))
-    proc, base = start_simulator(events)
-    try:
-        found = await sessions(base)
-        big = next(v for k, v in found.items() if f"{events:,}" in k)
-        small = next(v for k, v in found.items() if "100 events" in k)
+    async with big_simulator() as (base, big, small, _events):
         await bench_launch(base, big, small)
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def ingest_only() -> None:
