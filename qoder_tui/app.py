@@ -19,6 +19,7 @@ from .api.settings import Settings
 from .commands import GoToProvider, SafeCommandPalette
 from .screens.main import MainScreen
 from .store import DEFAULT_WINDOW
+from .ui_caches import release_widget_caches
 
 
 def styles_dir() -> Path:
@@ -37,6 +38,9 @@ PROMPT_INPUT = (events.Key, events.MouseDown, events.MouseScrollDown, events.Mou
 
 TERMINAL_CHECK = 1.0
 """Seconds between checks that the terminal the app runs in is still there."""
+
+WIDGET_CACHE_SWEEP = 30.0
+"""Seconds between releases of what Textual keeps of widgets that are gone (notifications)."""
 
 
 def terminal_fds() -> list[int]:
@@ -106,6 +110,7 @@ class QoderApp(App[None]):
         self._terminal_fds = [] if self.is_headless else terminal_fds()
         if self._terminal_fds:
             self.set_interval(TERMINAL_CHECK, self._check_terminal)
+        self.set_interval(WIDGET_CACHE_SWEEP, release_widget_caches)
 
     def _check_terminal(self) -> None:
         """Quit once the terminal has gone (its window closed without a hangup reaching us,
@@ -131,6 +136,7 @@ class QoderApp(App[None]):
 
     async def on_unmount(self) -> None:
         await self.client.aclose()
+        release_widget_caches()  # nothing of this app stays behind in the process
 
     def _fatal_error(self) -> None:
         """A bug: end with one line for the person and the details in a file, not a traceback.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from textual._styles_cache import StylesCache
 from textual.pilot import Pilot
 
 from qoder_tui.api.models import (
@@ -353,6 +355,54 @@ async def test_help_screen_lists_the_keys(demo_app_sim: SimulatorServer) -> None
         await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen")
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, MainScreen))
+
+
+def _line_caches() -> int:
+    """Textual's per-widget line caches alive now (each holds the lines its widget drew)."""
+    gc.collect()
+    return sum(1 for o in gc.get_objects() if isinstance(o, StylesCache))
+
+
+async def test_screens_and_notifications_that_are_gone_leave_no_drawn_lines_behind(
+    demo_app_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Textual's memo of StylesCache.get_inner_outer (textual#6665) keeps the line cache of
+    # every widget it ever drew, gone or not: five per help screen opened and closed.
+    monkeypatch.setattr("qoder_tui.app.WIDGET_CACHE_SWEEP", 0.2)
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await until(pilot, lambda: main_screen(app).tree_view.root.children)
+        await pilot.pause()
+        before = _line_caches()
+        for _ in range(8):
+            await pilot.press("question_mark")
+            await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+            await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, MainScreen))
+        await until(
+            pilot, lambda: _line_caches() <= before + 2, what="the help screens' lines let go"
+        )
+        # Notifications come and go with no screen closing: the sweep lets theirs go.  (Textual
+        # itself holds on to the newest few: eight toasts leave 16 line caches alive.)
+        for _ in range(4):
+            for i in range(8):
+                app.notify(f"note {i}", timeout=0.05)
+            await until(pilot, lambda: bool(app.screen.query("Toast")))
+            await until(pilot, lambda: not app.screen.query("Toast"))
+        await until(
+            pilot, lambda: _line_caches() <= before + 24, what="the notifications' lines let go"
+        )
+
+
+async def test_an_app_that_has_ended_leaves_no_drawn_lines_in_the_process(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: main_screen(app).tree_view.root.children)
+        await pilot.pause()
+        assert StylesCache.get_inner_outer.cache_info().currsize > 0  # its widgets were drawn
+    assert StylesCache.get_inner_outer.cache_info().currsize == 0
 
 
 async def test_rejected_token_is_a_message_not_a_crash(demo_app_sim: SimulatorServer) -> None:

@@ -54,6 +54,7 @@ from ..controller import (
 from ..filters import JUMPS, FilterError, parse_filter
 from ..render.events import Palette, load_markdown, pretty_json
 from ..store import ALL_THREADS, DEFAULT_WINDOW, EventStore, SessionStore
+from ..ui_caches import release_widget_caches
 from ..widgets.event_log import EventLog
 from ..widgets.key_hints import KeyHints
 from ..widgets.log_title import LogTitle
@@ -296,6 +297,10 @@ class MainScreen(Screen[None]):
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
         self.set_interval(SESSIONS_REFRESH, self.controller.refresh_sessions)
+
+    def on_screen_resume(self) -> None:
+        # Back from a screen on top (help, answers, the palette): its widgets' lines may go.
+        release_widget_caches()
 
     async def on_unmount(self) -> None:
         self._resume_gc()
