@@ -1198,3 +1198,38 @@ async def test_the_markdown_renderer_is_loaded_while_the_first_pages_are_on_thei
         )
         assert screen.log_view.store is None or len(screen.log_view.store) == 0
         await until(pilot, lambda: screen.log_view.store is not None and len(screen.log_view.store))
+
+
+async def test_a_key_that_stops_following_redraws_only_the_lines_of_the_selected_event(
+    demo_app_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Up from the newest events selects the one at the bottom and stops following; the
+    frame for it draws that event's lines, not the whole log (during a burst that frame
+    came on top of the burst's own)."""
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _app_on(demo_app_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        log = main_screen(app).log_view
+        await until(pilot, lambda: log.store is not None and log.store.started)
+        await until(pilot, lambda: log.heights and log.offsets[-1] > log.size.height)
+        await pilot.pause()
+        assert log.follow and log.cursor_id is None
+        drawn: list[int] = []
+        draw = EventLog.render_line
+
+        def recorded(view: EventLog, y: int) -> Any:
+            drawn.append(y)
+            return draw(view, y)
+
+        monkeypatch.setattr(EventLog, "render_line", recorded)
+        await pilot.press("k")
+        await until(pilot, lambda: log.cursor_id is not None and drawn, what="the key's frame")
+        await pilot.pause()
+        store = log.store
+        assert store is not None and not log.follow
+        index = store.index_of(log.cursor_id)
+        assert index is not None
+        top = 1 + log.offsets[index] - round(log.scroll_y)
+        rows = set(range(top, top + log.heights[index]))
+        assert set(drawn) <= rows, (sorted(set(drawn)), sorted(rows))

@@ -94,7 +94,10 @@ class EventLog(ScrollView, can_focus=True):
         Binding("S", "jump('slow', False)", "Previous slow model call", show=False),
     ]
 
-    follow: reactive[bool] = reactive(True, init=False)
+    follow: reactive[bool] = reactive(True, init=False, repaint=False)
+    """Whether the view stays on the newest events.  Nothing is drawn from it here (the title
+    says it), so a change repaints nothing: every change of it comes with a scroll or a
+    refresh of what did change (the selection's lines, when a key stops following)."""
 
     frame_budget: float | None = 0.012
     """Seconds of Rich rendering per frame; visible events beyond it draw next frame.
