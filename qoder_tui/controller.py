@@ -326,6 +326,8 @@ class SessionController:
         self._prefetched: dict[Scope, Page[Event]] = {}
         """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
+        self.last_arrival = 0.0
+        """When a follower last handed over live events (monotonic seconds)."""
         self.idle_alert_after: float | None = None
         """Seconds a thread that went idle live may stay idle before an Alert (None: never)."""
         self._went_idle: dict[Scope, datetime] = {}
@@ -1211,7 +1213,8 @@ class SessionController:
                         self.emit(LiveWaiting())
                     # A fast stream's bytes are already buffered, so reading never blocks
                     # and never lets the loop run anything else: hand it back every few ms.
-                    if time.monotonic() - last_yield > YIELD_EVERY:
+                    self.last_arrival = now = time.monotonic()
+                    if now - last_yield > YIELD_EVERY:
                         if self._resumed.is_set():
                             await asyncio.sleep(0)
                         else:  # input is being answered: see hold_live
@@ -1249,6 +1252,11 @@ class SessionController:
     @property
     def live_held(self) -> bool:
         return not self._resumed.is_set()
+
+    def stream_quiet(self, quiet_for: float) -> bool:
+        """No live events came in for `quiet_for` seconds, and not because input held the
+        followers (a burst is over, or paused at the server)."""
+        return not self.live_held and time.monotonic() - self.last_arrival >= quiet_for
 
     def stop_follower(self, scope: Scope) -> None:
         task = self.followers.pop(scope, None)

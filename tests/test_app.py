@@ -1233,3 +1233,33 @@ async def test_a_key_that_stops_following_redraws_only_the_lines_of_the_selected
         top = 1 + log.offsets[index] - round(log.scroll_y)
         rows = set(range(top, top + log.heights[index]))
         assert set(drawn) <= rows, (sorted(set(drawn)), sorted(rows))
+
+
+async def test_the_end_of_a_burst_is_stored_and_drawn_once_the_stream_goes_quiet(
+    make_sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a burst, drains and paints come at most every BUSY_DRAIN_INTERVAL and
+    BURST_PAINT_EVERY; what the burst's last moments brought waited for the next of each
+    (up to 0.2 and 0.25 s).  Here both are 30 s: the end must come with the quiet."""
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "BUSY_DRAIN_INTERVAL", 30.0)
+    monkeypatch.setattr(main_module, "BURST_PAINT_EVERY", 30.0)
+    server = make_sim(scenario="big", big_events=500)
+    sess = _biggest(server)
+    app = QoderApp(settings_for(server), session_id=sess.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await _following(pilot, app)
+        log = main_screen(app).log_view
+        store = log.store
+        assert store is not None
+        await _grow(server, sess.id, 3000)
+        newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
+        await until(pilot, lambda: store.newest_id == newest, timeout=15, what="the burst stored")
+        await until(
+            pilot,
+            lambda: not log.bursting and log.scroll_y == log.max_scroll_y,
+            timeout=15,
+            what="the burst's end drawn",
+        )
+        assert log.follow and len(log.heights) == len(store)

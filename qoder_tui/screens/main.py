@@ -81,6 +81,9 @@ effect is drawn."""
 BUSY_BATCH = 200
 """When a drain applied this many events, the next waits longer: nobody reads 200 events
 in a frame, and fewer frames leave the loop free for ingest and for key presses."""
+STREAM_QUIET = 0.03
+"""A burst is over once no live event came in for this long (seconds): what it left in the
+buffer is drained and drawn then, not at the end of the longer waits above."""
 
 
 class ControllerNews(Message):
@@ -505,13 +508,18 @@ class MainScreen(Screen[None]):
         # Coalesce: at most one drain per 1/30 s (1/5 s in a burst), however fast events arrive.
         if self._drain_scheduled:
             return
+        self._drain_scheduled = True
+        self._drain_when_due()
+
+    def _drain_when_due(self) -> None:
+        """Drain once the interval since the last drain is over, or sooner if the stream has
+        gone quiet: the end of a burst shows at once, not up to BUSY_DRAIN_INTERVAL later."""
         interval = BUSY_DRAIN_INTERVAL if self._last_batch >= BUSY_BATCH else DRAIN_INTERVAL
         wait = self._last_drain + interval - time.monotonic()
-        self._drain_scheduled = True
-        if wait > 0:
-            self.set_timer(wait, self._drain)
-        else:
+        if wait <= 0 or (wait > STREAM_QUIET and self.controller.stream_quiet(STREAM_QUIET)):
             self.call_later(self._drain)
+        else:
+            self.set_timer(min(wait, STREAM_QUIET), self._drain_when_due)
 
     def input_arrived(self) -> None:
         """A key or a click came in: hold live ingest until its effect is drawn (at most
@@ -589,7 +597,10 @@ class MainScreen(Screen[None]):
         now = time.monotonic()
         since = now - self._last_paint
         if self._unpainted >= BUSY_BATCH:
-            paint = since >= BURST_PAINT_EVERY
+            # (a burst that is over is drawn now, not at its next paint)
+            paint = since >= BURST_PAINT_EVERY or (
+                not result.more and self.controller.stream_quiet(STREAM_QUIET)
+            )
         else:
             paint = not result.more or since >= PAINT_AT_LEAST_EVERY
         log = self.log_view
@@ -615,7 +626,19 @@ class MainScreen(Screen[None]):
         self._last_drain = time.monotonic()
         if not paint and self._trailing_paint is None:
             self._trailing_paint = self.set_timer(
-                max(0.0, BURST_PAINT_EVERY - since), self._paint_live
+                min(max(0.0, BURST_PAINT_EVERY - since), STREAM_QUIET), self._paint_when_due
+            )
+
+    def _paint_when_due(self) -> None:
+        """The trailing paint of a burst: BURST_PAINT_EVERY after the last, or as soon as the
+        stream has gone quiet."""
+        self._trailing_paint = None
+        remaining = BURST_PAINT_EVERY - (time.monotonic() - self._last_paint)
+        if remaining <= 0 or self.controller.stream_quiet(STREAM_QUIET):
+            self._paint_live()
+        else:
+            self._trailing_paint = self.set_timer(
+                min(remaining, STREAM_QUIET), self._paint_when_due
             )
 
     def _paint_live(self) -> None:
