@@ -551,7 +551,18 @@ async def bench_follow_memory(base: str, big: tuple[str, str]) -> None:
                 await grow(base, big[0], step)
                 seen += step
                 last = await newest_id(base, big[0], big[1])
-                await settle_until(lambda last=last: store.newest_id == last, timeout=300)
+                try:
+                    await settle_until(lambda last=last: store.newest_id == last, timeout=300)
+                except TimeoutError:
+                    controller = screen.controller
+                    raise TimeoutError(
+                        f"the view never reached {last} after {seen:,} live events: it holds "
+                        f"{len(store):,} up to {store.newest_id}; buffered "
+                        f"{ {k: len(v) for k, v in controller.buffers.items()} }; streams "
+                        f"{ {k: v.describe() for k, v in controller.stream_states.items()} }; "
+                        f"followers {list(controller.followers)}; the app running "
+                        f"{app.is_running}, its error {getattr(app, '_exception', None)!r}"
+                    ) from None
             gc.collect()
             rss[checkpoint] = rss_kb()
         took = time.perf_counter() - t0
