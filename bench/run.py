@@ -526,6 +526,14 @@ async def bench_memory(base: str, big: tuple[str, str], total: int) -> None:
 FOLLOW_CHECKPOINTS = (50_000, 250_000)
 
 
+def _task_state(task: asyncio.Task[Any]) -> str:
+    if not task.done():
+        return "running"
+    if task.cancelled():
+        return "cancelled"
+    return f"ended: {task.exception()!r}"
+
+
 async def bench_follow_memory(base: str, big: tuple[str, str]) -> None:
     """RSS while following a thread live, after 50k and after 250k events (window 50k)."""
     app = QoderApp(settings(base), session_id=big[0], thread_id=big[1], live=True)
@@ -560,7 +568,8 @@ async def bench_follow_memory(base: str, big: tuple[str, str]) -> None:
                         f"{len(store):,} up to {store.newest_id}; buffered "
                         f"{ {k: len(v) for k, v in controller.buffers.items()} }; streams "
                         f"{ {k: v.describe() for k, v in controller.stream_states.items()} }; "
-                        f"followers {list(controller.followers)}; the app running "
+                        f"followers {[_task_state(t) for t in controller.followers.values()]}; "
+                        f"the app running "
                         f"{app.is_running}, its error {getattr(app, '_exception', None)!r}"
                     ) from None
             gc.collect()
