@@ -104,6 +104,13 @@ def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None
         help="a malformed frame every K events",
     )
     f.add_argument(
+        "--bad-encoding-every",
+        type=int,
+        default=0,
+        metavar="K",
+        help="every K-th answer says gzip over a body that is not (a mangling proxy)",
+    )
+    f.add_argument(
         "--dialect", choices=["sdk", "g1", "g2", "g3"], default="sdk", help="wire dialect to speak"
     )
     f.add_argument(
@@ -138,6 +145,7 @@ def _sim_config(args: argparse.Namespace, token: str) -> Any:
         retry_after=getattr(args, "retry_after", None),
         delay=getattr(args, "delay", 0.0),
         malformed_every=getattr(args, "malformed_every", 0),
+        bad_encoding_every=getattr(args, "bad_encoding_every", 0),
         dialect=getattr(args, "dialect", "sdk"),
         refuse_types=getattr(args, "refuse_types", False),
     )

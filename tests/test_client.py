@@ -157,6 +157,23 @@ async def test_retries_429_and_503_with_retry_after(make_sim) -> None:
     assert delays and all(abs(d - 0.001) < 1e-9 for d in delays)
 
 
+async def test_a_body_that_cannot_be_decoded_is_retried_then_named(make_sim) -> None:
+    """A proxy that says gzip over a body that is not: the request is tried again, and when
+    every answer is like that, the error says so (no httpx exception reaches the caller)."""
+    server = make_sim(bad_encoding_every=2)
+    async with client_for(server, max_retries=3) as client:
+        for _ in range(6):
+            assert (await client.list_sessions()).data  # every other answer is mangled
+    assert server.simulator.stats["bad_encodings"] == 5  # the 2nd, 4th, ... of 11 requests
+    broken = make_sim(bad_encoding_every=1)
+    async with client_for(broken, max_retries=2) as client:
+        with pytest.raises(ConnectionFailedError) as info:
+            await client.list_sessions()
+    assert "could not be decoded" in str(info.value) and broken.base_url in str(info.value)
+    assert broken.simulator.stats["bad_encodings"] == 3  # the first try and two more
+    assert TOKEN not in str(info.value)
+
+
 async def test_server_validation_errors_surface_as_bad_request(demo_sim: SimulatorServer) -> None:
     async with client_for(demo_sim) as client:
         live = (await client.list_sessions(limit=1)).data[0]

@@ -35,6 +35,16 @@ def _big_thread(server) -> tuple[str, str, list[str]]:
     return sess.id, sess.primary_id, [log.get(i)["id"] for i in range(len(log))]
 
 
+async def _follow_big_thread(server) -> tuple[list[str], list[str], list[StreamState]]:
+    """Follow the big thread to its end: the ids delivered, the ids it holds, the states."""
+    session_id, thread_id, expected = _big_thread(server)
+    states: list[StreamState] = []
+    async with client_for(server, max_retries=10) as client:
+        follower = Follower(client, session_id, thread_id, on_state=states.append, sleep=no_wait)
+        got = await _collect(follower, len(expected))
+    return [e.id for e in got], expected, states
+
+
 async def test_fifty_drops_some_mid_frame_plus_429s_and_503s_exactly_once(make_sim) -> None:
     server = make_sim(
         scenario="big",
@@ -45,12 +55,8 @@ async def test_fifty_drops_some_mid_frame_plus_429s_and_503s_exactly_once(make_s
         error_mix=True,
         retry_after=0,
     )
-    session_id, thread_id, expected = _big_thread(server)
-    states: list[StreamState] = []
-    async with client_for(server, max_retries=10) as client:
-        follower = Follower(client, session_id, thread_id, on_state=states.append, sleep=no_wait)
-        got = await _collect(follower, len(expected))
-    assert [e.id for e in got] == expected
+    got, expected, states = await _follow_big_thread(server)
+    assert got == expected
     stats = server.simulator.stats
     assert stats["drops"] >= 50
     assert stats.get("status_429", 0) > 0 and stats.get("status_503", 0) > 0
@@ -67,6 +73,16 @@ async def test_session_stream_drops_and_errors_exactly_once(make_sim) -> None:
     async with client_for(server, max_retries=10) as client:
         got = await _collect(Follower(client, session_id, sleep=no_wait), len(expected))
     assert [e.id for e in got] == expected
+
+
+async def test_streams_that_cannot_be_decoded_reconnect_and_lose_nothing(make_sim) -> None:
+    """Every third answer says gzip over a body that is not (a proxy mangling compression):
+    the follower reconnects from its cursor and delivers every event once, in order."""
+    server = make_sim(scenario="big", big_events=300, drop_every=40, bad_encoding_every=3)
+    got, expected, states = await _follow_big_thread(server)
+    assert got == expected
+    assert server.simulator.stats["bad_encodings"] >= 2
+    assert any(s.phase == "reconnecting" and "could not be decoded" in s.reason for s in states)
 
 
 async def test_history_then_live_seam_exactly_once(make_sim) -> None:

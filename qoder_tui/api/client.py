@@ -95,6 +95,9 @@ def describe_transport_error(exc: Exception, url: str) -> str:
         return f"The request to {url} could not be sent ({name})."
     if isinstance(exc, httpx.RemoteProtocolError):
         return f"The server at {url} broke the HTTP protocol ({name})."
+    if isinstance(exc, httpx.DecodingError):
+        # (a body that says it is compressed and is not: a proxy mangling it, or a broken server)
+        return f"The answer from {url} could not be decoded ({_os_detail(exc) or name})."
     return f"The connection to {url} broke: {_os_detail(exc) or name}."
 
 
@@ -172,8 +175,8 @@ class QoderClient:
         while True:
             try:
                 response = await self._http.get(path, params=params)
-            except (httpx.TransportError, httpx.InvalidURL) as exc:
-                if attempt < self.max_retries and isinstance(exc, httpx.TransportError):
+            except (httpx.TransportError, httpx.DecodingError, httpx.InvalidURL) as exc:
+                if attempt < self.max_retries and not isinstance(exc, httpx.InvalidURL):
                     await self._sleep(retry_delay(None, attempt))
                     attempt += 1
                     continue

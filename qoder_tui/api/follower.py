@@ -273,7 +273,7 @@ class Follower:
             except _Retry as retry:
                 reason = retry.reason
                 response_for_delay = retry.response
-            except (httpx.TransportError, httpx.StreamError) as exc:
+            except (httpx.TransportError, httpx.DecodingError, httpx.StreamError) as exc:
                 reason = describe_transport_error(exc, self.client.base_url)
             except _CursorRefused as refused:
                 reason = (

@@ -55,6 +55,9 @@ class Faults:
     """False: `/threads/{id}/stream` answers 404, as on servers that only negotiate SSE on `/events`."""
     refuse_types: bool = False
     """True: a list of events with a type filter answers 400, as Forward mode does (D19)."""
+    bad_encoding_every: int = 0
+    """Answer every K-th request (lists and streams alike) with `Content-Encoding: gzip`
+    over a body that is not gzip, as a proxy that mangles compression would (0: never)."""
 
 
 @dataclass
@@ -136,6 +139,14 @@ class Simulator:
         scheme, _, token = auth.partition(" ")
         if scheme.lower() != "bearer" or not token.strip() or token.strip() != self.config.token:
             return rid, _error(401, "authentication_error", "Invalid API key or token.", rid)
+        if f.bad_encoding_every and self.stats["requests"] % f.bad_encoding_every == 0:
+            self.stats["bad_encodings"] = self.stats.get("bad_encodings", 0) + 1
+            streaming = "text/event-stream" in request.headers.get("accept", "")
+            return rid, Response(
+                b"\x1f\x8b\x08\x00 this is not gzip",
+                media_type="text/event-stream" if streaming else "application/json",
+                headers={"Content-Encoding": "gzip", "x-request-id": rid},
+            )
         if f.error_rate > 0 and self.fault_rng.random() < f.error_rate:
             self.stats["errors_injected"] += 1
             status = f.error_status
