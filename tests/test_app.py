@@ -1200,13 +1200,27 @@ async def test_the_markdown_renderer_is_loaded_while_the_first_pages_are_on_thei
         await until(pilot, lambda: screen.log_view.store is not None and len(screen.log_view.store))
 
 
+def _lines_drawn(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the rows of the event log drawn (in order)."""
+    from qoder_tui.widgets.event_log import EventLog
+
+    drawn: list[int] = []
+    draw = EventLog.render_line
+
+    def recorded(view: EventLog, y: int) -> Any:
+        drawn.append(y)
+        return draw(view, y)
+
+    monkeypatch.setattr(EventLog, "render_line", recorded)
+    return drawn
+
+
 async def test_a_key_that_stops_following_redraws_only_the_lines_of_the_selected_event(
     demo_app_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Up from the newest events selects the one at the bottom and stops following; the
     frame for it draws that event's lines, not the whole log (during a burst that frame
     came on top of the burst's own)."""
-    from qoder_tui.widgets.event_log import EventLog
 
     app = _app_on(demo_app_sim, "pydantic")
     async with app.run_test(size=SIZE) as pilot:
@@ -1215,14 +1229,7 @@ async def test_a_key_that_stops_following_redraws_only_the_lines_of_the_selected
         await until(pilot, lambda: log.heights and log.offsets[-1] > log.size.height)
         await pilot.pause()
         assert log.follow and log.cursor_id is None
-        drawn: list[int] = []
-        draw = EventLog.render_line
-
-        def recorded(view: EventLog, y: int) -> Any:
-            drawn.append(y)
-            return draw(view, y)
-
-        monkeypatch.setattr(EventLog, "render_line", recorded)
+        drawn = _lines_drawn(monkeypatch)
         await pilot.press("k")
         await until(pilot, lambda: log.cursor_id is not None and drawn, what="the key's frame")
         await pilot.pause()
@@ -1263,3 +1270,36 @@ async def test_the_end_of_a_burst_is_stored_and_drawn_once_the_stream_goes_quiet
             what="the burst's end drawn",
         )
         assert log.follow and len(log.heights) == len(store)
+
+
+async def test_events_that_arrive_below_a_view_that_does_not_follow_redraw_none_of_its_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Reading back while live events come in: each drain used to redraw every line of the
+    log, though only the scrollbar changes.  Events that land in view are still drawn."""
+    from qoder_tui.store import EventStore
+
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log, store = await _following_one_liners(pilot, app)
+        log.select(store.events[10].id)  # reading back: the view stops following
+        await until(pilot, lambda: not log.follow and log.scroll_y < log.max_scroll_y)
+        await pilot.pause()
+        drawn = _lines_drawn(monkeypatch)
+        height = log.virtual_size.height
+        log.apply(store.append(_agent_message(i, "one line") for i in range(30, 40)))
+        await until(pilot, lambda: log.virtual_size.height > height, what="the new size")
+        await pilot.pause()
+        await pilot.pause()
+        assert drawn == []  # nothing on screen changed
+        # A log shorter than the view, not following (an event selected): the new event
+        # lands in view, and is drawn.
+        short = EventStore("s")
+        short.start([_agent_message(i, "one line") for i in range(2)], has_older=False)
+        log.show(short, label_agents=False)
+        log.select(short.events[0].id, center=False)
+        await until(pilot, lambda: not log.follow and log.offsets[-1] < log.size.height)
+        await pilot.pause()
+        drawn.clear()
+        log.apply(short.append([_agent_message(2, "one line")]))
+        await until(pilot, lambda: drawn, what="the view drawn again")

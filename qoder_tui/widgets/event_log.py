@@ -285,9 +285,23 @@ class EventLog(ScrollView, can_focus=True):
             self.bursting = True
             return
         self._keep_place(anchor)
+        if (
+            not self.follow
+            and not change.prepended
+            and not change.trimmed
+            and self._starts_below_view(first_changed)
+        ):
+            return  # only what is below the view changed: the scrollbar has its new size
         self.refresh()
         if change.prepended:
             self._maybe_need_older()
+
+    def _starts_below_view(self, index: int) -> bool:
+        """Whether the event at `index` begins below the last line on screen."""
+        if index >= len(self.heights):
+            return True
+        view = self.scrollable_content_region.height or self.size.height
+        return 1 + self.offsets[index] >= round(self.scroll_y) + view
 
     def burst_over(self) -> None:
         """The burst ended: frames draw every visible event again (see `bursting`)."""
