@@ -1303,3 +1303,52 @@ async def test_events_that_arrive_below_a_view_that_does_not_follow_redraw_none_
         drawn.clear()
         log.apply(short.append([_agent_message(2, "one line")]))
         await until(pilot, lambda: drawn, what="the view drawn again")
+
+
+async def test_the_seconds_of_a_pending_call_redraw_only_its_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every second a call still running shows its time: that call's lines are drawn again,
+    not the whole log."""
+    from datetime import timedelta
+
+    from qoder_tui.api.models import parse_event
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log, store = await _following_one_liners(pilot, app)
+        call = parse_event(
+            {
+                "id": "call-1",
+                "type": "agent.tool_use",
+                "name": "Bash",
+                "input": {"command": "sleep 60"},
+                "processed_at": "2026-01-01T00:00:40Z",
+            }
+        )
+        assert call.time is not None
+        now = [call.time + timedelta(seconds=3)]
+        log.clock = lambda: now[0]
+        log.apply(store.append([call, _agent_message(41, "after the call")]))
+        await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
+        await pilot.pause()
+        await pilot.pause()
+        drawn: list[tuple[int, str]] = []
+        draw = EventLog.render_line
+
+        def recorded(view: EventLog, y: int) -> Any:
+            strip = draw(view, y)
+            drawn.append((y, strip.text))
+            return strip
+
+        monkeypatch.setattr(EventLog, "render_line", recorded)
+        now[0] += timedelta(seconds=1)
+        log.tick()
+        await until(pilot, lambda: any("4s" in text for _, text in drawn), what="the next second")
+        await pilot.pause()
+        index = store.index_of(call.id)
+        assert index is not None
+        top = 1 + log.offsets[index] - round(log.scroll_y)
+        rows = {y for y, _ in drawn}
+        assert rows <= set(range(top, top + log.heights[index])), sorted(rows)

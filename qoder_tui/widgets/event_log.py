@@ -1082,7 +1082,8 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
 
     def tick(self) -> None:
-        """Called every second: pending calls show their elapsed time."""
+        """Called every second: pending calls in view show their elapsed time (only their
+        lines are drawn again)."""
         store = self.store
         if store is None or not store.events or not self.size.height:
             return
@@ -1096,8 +1097,7 @@ class EventLog(ScrollView, can_focus=True):
                 isinstance(event, ModelRequestStart) and self.heights[i] > 0
             )
             if pending and not store.settled(event):
-                self.refresh()
-                return
+                self.refresh_lines(1 + self.offsets[i], max(1, self.heights[i]))
 
 
 class SegmentLines(Sequence[Strip]):
