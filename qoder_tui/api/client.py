@@ -83,6 +83,11 @@ def should_retry(status: int, headers: httpx.Headers | None = None) -> bool:
     return status in (408, 429) or status >= 500
 
 
+BROKEN_EXCHANGE = (httpx.TransportError, httpx.DecodingError)
+"""What httpx raises when a connection broke or its answer could not be read (a body that
+says it is compressed and is not): a request is tried again, a stream reconnects."""
+
+
 def describe_transport_error(exc: Exception, url: str) -> str:
     """One line for a person.  A protocol error's text can quote a request header (and so
     the token): only the class of such an error is named, never its message."""
@@ -175,7 +180,7 @@ class QoderClient:
         while True:
             try:
                 response = await self._http.get(path, params=params)
-            except (httpx.TransportError, httpx.DecodingError, httpx.InvalidURL) as exc:
+            except (*BROKEN_EXCHANGE, httpx.InvalidURL) as exc:
                 if attempt < self.max_retries and not isinstance(exc, httpx.InvalidURL):
                     await self._sleep(retry_delay(None, attempt))
                     attempt += 1

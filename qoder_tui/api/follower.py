@@ -25,7 +25,14 @@ from typing import Literal
 import httpx
 from httpx_sse import EventSource
 
-from .client import QoderClient, _seg, describe_transport_error, retry_delay, should_retry
+from .client import (
+    BROKEN_EXCHANGE,
+    QoderClient,
+    _seg,
+    describe_transport_error,
+    retry_delay,
+    should_retry,
+)
 from .errors import (
     BadRequestError,
     ConnectionFailedError,
@@ -273,7 +280,7 @@ class Follower:
             except _Retry as retry:
                 reason = retry.reason
                 response_for_delay = retry.response
-            except (httpx.TransportError, httpx.DecodingError, httpx.StreamError) as exc:
+            except (*BROKEN_EXCHANGE, httpx.StreamError) as exc:
                 reason = describe_transport_error(exc, self.client.base_url)
             except _CursorRefused as refused:
                 reason = (
