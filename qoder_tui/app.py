@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 
 from .api.client import QoderClient
 from .api.errors import redact
+from .api.prefetch import Prefetch
 from .api.settings import Settings
 from .commands import GoToProvider, SafeCommandPalette
 from .screens.main import MainScreen
@@ -78,6 +79,7 @@ class QoderApp(App[None]):
         window: int = DEFAULT_WINDOW,
         alert_bell: bool = True,
         idle_alert: float | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         super().__init__()
         self.quiet_crashes = quiet_crashes
@@ -87,7 +89,7 @@ class QoderApp(App[None]):
         """The app quit because its terminal went away (nothing may be written to it)."""
         self._terminal_fds: list[int] = []
         self.settings = settings
-        self.client = QoderClient(settings)
+        self.client = QoderClient(settings, prefetch=prefetch)
         self._screen_args = {
             "session_id": session_id,
             "thread_id": thread_id,

@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 
 from . import __version__
 from .api.errors import ConfigError, QoderError, redact
+from .api.prefetch import start_prefetch
 from .api.settings import Secret, Settings, load_settings
 
 FRAMES_PER_SECOND = "120"
@@ -593,6 +594,8 @@ def cmd_app(argv: Sequence[str]) -> int:
     # 64 -> 51 ms at 120).  Read when textual is imported, so set before the app is.
     os.environ.setdefault("TEXTUAL_FPS", FRAMES_PER_SECOND)
     try:
+        # Sent now, so that the server answers while Textual is imported (see Prefetch).
+        prefetch = start_prefetch(settings, args.session_id, args.thread)
         from .app import QoderApp
 
         app = QoderApp(
@@ -605,6 +608,7 @@ def cmd_app(argv: Sequence[str]) -> int:
             window=args.window,
             alert_bell=not args.no_bell,
             idle_alert=args.idle_alert or None,
+            prefetch=prefetch,
         )
         app.run()
         if app.terminal_lost:

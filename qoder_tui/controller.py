@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
-from .api.client import QoderClient
+from .api.client import EVENTS_PAGE, SESSIONS_PAGE, QoderClient
 from .api.errors import QoderError, redact
 from .api.follower import Follower, StreamState
 from .api.models import (
@@ -60,7 +60,7 @@ from .store import ALL_THREADS, DEFAULT_WINDOW, Change, EventStore, SessionStore
 Scope = tuple[str, str | None]
 """(session id, thread id; None for the session's stream, ALL_THREADS for every thread merged)."""
 
-PAGE_SIZE = 100
+PAGE_SIZE = EVENTS_PAGE
 PROBE_EVENTS = 20
 """Newest events fetched per listed session to learn its real state."""
 LEDGER_PAGES = 50
@@ -411,7 +411,7 @@ class SessionController:
 
     async def _list_sessions(self, page: str | None) -> None:
         try:
-            result = await self.client.list_sessions(limit=50, page=page)
+            result = await self.client.list_sessions(limit=SESSIONS_PAGE, page=page)
         except QoderError as exc:
             self._later(self._fail, exc, "listing sessions", None, fatal=True)
             return
@@ -439,7 +439,7 @@ class SessionController:
 
     async def _refresh_sessions(self) -> None:
         try:
-            result = await self.client.list_sessions(limit=50)
+            result = await self.client.list_sessions(limit=SESSIONS_PAGE)
         except QoderError:
             self._later(self._sessions_refreshed, None, None, False)  # the next one tries again
             return
@@ -1202,6 +1202,9 @@ class SessionController:
 
     async def _follow(self, scope: Scope, follower: Follower) -> None:
         try:
+            # After the first paint: connecting loads the async side of httpcore (35-65 ms
+            # of a launch), and the stream resumes after the newest event loaded regardless.
+            await self._painted.wait()
             last_yield = time.monotonic()
             async with aclosing(follower.batches()) as batches:
                 async for batch in batches:

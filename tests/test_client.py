@@ -192,14 +192,15 @@ def test_client_repr_and_settings_repr_hide_the_token(demo_sim: SimulatorServer)
     )
 
 
-def test_tls_trust_is_the_ca_bundle_for_https_and_nothing_for_plain_http() -> None:
+def test_tls_context_is_the_ca_bundle_for_https_and_nothing_for_plain_http() -> None:
     import ssl
 
-    from qoder_tui.api.client import tls_trust
+    from qoder_tui.api.client import tls_context
 
-    assert tls_trust("https://api.qoder.com/api/v1/cloud/") is True  # httpx's default bundle
-    context = tls_trust("http://127.0.0.1:8765/api/v1/cloud/")
-    assert isinstance(context, ssl.SSLContext)
+    bundle = tls_context("https://api.qoder.com/api/v1/cloud/")  # httpx's default bundle
+    assert bundle.verify_mode == ssl.CERT_REQUIRED and bundle.check_hostname
+    assert len(bundle.get_ca_certs()) > 10
+    context = tls_context("http://127.0.0.1:8765/api/v1/cloud/")
     # Fails closed: certificates are required and none is trusted.
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.get_ca_certs() == []

@@ -14,7 +14,7 @@ import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from email.utils import parsedate_to_datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -30,6 +30,9 @@ from .errors import (
 from .models import Event, Page, Session, Thread, fast_json, parse_event
 from .sanitize import clean_label
 from .settings import Settings
+
+if TYPE_CHECKING:
+    from .prefetch import Prefetch
 
 T = TypeVar("T")
 
@@ -113,8 +116,18 @@ def _os_detail(exc: Exception) -> str:
     return clean_label(text)[:200]
 
 
-def tls_trust(base_url: str) -> ssl.SSLContext | bool:
-    """What TLS may be trusted: for an https API, the usual CA bundle (httpx's default).
+def request_headers(settings: Settings) -> dict[str, str]:
+    token = settings.require_token()
+    return {
+        "Authorization": f"Bearer {token.reveal()}",
+        "Accept": "application/json",
+        "User-Agent": f"qoder-tui/{__version__}",
+    }
+
+
+def tls_context(base_url: str) -> ssl.SSLContext:
+    """What TLS may be trusted: for an https API, the usual CA bundle (httpx's default,
+    with SSL_CERT_FILE and SSL_CERT_DIR honoured).
 
     For a plain-http base (the simulator, a local proxy) no TLS is expected, so a
     context that trusts no certificate at all: an https URL reached from it fails
@@ -122,7 +135,79 @@ def tls_trust(base_url: str) -> ssl.SSLContext | bool:
     """
     if base_url.lower().startswith("http://"):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with nothing to trust
-    return True
+    return httpx.create_ssl_context()
+
+
+Params = list[tuple[str, str]]
+Get = tuple[str, Params | None]
+"""A GET as the client sends it: its path under the base URL, and its query."""
+
+THREADS_PAGE = 100
+"""Threads asked for per page (the most the API gives)."""
+
+SESSIONS_PAGE = 50
+"""Sessions the app lists per page."""
+
+EVENTS_PAGE = MAX_LIMIT
+"""Events the app asks for per page."""
+
+
+def session_path(session_id: str) -> str:
+    return f"sessions/{_seg(session_id)}"
+
+
+def threads_path(session_id: str) -> str:
+    return f"sessions/{_seg(session_id)}/threads"
+
+
+def events_path(session_id: str, thread_id: str | None) -> str:
+    if thread_id:
+        return f"sessions/{_seg(session_id)}/threads/{_seg(thread_id)}/events"
+    return f"sessions/{_seg(session_id)}/events"
+
+
+def events_params(
+    *,
+    limit: int,
+    page: str | None = None,
+    before_id: str | None = None,
+    after_id: str | None = None,
+    order: str | None = None,
+) -> Params:
+    params: Params = [("limit", str(_clamp(limit)))]
+    if page:
+        params.append(("page", page))
+    elif before_id:
+        params.append(("before_id", before_id))
+    elif after_id:
+        params.append(("after_id", after_id))
+    if order:
+        params.append(("order", order))
+    return params
+
+
+def opening_gets(
+    session_id: str | None,
+    thread_id: str | None,
+    *,
+    sessions_page: int = SESSIONS_PAGE,
+    events_page: int = EVENTS_PAGE,
+) -> list[Get]:
+    """The GETs an app opening on `session_id` (and `thread_id`) sends first: the session
+    list's first page and, with a session, the session, its threads and the newest page of
+    the session's stream and of the thread's (what `QoderClient.list_sessions`,
+    `get_session`, `all_threads` and `newest_events` ask for)."""
+    gets: list[Get] = [("sessions", [("limit", str(_clamp(sessions_page)))])]
+    if session_id:
+        newest = events_params(limit=events_page, order="desc")
+        gets += [
+            (session_path(session_id), None),
+            (threads_path(session_id), [("limit", str(THREADS_PAGE))]),
+            (events_path(session_id, None), newest),
+        ]
+        if thread_id:
+            gets.append((events_path(session_id, thread_id), newest))
+    return gets
 
 
 class QoderClient:
@@ -136,6 +221,7 @@ class QoderClient:
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        prefetch: Prefetch | None = None,
     ) -> None:
         self.settings = settings
         self.base_url = settings.base_url
@@ -143,26 +229,37 @@ class QoderClient:
         self._sleep = sleep
         self.types_refused = False
         """The server answered a type filter with 400: lists are asked for without one."""
-        token = settings.require_token()
-        self._http = httpx.AsyncClient(
-            base_url=settings.base_url,
-            headers={
-                "Authorization": f"Bearer {token.reveal()}",
-                "Accept": "application/json",
-                "User-Agent": f"qoder-tui/{__version__}",
-            },
-            timeout=timeout,
-            follow_redirects=False,
-            transport=transport,
-            verify=tls_trust(settings.base_url),
-        )
+        self._prefetch = prefetch
+        self._headers = request_headers(settings)
+        self._timeout = timeout
+        self._transport = transport
+        self._http: httpx.AsyncClient | None = None
 
     @property
     def http(self) -> httpx.AsyncClient:
+        """The httpx client, built with the first request that needs it: building it loads
+        httpcore and h11 (45-60 ms), which a launch whose opening GETs were sent ahead
+        (Prefetch) does after its first paint."""
+        if self._http is None:
+            tls = self._prefetch.tls if self._prefetch is not None else None
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                headers=self._headers,
+                timeout=self._timeout,
+                follow_redirects=False,
+                transport=self._transport,
+                verify=tls or tls_context(self.base_url),
+            )
         return self._http
 
+    @property
+    def http_started(self) -> bool:
+        """The httpx client exists: a request was sent by this client itself."""
+        return self._http is not None
+
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> QoderClient:
         return self
@@ -177,9 +274,19 @@ class QoderClient:
 
     async def get_json(self, path: str, *, params: Any = None, what: str = "the resource") -> Any:
         attempt = 0
+        response: httpx.Response | None = None
+        answer = self._prefetch.take(path, params) if self._prefetch is not None else None
+        if answer is not None:
+            # Sent as the app started (see Prefetch); if it broke there, that was a try.
+            try:
+                response = await asyncio.wrap_future(answer)
+            except Exception:
+                await self._sleep(retry_delay(None, attempt))
+                attempt += 1
         while True:
             try:
-                response = await self._http.get(path, params=params)
+                if response is None:
+                    response = await self.http.get(path, params=params)
             except (*BROKEN_EXCHANGE, httpx.InvalidURL) as exc:
                 if attempt < self.max_retries and not isinstance(exc, httpx.InvalidURL):
                     await self._sleep(retry_delay(None, attempt))
@@ -198,6 +305,7 @@ class QoderClient:
             if should_retry(response.status_code, response.headers) and attempt < self.max_retries:
                 await self._sleep(retry_delay(response, attempt))
                 attempt += 1
+                response = None
                 continue
             raise self._error(response, what)
 
@@ -254,7 +362,7 @@ class QoderClient:
         created_after: str | None = None,
         created_before: str | None = None,
     ) -> Page[Session]:
-        params: list[tuple[str, str]] = [("limit", str(_clamp(limit)))]
+        params: Params = [("limit", str(_clamp(limit)))]
         if page:
             params.append(("page", page))
         if order:
@@ -285,19 +393,19 @@ class QoderClient:
             page_token = page.next_page
 
     async def get_session(self, session_id: str) -> Session:
-        raw = await self.get_json(f"sessions/{_seg(session_id)}", what=f"session {session_id}")
+        raw = await self.get_json(session_path(session_id), what=f"session {session_id}")
         return Session.parse(raw)
 
     # ------------------------------------------------------------------ threads
 
     async def list_threads(
-        self, session_id: str, *, limit: int = 100, page: str | None = None
+        self, session_id: str, *, limit: int = THREADS_PAGE, page: str | None = None
     ) -> Page[Thread]:
-        params: list[tuple[str, str]] = [("limit", str(_clamp(limit)))]
+        params: Params = [("limit", str(_clamp(limit)))]
         if page:
             params.append(("page", page))
         raw = await self.get_json(
-            f"sessions/{_seg(session_id)}/threads",
+            threads_path(session_id),
             params=params,
             what=f"the threads of session {session_id}",
         )
@@ -324,11 +432,7 @@ class QoderClient:
 
     # ------------------------------------------------------------------ events
 
-    @staticmethod
-    def events_path(session_id: str, thread_id: str | None) -> str:
-        if thread_id:
-            return f"sessions/{_seg(session_id)}/threads/{_seg(thread_id)}/events"
-        return f"sessions/{_seg(session_id)}/events"
+    events_path = staticmethod(events_path)
 
     @staticmethod
     def scope_name(session_id: str, thread_id: str | None) -> str:
@@ -348,15 +452,9 @@ class QoderClient:
         order: str | None = None,
         types: Sequence[str] | None = None,
     ) -> Page[Event]:
-        params: list[tuple[str, str]] = [("limit", str(_clamp(limit)))]
-        if page:
-            params.append(("page", page))
-        elif before_id:
-            params.append(("before_id", before_id))
-        elif after_id:
-            params.append(("after_id", after_id))
-        if order:
-            params.append(("order", order))
+        params = events_params(
+            limit=limit, page=page, before_id=before_id, after_id=after_id, order=order
+        )
         what = f"the events of {self.scope_name(session_id, thread_id)}"
         path = self.events_path(session_id, thread_id)
         if types and not self.types_refused:

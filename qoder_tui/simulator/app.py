@@ -8,6 +8,7 @@ import json
 import random
 import uuid
 from bisect import bisect_left, bisect_right
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -94,6 +95,8 @@ class Simulator:
         self.live_tasks: list[asyncio.Task[Any]] = []
         self.path_counts: dict[str, int] = {}
         """Requests per URL path (tests check that something was asked for once)."""
+        self.recent_requests: deque[str] = deque(maxlen=2_000)
+        """The last requests' paths with their queries, oldest first."""
         self._kinds: dict[int, list[str]] = {}
         """Each log's event types by index (type filters read them, not whole events)."""
 
@@ -125,6 +128,8 @@ class Simulator:
         )
         self.stats["requests"] += 1
         self.path_counts[request.url.path] = self.path_counts.get(request.url.path, 0) + 1
+        query = request.url.query
+        self.recent_requests.append(f"{request.url.path}?{query}" if query else request.url.path)
         f = self.config.faults
         if f.delay > 0:
             await asyncio.sleep(f.delay)

@@ -1,0 +1,132 @@
+"""The app's opening requests, sent on threads while the app is still starting.
+
+From its start to its first paint, a launch keeps a core busy: importing Textual, building
+the screen, drawing.  The opening GETs (`client.opening_gets`) are sent before Textual is
+imported, each on a thread of its own with the standard library's `http.client`, so that
+the server answers while the app loads.  `QoderClient.get_json` takes each answer the
+first time it asks for that GET and handles it as it handles any answer (status, retries,
+decoding, messages).  A GET that broke here is sent again the usual way, so errors read as
+they always do.
+
+With the opening answers here, the app's httpx client is built with its first request of
+its own, after the first paint: its transport (httpcore and h11, 45-60 ms to import) and
+the asyncio side of anyio (about 25 ms more) no longer delay what the reader first sees.
+
+Not used behind a proxy (httpx honours the *_PROXY variables; `http.client` does not).
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import ssl
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from urllib.parse import urlencode
+
+import httpx
+
+from .client import DEFAULT_TIMEOUT, Get, opening_gets, request_headers, tls_context
+from .settings import Settings
+
+CONNECT_TIMEOUT = DEFAULT_TIMEOUT.connect or 5.0
+READ_TIMEOUT = DEFAULT_TIMEOUT.read or 30.0
+"""As long as the app's client waits."""
+
+
+def key(path: str, params: object) -> str:
+    """What names a GET's answer: its path and its query."""
+    return f"{path}?{urlencode(params)}" if isinstance(params, list) and params else path
+
+
+class Prefetch:
+    """GETs sent at once on daemon threads; each answer is handed out once (`take`)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        headers: dict[str, str],
+        gets: Sequence[Get],
+        *,
+        tls: ssl.SSLContext,
+    ) -> None:
+        self._base = httpx.URL(base_url)
+        self._headers = {**headers, "Accept-Encoding": "gzip, deflate", "Connection": "close"}
+        self._gets = list(gets)
+        self.tls = tls
+        """What TLS the app trusts: its client uses the same context (loaded once)."""
+        self._answers: dict[str, Future[httpx.Response]] = {
+            key(path, params): Future() for path, params in self._gets
+        }
+        self._lock = threading.Lock()
+
+    def start(self) -> Prefetch:
+        for get in self._gets:
+            threading.Thread(
+                target=self._get, args=(get,), name="qoder-prefetch", daemon=True
+            ).start()
+        return self
+
+    def _get(self, get: Get) -> None:
+        path, params = get
+        answer = self._answers[key(path, params)]
+        try:
+            answer.set_result(self._fetch(path, params))
+        except BaseException as exc:  # handed to the caller, who sends the GET again
+            answer.set_exception(exc)
+
+    def _fetch(self, path: str, params: object) -> httpx.Response:
+        url = httpx.URL(str(self._base).rstrip("/") + "/" + path, params=params)
+        port = url.port
+        conn: http.client.HTTPConnection
+        if url.scheme == "https":
+            conn = http.client.HTTPSConnection(
+                url.host, port, timeout=CONNECT_TIMEOUT, context=self.tls
+            )
+        else:
+            conn = http.client.HTTPConnection(url.host, port, timeout=CONNECT_TIMEOUT)
+        try:
+            conn.connect()
+            assert conn.sock is not None
+            conn.sock.settimeout(READ_TIMEOUT)
+            conn.request("GET", url.raw_path.decode("ascii"), headers=self._headers)
+            reply = conn.getresponse()
+            response = httpx.Response(
+                reply.status,
+                headers=reply.getheaders(),
+                content=reply.read(),
+                request=httpx.Request("GET", url),
+            )
+            _ = response.content  # decoded here: a body that cannot be is sent for again
+            return response
+        finally:
+            conn.close()
+
+    def untaken(self) -> list[str]:
+        """The GETs whose answers nobody asked for (yet)."""
+        with self._lock:
+            return list(self._answers)
+
+    def take(self, path: str, params: object) -> Future[httpx.Response] | None:
+        """The answer fetched for this GET, once (None: not fetched here, or already taken)."""
+        with self._lock:
+            return self._answers.pop(key(path, params), None)
+
+
+def behind_proxy() -> bool:
+    return any(name.lower().endswith("_proxy") and value for name, value in os.environ.items())
+
+
+def start_prefetch(
+    settings: Settings, session_id: str | None, thread_id: str | None
+) -> Prefetch | None:
+    """Send the opening GETs of an app opening on `session_id` (and `thread_id`) now."""
+    if behind_proxy():
+        return None
+    return Prefetch(
+        settings.base_url,
+        request_headers(settings),
+        opening_gets(session_id, thread_id),
+        tls=tls_context(settings.base_url),
+    ).start()
