@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from qoder_tui.api import AuthError, ConnectionFailedError, NotFoundError, QoderClient
@@ -204,3 +206,18 @@ def test_tls_context_is_the_ca_bundle_for_https_and_nothing_for_plain_http() -> 
     # Fails closed: certificates are required and none is trusted.
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.get_ca_certs() == []
+
+
+def test_tls_context_trusts_the_file_ssl_cert_file_names(tmp_path, monkeypatch) -> None:
+    import certifi
+
+    from qoder_tui.api.client import tls_context
+
+    bundle = Path(certifi.where()).read_text(encoding="ascii")
+    end = "-----END CERTIFICATE-----"
+    one = tmp_path / "one.pem"
+    one.write_text(
+        bundle[bundle.index("-----BEGIN CERTIFICATE-----") : bundle.index(end) + len(end)]
+    )
+    monkeypatch.setenv("SSL_CERT_FILE", str(one))
+    assert len(tls_context("https://api.qoder.com/api/v1/cloud/").get_ca_certs()) == 1

@@ -62,3 +62,19 @@ asyncio.run(main())
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.split("\n")[-2] == "[] False"
+
+
+def test_the_viewer_is_imported_without_httpx() -> None:
+    """httpx, its transport and httpx-sse load with the app's first request of its own, after
+    the first paint (the opening answers come through api/prefetch.py, standard library only)."""
+    code = (
+        "import sys, qoder_tui.cli, qoder_tui.app\n"
+        "from qoder_tui.api.prefetch import Prefetch\n"
+        "from qoder_tui.api.client import tls_context\n"
+        "tls_context('https://api.qoder.com/api/v1/cloud/')\n"
+        "print(sorted(m for m in ('httpx', 'httpcore', 'h11', 'anyio', 'httpx_sse') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 import re
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from urllib.parse import quote
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 from .. import __version__
 from .errors import (
@@ -32,12 +34,22 @@ from .sanitize import clean_label
 from .settings import Settings
 
 if TYPE_CHECKING:
-    from .prefetch import Prefetch
+    from .prefetch import Answer, Prefetch
 
 T = TypeVar("T")
 
 MAX_LIMIT = 100
-DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 30.0
+"""Seconds to wait for a connection, and for each read of an answer."""
+
+
+def _httpx() -> Any:
+    """httpx, loaded with the first request this process sends itself (see `QoderClient.http`):
+    importing it costs 40-80 ms, which a launch pays after its first paint."""
+    import httpx
+
+    return httpx
 
 
 def _seg(value: str) -> str:
@@ -45,7 +57,9 @@ def _seg(value: str) -> str:
     return quote(value, safe="")
 
 
-def retry_delay(response: httpx.Response | None, attempt: int, *, cap: float = 8.0) -> float:
+def retry_delay(
+    response: httpx.Response | Answer | None, attempt: int, *, cap: float = 8.0
+) -> float:
     """How long to wait before the next attempt (attempt counts from 0)."""
     if response is not None:
         ms = response.headers.get("retry-after-ms")
@@ -74,7 +88,13 @@ def retry_delay(response: httpx.Response | None, attempt: int, *, cap: float = 8
     return base * random.uniform(0.75, 1.0)
 
 
-def should_retry(status: int, headers: httpx.Headers | None = None) -> bool:
+class HeaderLookup(Protocol):
+    """An answer's headers, case-insensitive: httpx's, or those `http.client` read."""
+
+    def get(self, name: str, default: Any = None, /) -> Any: ...
+
+
+def should_retry(status: int, headers: HeaderLookup | None = None) -> bool:
     if status == 409:
         return False
     if headers is not None:
@@ -86,15 +106,18 @@ def should_retry(status: int, headers: httpx.Headers | None = None) -> bool:
     return status in (408, 429) or status >= 500
 
 
-BROKEN_EXCHANGE = (httpx.TransportError, httpx.DecodingError)
-"""What httpx raises when a connection broke or its answer could not be read (a body that
-says it is compressed and is not): a request is tried again, a stream reconnects."""
+def broken_exchange() -> tuple[type[Exception], ...]:
+    """What httpx raises when a connection broke or its answer could not be read (a body that
+    says it is compressed and is not): a request is tried again, a stream reconnects."""
+    httpx = _httpx()
+    return (httpx.TransportError, httpx.DecodingError)
 
 
 def describe_transport_error(exc: Exception, url: str) -> str:
     """One line for a person.  A protocol error's text can quote a request header (and so
     the token): only the class of such an error is named, never its message."""
     name = type(exc).__name__
+    httpx = _httpx()
     if isinstance(exc, httpx.ConnectError):
         return f"Cannot reach the server at {url}: connection failed ({_os_detail(exc) or name})."
     if isinstance(exc, httpx.TimeoutException):
@@ -126,8 +149,9 @@ def request_headers(settings: Settings) -> dict[str, str]:
 
 
 def tls_context(base_url: str) -> ssl.SSLContext:
-    """What TLS may be trusted: for an https API, the usual CA bundle (httpx's default,
-    with SSL_CERT_FILE and SSL_CERT_DIR honoured).
+    """What TLS may be trusted: for an https API, what httpx trusts by default (the file
+    SSL_CERT_FILE names, or else the directory SSL_CERT_DIR names, or else certifi's CA
+    bundle), built here so that httpx need not be loaded for it (see Prefetch).
 
     For a plain-http base (the simulator, a local proxy) no TLS is expected, so a
     context that trusts no certificate at all: an https URL reached from it fails
@@ -135,7 +159,13 @@ def tls_context(base_url: str) -> ssl.SSLContext:
     """
     if base_url.lower().startswith("http://"):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with nothing to trust
-    return httpx.create_ssl_context()
+    if cafile := os.environ.get("SSL_CERT_FILE"):
+        return ssl.create_default_context(cafile=cafile)
+    if capath := os.environ.get("SSL_CERT_DIR"):
+        return ssl.create_default_context(capath=capath)
+    import certifi
+
+    return ssl.create_default_context(cafile=certifi.where())
 
 
 Params = list[tuple[str, str]]
@@ -218,7 +248,7 @@ class QoderClient:
         settings: Settings,
         *,
         max_retries: int = 3,
-        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        timeout: httpx.Timeout | float | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         prefetch: Prefetch | None = None,
@@ -241,11 +271,12 @@ class QoderClient:
         httpcore and h11 (45-60 ms), which a launch whose opening GETs were sent ahead
         (Prefetch) does after its first paint."""
         if self._http is None:
+            httpx = _httpx()
             tls = self._prefetch.tls if self._prefetch is not None else None
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
                 headers=self._headers,
-                timeout=self._timeout,
+                timeout=self._timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
                 follow_redirects=False,
                 transport=self._transport,
                 verify=tls or tls_context(self.base_url),
@@ -274,7 +305,7 @@ class QoderClient:
 
     async def get_json(self, path: str, *, params: Any = None, what: str = "the resource") -> Any:
         attempt = 0
-        response: httpx.Response | None = None
+        response: httpx.Response | Answer | None = None
         answer = self._prefetch.take(path, params) if self._prefetch is not None else None
         if answer is not None:
             # Sent as the app started (see Prefetch); if it broke there, that was a try.
@@ -287,8 +318,11 @@ class QoderClient:
             try:
                 if response is None:
                     response = await self.http.get(path, params=params)
-            except (*BROKEN_EXCHANGE, httpx.InvalidURL) as exc:
-                if attempt < self.max_retries and not isinstance(exc, httpx.InvalidURL):
+            except Exception as exc:
+                invalid = _httpx().InvalidURL
+                if not isinstance(exc, (*broken_exchange(), invalid)):
+                    raise
+                if attempt < self.max_retries and not isinstance(exc, invalid):
                     await self._sleep(retry_delay(None, attempt))
                     attempt += 1
                     continue
@@ -309,7 +343,7 @@ class QoderClient:
                 continue
             raise self._error(response, what)
 
-    def _error(self, response: httpx.Response, what: str) -> QoderError:
+    def _error(self, response: httpx.Response | Answer, what: str) -> QoderError:
         try:
             body = response.json()
         except ValueError:

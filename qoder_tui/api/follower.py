@@ -20,15 +20,14 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
-
-import httpx
-from httpx_sse import EventSource
+from typing import TYPE_CHECKING, Literal
 
 from .client import (
-    BROKEN_EXCHANGE,
+    CONNECT_TIMEOUT,
     QoderClient,
+    _httpx,
     _seg,
+    broken_exchange,
     describe_transport_error,
     retry_delay,
     should_retry,
@@ -42,6 +41,9 @@ from .errors import (
 )
 from .models import REORDER_SLACK, Event, MalformedEvent, is_terminal, parse_event
 from .sanitize import clean_label
+
+if TYPE_CHECKING:
+    import httpx
 
 Phase = Literal["connecting", "live", "reconnecting", "ended", "failed"]
 
@@ -196,7 +198,8 @@ class Follower:
         headers = {"Accept": "text/event-stream", "Cache-Control": "no-store"}
         if self.last_event_id:
             headers["Last-Event-ID"] = self.last_event_id
-        timeout = httpx.Timeout(self.read_timeout, connect=5.0)
+        httpx = _httpx()  # (loaded: a stream is opened after the first paint)
+        timeout = httpx.Timeout(self.read_timeout, connect=CONNECT_TIMEOUT)
         paths = self._paths()
         for index, path in enumerate(paths):
             request = self.client.http.build_request("GET", path, headers=headers, timeout=timeout)
@@ -280,8 +283,6 @@ class Follower:
             except _Retry as retry:
                 reason = retry.reason
                 response_for_delay = retry.response
-            except (*BROKEN_EXCHANGE, httpx.StreamError) as exc:
-                reason = describe_transport_error(exc, self.client.base_url)
             except _CursorRefused as refused:
                 reason = (
                     f"the server refused the resume cursor ({refused.error.message}); resyncing"
@@ -295,6 +296,10 @@ class Follower:
             except QoderError as exc:
                 self._set_state(StreamState("failed", reason=str(exc)))
                 raise
+            except Exception as exc:  # (what httpx raises is known once it is loaded)
+                if not isinstance(exc, (*broken_exchange(), _httpx().StreamError)):
+                    raise
+                reason = describe_transport_error(exc, self.client.base_url)
             if self._delivered_on_connection:
                 attempt = 0  # that connection worked: start the backoff again
             attempt += 1
@@ -351,6 +356,8 @@ class Follower:
 
     async def _read(self, response: httpx.Response) -> AsyncGenerator[list[Event], None]:
         """Each frame's event once, the checkpoint moved only after a whole frame was read."""
+        from httpx_sse import EventSource
+
         previous_sse_id = ""
         async with aclosing(EventSource(response).aiter_sse()) as frames:
             async for sse in frames:

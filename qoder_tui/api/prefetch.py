@@ -8,9 +8,10 @@ first time it asks for that GET and handles it as it handles any answer (status,
 decoding, messages).  A GET that broke here is sent again the usual way, so errors read as
 they always do.
 
-With the opening answers here, the app's httpx client is built with its first request of
-its own, after the first paint: its transport (httpcore and h11, 45-60 ms to import) and
-the asyncio side of anyio (about 25 ms more) no longer delay what the reader first sees.
+With the opening answers here, httpx is imported and the app's httpx client built with the
+first request of the app's own, after the first paint: importing httpx (40-80 ms), its
+transport (httpcore and h11, 45-60 ms) and the asyncio side of anyio (about 25 ms) no
+longer delay what the reader first sees.  So this module uses only the standard library.
 
 Not used behind a proxy (httpx honours the *_PROXY variables; `http.client` does not).
 """
@@ -18,26 +19,53 @@ Not used behind a proxy (httpx honours the *_PROXY variables; `http.client` does
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
-from urllib.parse import urlencode
+from typing import Any
+from urllib.parse import urlencode, urlsplit
 
-import httpx
-
-from .client import DEFAULT_TIMEOUT, Get, opening_gets, request_headers, tls_context
+from .client import (
+    CONNECT_TIMEOUT,
+    READ_TIMEOUT,
+    Get,
+    opening_gets,
+    request_headers,
+    tls_context,
+)
 from .settings import Settings
-
-CONNECT_TIMEOUT = DEFAULT_TIMEOUT.connect or 5.0
-READ_TIMEOUT = DEFAULT_TIMEOUT.read or 30.0
-"""As long as the app's client waits."""
 
 
 def key(path: str, params: object) -> str:
     """What names a GET's answer: its path and its query."""
     return f"{path}?{urlencode(params)}" if isinstance(params, list) and params else path
+
+
+class Answer:
+    """A server's answer read here: what `QoderClient.get_json` reads of an httpx.Response."""
+
+    __slots__ = ("content", "headers", "status_code")
+
+    def __init__(self, status_code: int, headers: http.client.HTTPMessage, content: bytes) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        """(case-insensitive `get`, as httpx's headers)"""
+        self.content = content
+
+    @property
+    def text(self) -> str:
+        charset = self.headers.get_content_charset() or "utf-8"
+        return self.content.decode(charset, errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.content)
+
+
+class UnreadAnswer(Exception):
+    """An answer this module does not decode (compressed): the client asks again itself."""
 
 
 class Prefetch:
@@ -51,12 +79,13 @@ class Prefetch:
         *,
         tls: ssl.SSLContext,
     ) -> None:
-        self._base = httpx.URL(base_url)
-        self._headers = {**headers, "Accept-Encoding": "gzip, deflate", "Connection": "close"}
+        self._base = urlsplit(base_url)
+        # (no Accept-Encoding: the answer comes as is, and nothing here must decode it)
+        self._headers = {**headers, "Connection": "close"}
         self._gets = list(gets)
         self.tls = tls
         """What TLS the app trusts: its client uses the same context (loaded once)."""
-        self._answers: dict[str, Future[httpx.Response]] = {
+        self._answers: dict[str, Future[Answer]] = {
             key(path, params): Future() for path, params in self._gets
         }
         self._lock = threading.Lock()
@@ -76,30 +105,28 @@ class Prefetch:
         except BaseException as exc:  # handed to the caller, who sends the GET again
             answer.set_exception(exc)
 
-    def _fetch(self, path: str, params: object) -> httpx.Response:
-        url = httpx.URL(str(self._base).rstrip("/") + "/" + path, params=params)
-        port = url.port
+    def _fetch(self, path: str, params: Sequence[tuple[str, str]] | None) -> Answer:
+        base = self._base
+        target = base.path.rstrip("/") + "/" + path + (f"?{urlencode(params)}" if params else "")
         conn: http.client.HTTPConnection
-        if url.scheme == "https":
+        if base.scheme == "https":
             conn = http.client.HTTPSConnection(
-                url.host, port, timeout=CONNECT_TIMEOUT, context=self.tls
+                base.hostname or "", base.port, timeout=CONNECT_TIMEOUT, context=self.tls
             )
         else:
-            conn = http.client.HTTPConnection(url.host, port, timeout=CONNECT_TIMEOUT)
+            conn = http.client.HTTPConnection(
+                base.hostname or "", base.port, timeout=CONNECT_TIMEOUT
+            )
         try:
             conn.connect()
             assert conn.sock is not None
             conn.sock.settimeout(READ_TIMEOUT)
-            conn.request("GET", url.raw_path.decode("ascii"), headers=self._headers)
+            conn.request("GET", target, headers=self._headers)
             reply = conn.getresponse()
-            response = httpx.Response(
-                reply.status,
-                headers=reply.getheaders(),
-                content=reply.read(),
-                request=httpx.Request("GET", url),
-            )
-            _ = response.content  # decoded here: a body that cannot be is sent for again
-            return response
+            body = reply.read()
+            if reply.headers.get("content-encoding", "identity").lower() != "identity":
+                raise UnreadAnswer(reply.headers.get("content-encoding"))
+            return Answer(reply.status, reply.headers, body)
         finally:
             conn.close()
 
@@ -108,7 +135,7 @@ class Prefetch:
         with self._lock:
             return list(self._answers)
 
-    def take(self, path: str, params: object) -> Future[httpx.Response] | None:
+    def take(self, path: str, params: object) -> Future[Answer] | None:
         """The answer fetched for this GET, once (None: not fetched here, or already taken)."""
         with self._lock:
             return self._answers.pop(key(path, params), None)

@@ -11,8 +11,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-
-import httpx
+from urllib.parse import urlsplit
 
 from .errors import TOKEN_VARIABLES, BadTokenError, ConfigError, MissingTokenError
 
@@ -66,14 +65,17 @@ class Settings:
 def normalise_base_url(url: str) -> str:
     url = url.strip()
     try:
-        parsed = httpx.URL(url)
-    except Exception as exc:
+        if any(ch.isspace() or not ch.isprintable() for ch in url):
+            raise ValueError("it has a space or a control character in it")
+        parsed = urlsplit(url)
+        parsed.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
         raise ConfigError(f"The base URL {url!r} is not a URL: {exc}") from None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
         raise ConfigError(
             f"The base URL {url!r} must start with http:// or https:// and name a host."
         )
-    if parsed.userinfo:
+    if parsed.username is not None or parsed.password is not None:
         raise ConfigError("The base URL must not carry a user name or password; use a token.")
     return url if url.endswith("/") else url + "/"
 
