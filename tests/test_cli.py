@@ -103,6 +103,21 @@ def test_errors_exit_codes_one_line_no_token(sim, args, env_extra, code, needle)
     assert TOKEN not in res.stdout + res.stderr
 
 
+@pytest.mark.parametrize("args", [("sess_x",), ("tail", "sess_x")])
+def test_ca_certificates_that_cannot_be_loaded_are_named(args: tuple[str, ...]) -> None:
+    # The viewer builds its TLS context before Textual starts (to send its opening GETs),
+    # `tail` with its first request: both say which variable names what.
+    env = {
+        "QODER_MANAGED_BASE_URL": "https://127.0.0.1:9/api/v1/cloud/",
+        "QODER_ACCESS_TOKEN": TOKEN,
+        "SSL_CERT_FILE": "/nonexistent/ca.pem",
+    }
+    res = run(*args, env=env)
+    assert res.returncode == 2, res.stderr
+    assert "SSL_CERT_FILE" in res.stderr and "/nonexistent/ca.pem" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1 and TOKEN not in res.stdout + res.stderr
+
+
 def test_unreachable_server_exit_5(unused_tcp_port: int) -> None:
     url = f"http://127.0.0.1:{unused_tcp_port}/api/v1/cloud/"
     res = run("tail", "sess_x", env={"QODER_MANAGED_BASE_URL": url, "QODER_ACCESS_TOKEN": TOKEN})

@@ -53,24 +53,25 @@ async def test_an_app_given_its_opening_answers_asks_for_none_of_them_again(make
     )
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
+        # Every answer sent ahead is taken ...
         await until(
             pilot,
             lambda: (
                 screen.log_view.store is not None
                 and screen.log_view.store.started
                 and len(screen.log_view.store) > 0
-                and screen.sessions.get(sid) is not None
+                and not prefetch.untaken()
             ),
-            what="the thread shown and the session listed",
+            what=f"the thread shown and every answer taken (not: {prefetch.untaken()})",
         )
         assert screen.current == (sid, tid)
-        # Every answer sent ahead was taken, and none of those GETs was sent again: the
-        # opening GETs are the ones the controller asks for.
-        assert prefetch.untaken() == []
+        # ... and none of those GETs was sent again: the opening GETs are the ones the
+        # controller asks for.
         sent = list(server.simulator.recent_requests)
         targets = _targets(sid, tid)
         assert len(targets) == 5
-        assert {t: sent.count(t) for t in targets} == dict.fromkeys(targets, 1)
+        counts = {t: sent.count(t) for t in targets}
+        assert counts == dict.fromkeys(targets, 1), (counts, sent)
 
 
 async def test_a_client_answered_ahead_has_not_built_its_http_client(make_sim) -> None:
@@ -172,3 +173,16 @@ async def test_an_answer_that_broke_ahead_counts_as_one_of_the_tries(make_sim) -
     target = f"/api/v1/cloud/sessions/{sid}"
     assert list(server.simulator.recent_requests).count(target) == client.max_retries + 1
     await client.aclose()
+
+
+def test_only_the_same_get_takes_an_answer_sent_ahead(make_sim) -> None:
+    server = make_sim()
+    sid, tid = _release(server)
+    prefetch = start_prefetch(settings_for(server), sid, tid)
+    assert prefetch is not None
+    session = f"sessions/{sid}"
+    assert prefetch.take(session, {"expand": "threads"}) is None  # another query
+    assert prefetch.take(session, [("expand", "threads")]) is None
+    assert prefetch.take("sessions", [("limit", "49")]) is None
+    assert prefetch.take(session, None) is not None
+    assert prefetch.take(session, None) is None  # once

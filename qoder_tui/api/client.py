@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 from .. import __version__
 from .errors import (
     BadRequestError,
+    ConfigError,
     ConnectionFailedError,
     QoderError,
     ServerError,
@@ -159,10 +160,17 @@ def tls_context(base_url: str) -> ssl.SSLContext:
     """
     if base_url.lower().startswith("http://"):
         return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, with nothing to trust
-    if cafile := os.environ.get("SSL_CERT_FILE"):
-        return ssl.create_default_context(cafile=cafile)
-    if capath := os.environ.get("SSL_CERT_DIR"):
-        return ssl.create_default_context(capath=capath)
+    for variable in ("SSL_CERT_FILE", "SSL_CERT_DIR"):
+        if where := os.environ.get(variable):
+            try:
+                if variable == "SSL_CERT_FILE":
+                    return ssl.create_default_context(cafile=where)
+                return ssl.create_default_context(capath=where)
+            except (OSError, ssl.SSLError) as exc:
+                reason = getattr(exc, "strerror", None) or type(exc).__name__
+                raise ConfigError(
+                    f"The CA certificates {variable} names ({where!r}) cannot be loaded: {reason}."
+                ) from None
     import certifi
 
     return ssl.create_default_context(cafile=certifi.where())
@@ -272,14 +280,18 @@ class QoderClient:
         (Prefetch) does after its first paint."""
         if self._http is None:
             httpx = _httpx()
-            tls = self._prefetch.tls if self._prefetch is not None else None
+            timeout = self._timeout
+            if timeout is None:
+                timeout = httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT)
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
                 headers=self._headers,
-                timeout=self._timeout or httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+                timeout=timeout,
                 follow_redirects=False,
                 transport=self._transport,
-                verify=tls or tls_context(self.base_url),
+                verify=(
+                    self._prefetch.tls if self._prefetch is not None else tls_context(self.base_url)
+                ),
             )
         return self._http
 

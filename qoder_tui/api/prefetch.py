@@ -39,9 +39,14 @@ from .client import (
 from .settings import Settings
 
 
-def key(path: str, params: object) -> str:
-    """What names a GET's answer: its path and its query."""
-    return f"{path}?{urlencode(params)}" if isinstance(params, list) and params else path
+def key(path: str, params: object) -> str | None:
+    """What names a GET's answer: its path and its query (None: a query not sent ahead,
+    which is not a list of pairs)."""
+    if params is None:
+        return path
+    if not isinstance(params, list):
+        return None
+    return f"{path}?{urlencode(params)}" if params else path
 
 
 class Answer:
@@ -85,9 +90,9 @@ class Prefetch:
         self._gets = list(gets)
         self.tls = tls
         """What TLS the app trusts: its client uses the same context (loaded once)."""
-        self._answers: dict[str, Future[Answer]] = {
-            key(path, params): Future() for path, params in self._gets
-        }
+        self._answers: dict[str, Future[Answer]] = {}
+        for path, params in self._gets:
+            self._answers[key(path, params) or path] = Future()
         self._lock = threading.Lock()
 
     def start(self) -> Prefetch:
@@ -99,7 +104,7 @@ class Prefetch:
 
     def _get(self, get: Get) -> None:
         path, params = get
-        answer = self._answers[key(path, params)]
+        answer = self._answers[key(path, params) or path]
         try:
             answer.set_result(self._fetch(path, params))
         except BaseException as exc:  # handed to the caller, who sends the GET again
@@ -137,8 +142,11 @@ class Prefetch:
 
     def take(self, path: str, params: object) -> Future[Answer] | None:
         """The answer fetched for this GET, once (None: not fetched here, or already taken)."""
+        name = key(path, params)
+        if name is None:
+            return None
         with self._lock:
-            return self._answers.pop(key(path, params), None)
+            return self._answers.pop(name, None)
 
 
 def behind_proxy() -> bool:
