@@ -186,3 +186,24 @@ def test_only_the_same_get_takes_an_answer_sent_ahead(make_sim) -> None:
     assert prefetch.take("sessions", [("limit", "49")]) is None
     assert prefetch.take(session, None) is not None
     assert prefetch.take(session, None) is None  # once
+
+
+async def test_an_answer_taken_before_its_thread_runs_still_arrives(make_sim) -> None:
+    import asyncio
+
+    from qoder_tui.api.client import request_headers, tls_context
+
+    server = make_sim()
+    sid, tid = _release(server)
+    settings = settings_for(server)
+    prefetch = Prefetch(
+        settings.base_url,
+        request_headers(settings),
+        opening_gets(sid, tid),
+        tls=tls_context(settings.base_url),
+    )
+    answer = prefetch.take(f"sessions/{sid}", None)  # before any thread has run
+    assert answer is not None
+    prefetch.start()
+    got = await asyncio.wait_for(asyncio.wrap_future(answer), 10)
+    assert got.status_code == 200 and got.json()["id"] == sid

@@ -32,6 +32,7 @@ from .client import (
     CONNECT_TIMEOUT,
     READ_TIMEOUT,
     Get,
+    Params,
     opening_gets,
     request_headers,
     tls_context,
@@ -87,24 +88,31 @@ class Prefetch:
         self._base = urlsplit(base_url)
         # (no Accept-Encoding: the answer comes as is, and nothing here must decode it)
         self._headers = {**headers, "Connection": "close"}
-        self._gets = list(gets)
         self.tls = tls
         """What TLS the app trusts: its client uses the same context (loaded once)."""
         self._answers: dict[str, Future[Answer]] = {}
-        for path, params in self._gets:
-            self._answers[key(path, params) or path] = Future()
+        self._jobs: list[tuple[str, Params | None, Future[Answer]]] = []
+        for path, params in gets:
+            name = key(path, params) or path
+            if name not in self._answers:
+                answer: Future[Answer] = Future()
+                self._answers[name] = answer
+                self._jobs.append((path, params, answer))
         self._lock = threading.Lock()
 
     def start(self) -> Prefetch:
-        for get in self._gets:
-            threading.Thread(
-                target=self._get, args=(get,), name="qoder-prefetch", daemon=True
-            ).start()
+        for job in self._jobs:
+            try:
+                thread = threading.Thread(
+                    target=self._get, args=job, name="qoder-prefetch", daemon=True
+                )
+                thread.start()
+            except RuntimeError as exc:  # no thread to be had: the client sends it itself
+                job[2].set_exception(exc)
         return self
 
-    def _get(self, get: Get) -> None:
-        path, params = get
-        answer = self._answers[key(path, params) or path]
+    def _get(self, path: str, params: Params | None, answer: Future[Answer]) -> None:
+        # (`answer` is handed over, not looked up: the app may have taken it already)
         try:
             answer.set_result(self._fetch(path, params))
         except BaseException as exc:  # handed to the caller, who sends the GET again
