@@ -207,3 +207,30 @@ async def test_an_answer_taken_before_its_thread_runs_still_arrives(make_sim) ->
     prefetch.start()
     got = await asyncio.wait_for(asyncio.wrap_future(answer), 10)
     assert got.status_code == 200 and got.json()["id"] == sid
+
+
+async def test_an_app_that_stops_waiting_for_an_answer_leaves_no_error_behind(
+    make_sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import threading
+    import time
+
+    server = make_sim(delay=0.5)  # the answers are on their way while the app ends
+    sid, tid = _release(server)
+    prefetch = start_prefetch(settings_for(server), sid, tid)
+    client = client_for(server, prefetch=prefetch)
+    errors: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", errors.append)
+    waiting = asyncio.create_task(client.get_session(sid))
+    while not server.simulator.stats["requests"]:
+        await asyncio.sleep(0.01)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    deadline = time.monotonic() + 10
+    while any(t.name == "qoder-prefetch" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the GETs sent ahead never ended"
+        await asyncio.sleep(0.02)
+    assert errors == []  # (a thread that fails prints its traceback on the reader's terminal)
+    await client.aclose()

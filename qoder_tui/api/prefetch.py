@@ -108,11 +108,14 @@ class Prefetch:
                 )
                 thread.start()
             except RuntimeError as exc:  # no thread to be had: the client sends it itself
-                job[2].set_exception(exc)
+                if job[2].set_running_or_notify_cancel():
+                    job[2].set_exception(exc)
         return self
 
     def _get(self, path: str, params: Params | None, answer: Future[Answer]) -> None:
         # (`answer` is handed over, not looked up: the app may have taken it already)
+        if not answer.set_running_or_notify_cancel():
+            return  # taken, and given up on (the app ended while it waited)
         try:
             answer.set_result(self._fetch(path, params))
         except BaseException as exc:  # handed to the caller, who sends the GET again
