@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 from urllib.parse import urlencode
 
@@ -133,6 +134,7 @@ def test_nothing_is_sent_ahead_behind_a_proxy(make_sim, monkeypatch: pytest.Monk
     # httpx goes through the proxy the environment names; http.client would not.
     server = make_sim()
     sid, tid = _release(server)
+    monkeypatch.setenv("NO_PROXY", "localhost")  # names no proxy
     assert isinstance(start_prefetch(settings_for(server), sid, tid), Prefetch)
     monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
     assert start_prefetch(settings_for(server), sid, tid) is None
@@ -234,3 +236,17 @@ async def test_an_app_that_stops_waiting_for_an_answer_leaves_no_error_behind(
         await asyncio.sleep(0.02)
     assert errors == []  # (a thread that fails prints its traceback on the reader's terminal)
     await client.aclose()
+
+
+def test_an_answer_in_a_charset_nobody_knows_still_reads() -> None:
+    import email
+
+    from qoder_tui.api.prefetch import Answer
+
+    headers = email.message_from_string(
+        "Content-Type: text/plain; charset=no-such-charset\n\n",
+        _class=http.client.HTTPMessage,
+    )
+    assert Answer(502, headers, "Bad gateway \u2013 try later".encode()).text == (
+        "Bad gateway \u2013 try later"
+    )

@@ -64,7 +64,10 @@ class Answer:
     @property
     def text(self) -> str:
         charset = self.headers.get_content_charset() or "utf-8"
-        return self.content.decode(charset, errors="replace")
+        try:
+            return self.content.decode(charset, errors="replace")
+        except LookupError:  # a charset nobody knows
+            return self.content.decode("utf-8", errors="replace")
 
     def json(self) -> Any:
         return json.loads(self.content)
@@ -161,7 +164,11 @@ class Prefetch:
 
 
 def behind_proxy() -> bool:
-    return any(name.lower().endswith("_proxy") and value for name, value in os.environ.items())
+    """A proxy variable is set (which httpx would use); NO_PROXY alone names no proxy."""
+    return any(
+        name.lower().endswith("_proxy") and name.lower() != "no_proxy" and value
+        for name, value in os.environ.items()
+    )
 
 
 def start_prefetch(
