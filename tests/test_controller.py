@@ -17,7 +17,7 @@ from qoder_tui.controller import (
     ViewChanged,
 )
 from qoder_tui.simulator import SimulatorServer
-from qoder_tui.store import SessionStore
+from qoder_tui.store import EventStore, SessionStore
 
 from .conftest import client_for
 
@@ -50,6 +50,15 @@ class Harness:
 
     def of(self, kind: type) -> list:  # type: ignore[type-arg]
         return [n for n in self.notices if isinstance(n, kind)]
+
+    async def open_followed(self, scope: tuple[str, str | None]) -> EventStore:
+        """Load the session, open `scope` and wait until its page is in and it has a follower."""
+        self.controller.load_session(scope[0], scope)
+        await self.until(lambda: self.of(SessionReady))
+        view = self.controller.open(scope)
+        assert view is not None
+        await self.until(lambda: view.started and scope in self.controller.followers)
+        return view
 
     async def close(self) -> None:
         await self.controller.aclose()
@@ -111,11 +120,7 @@ async def _following_the_big_session(make_sim):  # type: ignore[no-untyped-def]
     sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
     h = Harness(server)
     scope = (sess.id, None)
-    h.controller.load_session(sess.id, scope)
-    await h.until(lambda: h.of(SessionReady))
-    view = h.controller.open(scope)
-    assert view is not None
-    await h.until(lambda: view.started and scope in h.controller.followers)
+    await h.open_followed(scope)
     await h.until(
         lambda: (s := h.controller.stream_states.get(scope)) is not None and s.phase == "live"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 
@@ -18,17 +19,19 @@ def test_api_and_simulator_do_not_import_textual() -> None:
     assert res.returncode == 0, res.stdout + res.stderr
 
 
+def _loaded_after(code: str, *modules: str) -> list[str]:
+    """Which of `modules` a fresh interpreter holds (loaded, not set aside) after `code`."""
+    script = f"{code}\nimport sys\nprint(sorted(m for m in {modules!r} if sys.modules.get(m)))"
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    return ast.literal_eval(out.strip())
+
+
 def test_httpx_is_imported_without_its_command_line_client() -> None:
     """qoder-tui never runs `httpx` the CLI: click and pygments stay out of a launch."""
-    code = (
-        "import sys, qoder_tui.api.client, httpx;"
-        "assert callable(httpx.AsyncClient);"
-        "print(sorted(m for m in ('click', 'pygments', 'httpx._main') if sys.modules.get(m)))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    code = "import qoder_tui.api.client, httpx\nassert callable(httpx.AsyncClient)"
+    assert _loaded_after(code, "click", "pygments", "httpx._main") == []
 
 
 def test_a_launch_loads_no_emoji_table_and_compiles_no_wide_character_pattern() -> None:
@@ -68,13 +71,9 @@ def test_the_viewer_is_imported_without_httpx() -> None:
     """httpx, its transport and httpx-sse load with the app's first request of its own, after
     the first paint (the opening answers come through api/prefetch.py, standard library only)."""
     code = (
-        "import sys, qoder_tui.cli, qoder_tui.app\n"
+        "import qoder_tui.cli, qoder_tui.app\n"
         "from qoder_tui.api.prefetch import Prefetch\n"
         "from qoder_tui.api.client import tls_context\n"
-        "tls_context('https://api.qoder.com/api/v1/cloud/')\n"
-        "print(sorted(m for m in ('httpx', 'httpcore', 'h11', 'anyio', 'httpx_sse') if m in sys.modules))"
+        "tls_context('https://api.qoder.com/api/v1/cloud/')"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert _loaded_after(code, "httpx", "httpcore", "h11", "anyio", "httpx_sse") == []

@@ -12,7 +12,6 @@ from qoder_tui.api.client import opening_gets
 from qoder_tui.api.errors import AuthError
 from qoder_tui.api.prefetch import Prefetch, start_prefetch
 from qoder_tui.app import QoderApp
-from qoder_tui.controller import SessionReady
 from qoder_tui.simulator import SimulatorServer
 
 from .conftest import TOKEN, client_for, settings_for
@@ -145,11 +144,7 @@ async def test_a_stream_is_opened_after_the_first_paint_not_before(make_sim) -> 
     session = next(s for s in server.simulator.world.sessions.values() if s.live)
     h = Harness(server, background_after_first_paint=True)
     scope = (session.id, None)
-    h.controller.load_session(session.id, scope)
-    await h.until(lambda: h.of(SessionReady))
-    view = h.controller.open(scope)
-    assert view is not None
-    await h.until(lambda: view.started and scope in h.controller.followers)
+    await h.open_followed(scope)
     # Its follower exists; two requests sent after it are answered, and the follower has
     # not connected: it waits until the UI has drawn the page (connecting loads httpcore).
     for _ in range(2):

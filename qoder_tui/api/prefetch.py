@@ -124,7 +124,7 @@ class Prefetch:
         except BaseException as exc:  # handed to the caller, who sends the GET again
             answer.set_exception(exc)
 
-    def _fetch(self, path: str, params: Sequence[tuple[str, str]] | None) -> Answer:
+    def _fetch(self, path: str, params: Params | None) -> Answer:
         base = self._base
         target = base.path.rstrip("/") + "/" + path + (f"?{urlencode(params)}" if params else "")
         conn: http.client.HTTPConnection

@@ -460,8 +460,9 @@ class MainScreen(Screen[None]):
         background reads and the live stream start (they waited, so as not to slow it).
 
         The moment is the terminal's: it draws that frame with the other core.  Started at
-        once, the stream's client (httpcore, h11, anyio: 70-85 ms of imports) and the
-        probes took it, and the frame showed 100-150 ms later in tmux (measured)."""
+        once, the stream's client (httpx, httpcore, h11, anyio: 70-85 ms of imports) and the
+        probes took it: the frame's bytes reached tmux 137 ms after it was handed over, and
+        it showed later than with those imports before the frame (884 against 830 ms)."""
         self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, self.controller.first_paint_done)
 
     def _view_changed(self, news: ViewChanged) -> None:
