@@ -368,3 +368,34 @@ def test_every_known_type_is_built_into_its_own_kind_and_every_kind_is_reached()
     made.add(type(parse_event({"id": "g", "type": "vendor.something_new"})))
     made.add(type(parse_event("{not json")))
     assert made == set(EVENT_CLASSES)
+
+
+def test_an_events_time_is_parsed_once_however_often_it_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The follower and each store an event goes into ask for its time: in a burst of
+    # thousands, a cache of parsed times misses, so each ask would parse again.
+    from qoder_tui.api import models
+    from qoder_tui.rows import pack, unpack
+    from qoder_tui.store import EventStore
+
+    asked: list[str | None] = []
+    cached = models.parse_ts
+
+    def counting(value: str | None) -> datetime | None:
+        asked.append(value)
+        return cached(value)
+
+    monkeypatch.setattr(models, "parse_ts", counting)
+    stamp = "2026-11-28T01:20:34.250000Z"
+    event = parse_event(json.dumps({"id": "e1", "type": "agent.message", "processed_at": stamp}))
+    expected = datetime(2026, 11, 28, 1, 20, 34, 250000, tzinfo=UTC)
+    assert [event.time, event.time] == [expected, expected]
+    EventStore("s").append([event])
+    EventStore("s", "t").append([event])
+    assert asked == []  # parsed with the event, never again
+    # An event built from a row parses on its first ask only.
+    again = unpack(pack(event))
+    assert [again.time, again.time] == [expected, expected]
+    assert asked == [stamp]
+    assert again == event  # (the parsed time is no field: equality is unchanged)

@@ -65,8 +65,7 @@ def _ascii_digits(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
-@lru_cache(maxsize=4096)
-def parse_ts(value: str | None) -> datetime | None:
+def _parse_ts(value: str | None) -> datetime | None:
     """Parse an RFC 3339 timestamp with 0 to 9 fractional digits; None if it isn't one."""
     if not value or not isinstance(value, str):
         return None
@@ -100,6 +99,10 @@ def parse_ts(value: str | None) -> datetime | None:
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         return dt.replace(tzinfo=timezone(sign * offset)).astimezone(UTC)
     return dt.replace(tzinfo=UTC)
+
+
+parse_ts = lru_cache(maxsize=4096)(_parse_ts)
+"""`_parse_ts`, remembering the newest answers (a store's newest rows are asked often)."""
 
 
 def _str(value: Any) -> str | None:
@@ -507,8 +510,23 @@ class Page(Generic[T]):
 # --------------------------------------------------------------------------- events
 
 
+class _Timed(Record):
+    """Where an event keeps its parsed time: not a field (not in rows, exports or equality).
+
+    The follower, then each store the event goes into, asks for it: parsed once, at
+    parse_event, instead of once per ask (an LRU of times misses in a burst of thousands).
+    """
+
+    __slots__ = ("_at",)
+    _at: datetime | None
+
+    def _keep_time(self, at: datetime | None) -> datetime | None:
+        self._at = at
+        return at
+
+
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
-class Event(Record):
+class Event(_Timed):
     """The fields every event kind shares.
 
     Slotted dataclasses, not pydantic models: an event is one small object
@@ -528,7 +546,10 @@ class Event(Record):
 
     @property
     def time(self) -> datetime | None:
-        return parse_ts(self.processed_at)
+        try:
+            return self._at
+        except AttributeError:  # built from a row, or by hand: parsed on first ask
+            return self._keep_time(parse_ts(self.processed_at))
 
     @property
     def hhmmss(self) -> str:
@@ -1077,7 +1098,9 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
     builder = _BUILDERS.get(ev_type)
     if builder is None:
         builder = _outcome_span if ev_type.startswith("span.outcome_evaluation_") else _generic
-    return builder(raw, _common(raw, ev_id, ev_type, raw_json), ev_type)
+    event = builder(raw, _common(raw, ev_id, ev_type, raw_json), ev_type)
+    event._keep_time(_parse_ts(event.processed_at))
+    return event
 
 
 def _model_name(value: Any) -> str | None:
