@@ -24,7 +24,7 @@ from dataclasses import fields
 from operator import attrgetter
 from typing import Any, overload
 
-from .api.models import EVENT_CLASSES, Event, StopReason, Usage, plain_stop_reason
+from .api.models import EVENT_CLASSES, Event, StopReason, Usage, fast_dumps, plain_stop_reason
 
 Row = tuple[Any, ...]
 """(kind code, id, type, processed_at, thread_id, raw_json, the kind's own fields...)"""
@@ -54,7 +54,7 @@ def _unpack_stop(values: Row | None) -> StopReason | None:
 
 def _pack_input(value: dict[str, Any]) -> str:
     # A tool's input is any JSON object; as text it is one plain value.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
+    return fast_dumps(value) if value else ""
 
 
 def _unpack_input(text: str) -> dict[str, Any]:

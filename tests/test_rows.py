@@ -82,3 +82,26 @@ def test_the_collector_stops_tracking_a_stores_rows() -> None:
     assert rows and not tracked, tracked[:1]
     # ...and reading them builds the same events as were stored.
     assert [e.id for e in store.events] == [e.id for e in events()[:-1]]
+
+
+def test_tool_inputs_come_back_from_rows_the_same_with_either_json_writer() -> None:
+    # A row keeps a tool's input as JSON text: json's writer until the app has drawn its
+    # first screen, pydantic-core's after (it has no lone surrogates and writes NaN as null
+    # unless told otherwise).
+    from qoder_tui.api.models import ToolUse, load_fast_json
+
+    inputs: list[dict[str, object]] = [
+        {"big": 10**30, "negative": -(2**70), "sum": 0.1 + 0.2, "tiny": 1e-320, "zero": -0.0},
+        {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")},
+        {"lone": "\ud800 surrogate"},
+        {"text": "é😀\u2028", "none": None, "nested": [1, [2, {"x": True}]]},
+    ]
+    for writer in ("json", "pydantic-core"):
+        if writer == "pydantic-core":
+            load_fast_json()
+        for value in inputs:
+            event = parse_event({"id": "e1", "type": "agent.tool_use", "name": "t", "input": value})
+            assert isinstance(event, ToolUse)
+            back = unpack(pack(event))
+            assert isinstance(back, ToolUse)
+            assert repr(back.input) == repr(value), (writer, value)  # (repr: NaN != NaN)
