@@ -169,6 +169,10 @@ class EventRows(Sequence[Event]):
                 del made[next(iter(made))]
         return event
 
+    def peek(self, index: int) -> Event:
+        """The event at `index`, built without being kept (one kept already is returned)."""
+        return self._get(self.rows[index])
+
     def _get(self, row: Row) -> Event:
         # Scans build without keeping: a scan of the whole store would push out what is on
         # screen, and keep objects the collector must then scan.

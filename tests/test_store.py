@@ -290,3 +290,49 @@ def test_session_totals_cover_what_loaded_threads_add_up_to_and_never_go_down() 
     assert child.trim() == 1_099  # the view lets its oldest events go (its window is 1)
     assert child.usage.input_tokens == 1
     assert s.totals().input_tokens == 1_140  # the totals do not go down
+
+
+def test_looking_up_the_other_half_of_a_pair_keeps_nothing_alive() -> None:
+    # The log looks up each arriving call's result; an event built for that and kept
+    # lived long enough for the collector to promote it, and full collections followed.
+    import gc
+
+    from qoder_tui.api.models import ModelRequestEnd, ModelRequestStart, ToolResult, ToolUse
+
+    def at(i: int, type_: str, **fields: object):  # (one a second, in order)
+        return parse_event(
+            {
+                "id": f"e{i}",
+                "type": type_,
+                "processed_at": f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+                **fields,
+            }
+        )
+
+    store = EventStore("s")
+    page = []
+    for i in range(0, 200, 4):
+        page += [
+            at(i, "agent.tool_use", name="Bash", tool_use_id=f"c{i}", input={"n": i}),
+            at(i + 1, "agent.tool_result", tool_use_id=f"c{i}", content=f"out {i}"),
+            at(i + 2, "span.model_request_start"),
+            at(i + 3, "span.model_request_end", model_request_start_id=f"e{i + 2}"),
+        ]
+    store.start(page, has_older=False)
+    del page
+    assert len(store) == 200
+    uses = [e for e in store.events if isinstance(e, ToolUse)]
+    results = [e for e in store.events if isinstance(e, ToolResult)]
+    ends = [e for e in store.events if isinstance(e, ModelRequestEnd)]
+
+    def alive(kind: type) -> int:
+        return sum(1 for o in gc.get_objects() if type(o) is kind)
+
+    before = (alive(ToolResult), alive(ToolUse), alive(ModelRequestStart))
+    for use, result, end in zip(uses, results, ends, strict=True):
+        found = store.result_for(use)
+        assert found is not None and found.text == result.text
+        assert store.use_for(result) == use
+        assert store.span_start_time(end) is not None
+    del found
+    assert (alive(ToolResult), alive(ToolUse), alive(ModelRequestStart)) == before
