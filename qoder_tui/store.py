@@ -610,14 +610,20 @@ class SessionStore:
 
     def count_live(self, event: Event) -> None:
         """A live event's part in the session's totals (each event once, whichever stream)."""
-        if isinstance(event, ModelRequestEnd) and event.usage is not None:
-            if event.id in self._counted:
-                return
-            self._counted[event.id] = None
-            if len(self._counted) > 5_000:
-                del self._counted[next(iter(self._counted))]
-            self.live_usage = self.live_usage + event.usage
-        elif isinstance(event, UsageSnapshot) and event.usage is not None:
+        count = _COUNT_BY_KIND.get(type(event))
+        if count is not None:
+            count(self, event)
+
+    def _count_request(self, event: ModelRequestEnd) -> None:
+        if event.usage is None or event.id in self._counted:
+            return
+        self._counted[event.id] = None
+        if len(self._counted) > 5_000:
+            del self._counted[next(iter(self._counted))]
+        self.live_usage = self.live_usage + event.usage
+
+    def _count_snapshot(self, event: UsageSnapshot) -> None:
+        if event.usage is not None:
             self.snapshot = _field_max(self.snapshot, event.usage)
 
     def totals(self) -> Usage:
@@ -831,37 +837,54 @@ class SessionStore:
         their statuses are history and must not overwrite what is true now.
         """
         unknown: set[str] = set()
-        if isinstance(event, ToolResult) and event.is_error:
+        news = _OBSERVE_BY_KIND.get(type(event))
+        if news is not None:
+            news(self, event, current, unknown)
+        if event.thread_id and event.thread_id not in self.threads:
+            unknown.add(event.thread_id)
+        return unknown
+
+    def _observe_result(self, event: ToolResult, current: bool, unknown: set[str]) -> None:
+        if event.is_error:  # (an older page's failed calls count too)
             owner = self.threads.get(event.thread_id or "") or (
                 self.primary if event.thread_id is None else None
             )
             if owner is not None:
                 owner.failed_calls.add(event.id)
+
+    def _observe_created(self, event: ThreadCreated, current: bool, unknown: set[str]) -> None:
+        if event.child_thread_id and event.child_thread_id not in self.threads:
+            unknown.add(event.child_thread_id)
+
+    def _observe_status(self, event: StatusChange, current: bool, unknown: set[str]) -> None:
         if not current:
-            if isinstance(event, ThreadCreated) and event.child_thread_id not in self.threads:
-                unknown.add(event.child_thread_id or "")
-            if event.thread_id and event.thread_id not in self.threads:
+            return  # history: what is true now is not overwritten
+        if event.scope == "session":
+            self.status = status_word(event)
+            primary = self.primary
+            if primary is not None and event.status != "deleted":
+                primary.set_status(event)
+        elif event.thread_id:
+            info = self.threads.get(event.thread_id)
+            if info is None:
                 unknown.add(event.thread_id)
-            unknown.discard("")
-            return unknown
-        if isinstance(event, ThreadCreated) and event.child_thread_id:
-            if event.child_thread_id not in self.threads:
-                unknown.add(event.child_thread_id)
-        elif isinstance(event, StatusChange):
-            if event.scope == "session":
-                self.status = status_word(event)
-                primary = self.primary
-                if primary is not None and event.status != "deleted":
-                    primary.set_status(event)
-            elif event.thread_id:
-                info = self.threads.get(event.thread_id)
-                if info is None:
-                    unknown.add(event.thread_id)
-                else:
-                    info.set_status(event)
-        if event.thread_id and event.thread_id not in self.threads:
-            unknown.add(event.thread_id)
-        return unknown
+            else:
+                info.set_status(event)
+
+
+_COUNT_BY_KIND: dict[type[Event], Callable[[SessionStore, Any], None]] = {
+    ModelRequestEnd: SessionStore._count_request,
+    UsageSnapshot: SessionStore._count_snapshot,
+}
+"""What each kind of live event adds to the session's totals."""
+
+_OBSERVE_BY_KIND: dict[type[Event], Callable[[SessionStore, Any, bool, set[str]], None]] = {
+    ToolResult: SessionStore._observe_result,
+    ThreadCreated: SessionStore._observe_created,
+    StatusChange: SessionStore._observe_status,
+}
+"""What each kind of event tells a session about its threads (the threads every event
+names are checked for all kinds)."""
 
 
 def _field_max(a: Usage | None, b: Usage) -> Usage:
