@@ -245,3 +245,39 @@ def test_an_answer_in_a_charset_nobody_knows_still_reads() -> None:
     assert Answer(502, headers, "Bad gateway \u2013 try later".encode()).text == (
         "Bad gateway \u2013 try later"
     )
+
+
+async def test_a_view_answered_ahead_is_shown_once_textual_has_started_the_app(
+    make_sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Textual writes none of the frames it draws while it starts the app (its startup
+    # batch), and does not draw again what they drew: a view shown then reached the
+    # terminal only with the next full frame, and was drawn twice.
+    from concurrent.futures import wait
+
+    from qoder_tui.widgets.event_log import EventLog
+
+    server = make_sim()
+    sid, tid = _release(server)
+    prefetch = start_prefetch(settings_for(server), sid, tid)
+    assert prefetch is not None
+    wait(prefetch._answers.values(), timeout=10)  # every answer in before the app starts
+    app = QoderApp(
+        settings_for(server), session_id=sid, thread_id=tid, live=False, prefetch=prefetch
+    )
+    shown_in_batch: list[int] = []
+    show = EventLog.show
+
+    def recording(log: EventLog, *args: object, **kw: object) -> None:
+        shown_in_batch.append(app._batch_count)  # (Textual's own count: observed only)
+        show(log, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EventLog, "show", recording)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(
+            pilot,
+            lambda: screen.log_view.store is not None and len(screen.log_view.store) > 0,
+            what="the thread shown",
+        )
+        assert shown_in_batch and not any(shown_in_batch), shown_in_batch

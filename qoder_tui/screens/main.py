@@ -162,6 +162,10 @@ class MainScreen(Screen[None]):
         self.alert_bell = alert_bell
         """Ring the terminal bell with an alert (a followed thread now needs the reader)."""
         self.pending_select: tuple[Scope, str] | None = None
+        self._app_started = False
+        """Textual's start of the app is over: frames drawn from now on are written."""
+        self._ready_scope: Scope | None = None
+        """A view whose session loaded before then: shown once it is over (_app_started)."""
         self._last_drain = 0.0
         self._gc_held = False
         self._gc_timer: Timer | None = None
@@ -303,6 +307,18 @@ class MainScreen(Screen[None]):
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
         self.set_interval(SESSIONS_REFRESH, self.controller.refresh_sessions)
+        # The app's own queue runs this once Textual has started the app (see _app_ready).
+        self.app.call_later(self._app_ready)
+
+    def _app_ready(self) -> None:
+        """Textual draws the frames of its start of the app (its startup batch) and writes
+        none of them, and what they drew is not drawn again until it changes: a view shown
+        then reached the terminal only with the next full frame (a resize's), and paid its
+        drawing twice. So a view whose session loaded by then is shown now."""
+        self._app_started = True
+        if self._ready_scope is not None:
+            scope, self._ready_scope = self._ready_scope, None
+            self.open_scope(scope)
 
     def on_screen_resume(self) -> None:
         # Back from a screen on top (help, answers, the palette): its widgets' lines may go.
@@ -391,8 +407,12 @@ class MainScreen(Screen[None]):
                 self.log_view.focus()
 
     def _session_ready(self, news: SessionReady) -> None:
-        if news.open_scope is not None:
-            self.open_scope(news.open_scope)
+        if news.open_scope is None:
+            return
+        if not self._app_started:
+            self._ready_scope = news.open_scope  # (shown by _app_ready)
+            return
+        self.open_scope(news.open_scope)
 
     def _tree_changed(self, news: TreeChanged) -> None:
         for session_id in news.session_ids:
