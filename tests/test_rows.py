@@ -86,8 +86,8 @@ def test_the_collector_stops_tracking_a_stores_rows() -> None:
 
 def test_tool_inputs_come_back_from_rows_the_same_with_either_json_writer() -> None:
     # A row keeps a tool's input as JSON text: json's writer until the app has drawn its
-    # first screen, pydantic-core's after (it has no lone surrogates and writes NaN as null
-    # unless told otherwise).
+    # first screen, pydantic-core's after (which cannot write a lone surrogate, and whose
+    # older releases write NaN and Infinity as null unless told otherwise).
     from qoder_tui.api.models import ToolUse, load_fast_json
 
     inputs: list[dict[str, object]] = [
