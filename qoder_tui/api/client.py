@@ -204,6 +204,14 @@ def events_path(session_id: str, thread_id: str | None) -> str:
     return f"sessions/{_seg(session_id)}/events"
 
 
+def page_params(limit: int, page: str | None = None) -> Params:
+    """The query every list starts with: its page size, and the page token if any."""
+    params: Params = [("limit", str(_clamp(limit)))]
+    if page:
+        params.append(("page", page))
+    return params
+
+
 def events_params(
     *,
     limit: int,
@@ -212,7 +220,7 @@ def events_params(
     after_id: str | None = None,
     order: str | None = None,
 ) -> Params:
-    params: Params = [("limit", str(_clamp(limit)))]
+    params = page_params(limit)
     if page:
         params.append(("page", page))
     elif before_id:
@@ -235,12 +243,12 @@ def opening_gets(
     list's first page and, with a session, the session, its threads and the newest page of
     the session's stream and of the thread's (what `QoderClient.list_sessions`,
     `get_session`, `all_threads` and `newest_events` ask for)."""
-    gets: list[Get] = [("sessions", [("limit", str(_clamp(sessions_page)))])]
+    gets: list[Get] = [("sessions", page_params(sessions_page))]
     if session_id:
         newest = events_params(limit=events_page, order="desc")
         gets += [
             (session_path(session_id), None),
-            (threads_path(session_id), [("limit", str(THREADS_PAGE))]),
+            (threads_path(session_id), page_params(THREADS_PAGE)),
             (events_path(session_id, None), newest),
         ]
         if thread_id:
@@ -408,9 +416,7 @@ class QoderClient:
         created_after: str | None = None,
         created_before: str | None = None,
     ) -> Page[Session]:
-        params: Params = [("limit", str(_clamp(limit)))]
-        if page:
-            params.append(("page", page))
+        params = page_params(limit, page)
         if order:
             params.append(("order", order))
         for status in statuses or ():
@@ -447,9 +453,7 @@ class QoderClient:
     async def list_threads(
         self, session_id: str, *, limit: int = THREADS_PAGE, page: str | None = None
     ) -> Page[Thread]:
-        params: Params = [("limit", str(_clamp(limit)))]
-        if page:
-            params.append(("page", page))
+        params = page_params(limit, page)
         raw = await self.get_json(
             threads_path(session_id),
             params=params,
