@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from rich.console import Console
 
+from qoder_tui.api import sanitize
 from qoder_tui.api.client import QoderClient, decode_json
 from qoder_tui.api.errors import BadTokenError, error_from_response
 from qoder_tui.api.models import (
@@ -51,6 +52,21 @@ def test_labels_are_one_line_with_nothing_hidden() -> None:
     assert clean_label("zero\u200bwidth") == "zero⟨U+200B⟩width"
     assert clean_label("iso\u2066late\u2069") == "iso⟨U+2066⟩late⟨U+2069⟩"
     assert clean_label("plain name") == "plain name"
+
+
+def test_a_printable_label_is_never_one_clean_label_would_change() -> None:
+    # clean_label returns a printable text as it is, without searching it: that holds
+    # only while every character it looks for is unprintable.  Each one, over all of
+    # Unicode, found by its pattern and its table (not by clean_label, which skips them).
+    looked_for = [
+        c
+        for c in map(chr, range(0x110000))
+        if sanitize._LABEL_BAD.search(c) or ord(c) in sanitize._LABEL_TABLE
+    ]
+    assert len(looked_for) > 60  # C0 and C1 controls, DEL, bidi and zero-width characters
+    assert [c for c in looked_for if c.isprintable()] == []
+    for c in looked_for:  # and a name holding one is still cleaned
+        assert clean_label(f"name {c} tail") != f"name {c} tail"
 
 
 def test_clean_tree_reaches_keys_and_nested_values() -> None:

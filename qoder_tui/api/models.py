@@ -566,10 +566,6 @@ class Event(_Timed):
         except (ValueError, RecursionError):
             return self.raw_json
 
-    @classmethod
-    def _make(cls, **values: Any) -> Any:
-        return cls(**values)
-
 
 @dataclass(slots=True, kw_only=True, repr=False, eq=False)
 class UserMessage(Event):
@@ -870,15 +866,15 @@ _Builder = Callable[[dict[str, Any], dict[str, Any], str], Event]
 
 
 def _user_message(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return UserMessage._make(**c, text=blocks_to_text(raw.get("content")))
+    return UserMessage(**c, text=blocks_to_text(raw.get("content")))
 
 
 def _system_message(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return SystemMessage._make(**c, text=blocks_to_text(raw.get("content")))
+    return SystemMessage(**c, text=blocks_to_text(raw.get("content")))
 
 
 def _agent_message(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return AgentMessage._make(
+    return AgentMessage(
         **c, text=blocks_to_text(raw.get("content")), partial=raw.get("delta") is True
     )
 
@@ -888,7 +884,7 @@ def _thinking(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     if not isinstance(text, str):
         text = raw.get("content")
         text = blocks_to_text(text) if text is not None else None
-    return Thinking._make(**c, text=text or None)
+    return Thinking(**c, text=text or None)
 
 
 def _tool_use(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
@@ -910,7 +906,7 @@ def _tool_use(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
             tool_input = {"value": tool_input}
     elif not isinstance(tool_input, dict):
         tool_input = {} if tool_input is None else {"value": tool_input}
-    return ToolUse._make(
+    return ToolUse(
         **c,
         name=_label(raw.get("name")) or _label(raw.get("tool_name")) or "?",
         input=tool_input,
@@ -940,7 +936,7 @@ def _tool_result(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
         if t == "user.custom_tool_result"
         else "builtin"
     )
-    return ToolResult._make(
+    return ToolResult(
         **c,
         call_id=call_id,
         text=blocks_to_text(body),
@@ -951,7 +947,7 @@ def _tool_result(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
 
 
 def _tool_confirmation(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return ToolConfirmation._make(
+    return ToolConfirmation(
         **c,
         call_id=_str(raw.get("tool_use_id")) or "",
         result=_str(raw.get("result")),
@@ -960,14 +956,14 @@ def _tool_confirmation(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
 
 
 def _request_start(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return ModelRequestStart._make(**c, model=_model_name(raw.get("model")))
+    return ModelRequestStart(**c, model=_model_name(raw.get("model")))
 
 
 def _request_end(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     usage_raw = raw.get("model_usage")
     if usage_raw is None:
         usage_raw = raw.get("usage")
-    return ModelRequestEnd._make(
+    return ModelRequestEnd(
         **c,
         start_id=_str(raw.get("model_request_start_id")) or _str(raw.get("span_id")),
         is_error=raw.get("is_error") is True,
@@ -978,7 +974,7 @@ def _request_end(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
 
 def _status_change(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     scope, status = _STATUS_TYPES[t]
-    return StatusChange._make(
+    return StatusChange(
         **c,
         scope=scope,
         status=status,
@@ -992,7 +988,7 @@ def _status_change(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
 def _thread_created(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     # Written to the parent's stream; its `session_thread_id` names the new child.
     c["thread_id"] = None
-    return ThreadCreated._make(
+    return ThreadCreated(
         **c,
         child_thread_id=_str(raw.get("session_thread_id")),
         parent_thread_id=_str(raw.get("parent_thread_id")),
@@ -1006,7 +1002,7 @@ def _session_error(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     if isinstance(err, dict):
         retry = err.get("retry_status")
         retry_type = _str(retry.get("type")) if isinstance(retry, dict) else _str(retry)
-        return SessionError._make(
+        return SessionError(
             **c,
             error_type=_label(err.get("type")),
             message=_str(err.get("message")) or "",
@@ -1016,7 +1012,7 @@ def _session_error(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
             or _label(raw.get("code")),
             mcp_server=_label(err.get("mcp_server_name")),
         )
-    return SessionError._make(
+    return SessionError(
         **c,
         error_type=None,
         message=_str(err) or _str(raw.get("message")) or "",
@@ -1031,7 +1027,7 @@ def _handoff(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
         if direction == "sent"
         else _label(raw.get("from_agent_name"))
     )
-    return ThreadMessage._make(
+    return ThreadMessage(
         **c,
         direction=direction,
         from_thread_id=_str(raw.get("from_session_thread_id")),
@@ -1048,11 +1044,11 @@ def _usage_snapshot(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
     for key in ("total_credits", "model_credits", "sandbox_runtime_credits"):
         if key in raw and key not in usage_raw:
             usage_raw[key] = raw[key]
-    return UsageSnapshot._make(**c, usage=Usage.from_raw(usage_raw))
+    return UsageSnapshot(**c, usage=Usage.from_raw(usage_raw))
 
 
 def _outcome_span(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return OutcomeSpan._make(
+    return OutcomeSpan(
         **c,
         phase=t.rsplit("_", 1)[-1],
         outcome_id=_str(raw.get("outcome_id")),
@@ -1063,11 +1059,11 @@ def _outcome_span(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
 
 
 def _note(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return NoteEvent._make(**c, summary=_note_summary(t, raw))
+    return NoteEvent(**c, summary=_note_summary(t, raw))
 
 
 def _generic(raw: dict[str, Any], c: dict[str, Any], t: str) -> Event:
-    return GenericEvent._make(**c)
+    return GenericEvent(**c)
 
 
 _BUILDERS: dict[str, _Builder] = {
@@ -1093,6 +1089,8 @@ those are recognised by prefix, and any other type is a GenericEvent)."""
 KNOWN_TYPES = frozenset(_BUILDERS)
 """Every event type parsed into its own model, by exact name.  Server-side type filters are
 built from these."""
+
+_KNOWN_NAMES = {name: name for name in map(sys.intern, KNOWN_TYPES)}
 
 
 def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Event:
@@ -1221,23 +1219,26 @@ def parse_event(
                 shown, f"expected a JSON object, got {type(payload).__name__}", sse_id, sse_event
             )
         merged = False
-        if _str(payload.get("id")) is None and sse_id:
-            payload["id"] = sse_id
+        ev_id = _str(payload.get("id"))
+        if ev_id is None and sse_id:
+            payload["id"] = ev_id = sse_id
             merged = True
-        if _str(payload.get("type")) is None and sse_event:
-            payload["type"] = sse_event
+        ev_type = _str(payload.get("type"))
+        if ev_type is None and sse_event:
+            payload["type"] = ev_type = sse_event
             merged = True
         if text is None or merged or "\n" in text or "\r" in text:
             text = _compact(payload)
         if needs_cleaning(text):
             payload = clean_tree(payload)
             text = escape_json(text)
-        ev_id = _str(payload.get("id"))
-        ev_type = _str(payload.get("type"))
+            ev_id = _str(payload.get("id"))
+            ev_type = _str(payload.get("type"))
         if not ev_id or not ev_type:
             missing = " and ".join(n for n, v in (("id", ev_id), ("type", ev_type)) if not v)
             return _malformed(text, f"the event has no {missing}", ev_id, ev_type)
-        return _build(payload, clean_label(ev_id), sys.intern(clean_label(ev_type)), text)
+        known = _KNOWN_NAMES.get(ev_type)  # (clean already, and one copy in memory)
+        return _build(payload, clean_label(ev_id), known or sys.intern(clean_label(ev_type)), text)
     except Exception as exc:  # the parser must never raise, whatever arrives
         shown = text if isinstance(text, str) else repr(payload)[:10000]
         return _malformed(

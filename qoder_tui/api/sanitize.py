@@ -92,7 +92,10 @@ def clean_text(text: str) -> str:
 
 def clean_label(text: str) -> str:
     """A name, title or summary: one line, with nothing invisible or reordering in it."""
-    if not _LABEL_BAD.search(text):
+    # Every character _LABEL_BAD finds is unprintable (a control, format or separator
+    # character): a printable text, nearly every label, is clean (isprintable is C, and
+    # cheaper than a search).
+    if text.isprintable() or not _LABEL_BAD.search(text):
         return text
     return text.replace("\r\n", " ").translate(_LABEL_TABLE)
 
