@@ -23,6 +23,7 @@ from qoder_tui.api.models import (
     ThreadMessage,
     ToolResult,
     ToolUse,
+    Usage,
     UserMessage,
     event_fields,
     parse_event,
@@ -186,6 +187,17 @@ def test_span_usage_or_model_usage_and_cache_creation_object() -> None:
     )
     assert isinstance(idle, StatusChange) and idle.usage is not None
     assert idle.usage.cache_creation_input_tokens == 7
+
+
+def test_usage_sums_each_summed_field_and_keeps_what_one_side_lacks() -> None:
+    a = Usage(input_tokens=5, output_tokens=None, credits=1.5, speed="fast")
+    b = Usage(input_tokens=2, output_tokens=3, cache_read_input_tokens=None, credits=0.25)
+    total = a + b
+    assert [getattr(total, name) for name in Usage._SUMMED] == [7, 3, None, None, 1.75]
+    assert total.speed is None and total.active_seconds is None  # not sums: not carried
+    back = total - b
+    assert [getattr(back, name) for name in Usage._SUMMED] == [5, 0, None, None, 1.5]
+    assert [f.name for f in fields(Usage)][: len(Usage._SUMMED)] == list(Usage._SUMMED)
 
 
 def test_thread_messages_g2_and_sdk_forms() -> None:

@@ -231,6 +231,10 @@ class AgentRef(Record):
         return None
 
 
+def _sum(a: Any, b: Any, sign: int) -> Any:
+    return b if a is None and sign > 0 else a if b is None else a + sign * b
+
+
 @dataclass(slots=True, repr=False, eq=False)
 class Usage(Record):
     """Token and credit usage; every field optional (the API sends subsets)."""
@@ -287,12 +291,15 @@ class Usage(Record):
     )
 
     def _combine(self, other: Usage, sign: int) -> Usage:
-        """Field by field; a field missing on one side keeps the other's value."""
-        values: dict[str, Any] = {}
-        for name in self._SUMMED:
-            a, b = getattr(self, name), getattr(other, name)
-            values[name] = b if a is None and sign > 0 else a if b is None else a + sign * b
-        return Usage(**values)
+        """Field by field (those in _SUMMED); a field missing on one side keeps the other's
+        value.  Spelled out: a store sums one of these per model request that arrives."""
+        return Usage(
+            _sum(self.input_tokens, other.input_tokens, sign),
+            _sum(self.output_tokens, other.output_tokens, sign),
+            _sum(self.cache_read_input_tokens, other.cache_read_input_tokens, sign),
+            _sum(self.cache_creation_input_tokens, other.cache_creation_input_tokens, sign),
+            _sum(self.credits, other.credits, sign),
+        )
 
     def __add__(self, other: Usage) -> Usage:
         return self._combine(other, 1)
