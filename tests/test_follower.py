@@ -162,6 +162,13 @@ async def test_heartbeats_are_not_events(make_sim, style: str) -> None:
     assert [e.id for e in got] == [*expected[-4:], newest]
 
 
+async def test_done_ends_a_connection_and_the_next_resumes_after_it(make_sim) -> None:
+    server = make_sim(scenario="big", big_events=60, done_after=7)
+    ids, expected, _ = await _follow_big_thread(server)
+    assert ids == expected  # no "[DONE]" read as a malformed event, nothing lost or twice
+    assert server.simulator.stats["streams"] >= len(expected) // 7
+
+
 async def test_terminated_session_stream_ends(make_sim) -> None:
     server = make_sim()
     async with client_for(server) as client:

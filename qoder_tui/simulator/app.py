@@ -47,6 +47,9 @@ class Faults:
     """Seconds to wait before answering every request."""
     malformed_every: int = 0
     """Insert a malformed frame before every K-th event frame on streams."""
+    done_after: int = 0
+    """End each stream after K event frames with `data: [DONE]`, as the SDK's streams may
+    end, then close it (0: never)."""
     dialect: str = "sdk"
     sse_retry_ms: int | None = None
     """Send an SSE `retry:` field with this many milliseconds when a stream opens."""
@@ -479,6 +482,10 @@ class Simulator:
                         chunk.append(
                             f'event: agent.message\ndata: {{"id": "broken-{pos}", "type": \n\n'.encode()
                         )
+                    if f.done_after and sent >= f.done_after:
+                        chunk.append(b"data: [DONE]\n\n")
+                        yield b"".join(chunk)
+                        return
                     if f.drop_every and sent >= f.drop_every:
                         self.drops += 1
                         self.stats["drops"] += 1
