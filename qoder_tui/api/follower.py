@@ -361,17 +361,21 @@ class Follower:
         previous_sse_id = ""
         async with aclosing(EventSource(response).aiter_sse()) as frames:
             async for sse in frames:
-                if sse.retry is not None and sse.retry >= 0:
-                    self.retry_hint = min(sse.retry / 1000.0, self.max_backoff)
+                retry = sse.retry
+                if retry is not None and retry >= 0:
+                    self.retry_hint = min(retry / 1000.0, self.max_backoff)
                 # The decoder carries the last `id:` over to later frames (as the SSE
                 # spec says); a frame has an id of its own only when the value changed.
-                frame_id = sse.id if sse.id and sse.id != previous_sse_id else None
-                previous_sse_id = sse.id
-                name = sse.event if sse.event != "message" else ""
+                sse_id = sse.id
+                frame_id = sse_id if sse_id and sse_id != previous_sse_id else None
+                previous_sse_id = sse_id
+                name = sse.event
+                if name == "message":
+                    name = ""
                 data = sse.data
-                if name in ("ping", "heartbeat") or not data:
+                if not data or name in ("ping", "heartbeat"):
                     continue  # keep-alives, and id-only or empty frames, carry no event
-                if data.strip() == "[DONE]":
+                if data[0] != "{" and data.strip() == "[DONE]":  # (no copy of each event)
                     return
                 if name == "error":
                     raise StreamError(_stream_error_message(data, self.scope))
