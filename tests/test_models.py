@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 
 import pytest
 
+from qoder_tui.api import models
 from qoder_tui.api.models import (
     AgentMessage,
     AgentRef,
+    Event,
     GenericEvent,
     MalformedEvent,
     ModelRequestEnd,
@@ -56,6 +58,8 @@ def test_bad_timestamps_are_none() -> None:
     assert parse_ts("2026-05-18T03:40:48.Z") is None
     assert parse_ts("2026-05-18T03:40:48.1a3Z") is None
     assert parse_ts("2026-05-18T03:40:48.1234567890Z") is None  # ten fractional digits
+    assert parse_ts("2026-05-18T03:40:48.\u0661\u0662\u0663Z") is None  # not ASCII digits
+    assert parse_ts("2026-05-18T03:40:48.12-3Z") is None
 
 
 def test_fast_and_full_timestamp_parsers_agree() -> None:
@@ -189,6 +193,24 @@ def test_span_usage_or_model_usage_and_cache_creation_object() -> None:
     assert idle.usage.cache_creation_input_tokens == 7
 
 
+@pytest.mark.parametrize("cls", models.EVENT_CLASSES, ids=lambda cls: cls.__name__)
+def test_the_parsers_makers_make_what_the_class_makes(cls: type[Event]) -> None:
+    # The parser builds events through generated makers, not the dataclass constructor.
+    common = ("e1", "x.y", "2026-05-18T03:40:48Z", "t1", "{}")
+    made = models._MAKE[cls](*common)
+    built = cls(**dict(zip(models._COMMON_FIELDS, common, strict=True)))
+    assert event_fields(made) == event_fields(built)  # every field set, each default as the class's
+    assert type(made) is cls
+    other = models._MAKE[cls](*common)
+    for f in fields(cls):  # a default made by a factory is a new object each time
+        if isinstance(getattr(made, f.name), (dict, list)):
+            assert getattr(made, f.name) is not getattr(other, f.name)
+    own = {f.name: f"v-{f.name}" for f in fields(cls) if f.name not in models._COMMON_FIELDS}
+    assert event_fields(models._MAKE[cls](*common, **own)) == event_fields(
+        cls(**dict(zip(models._COMMON_FIELDS, common, strict=True)), **own)
+    )
+
+
 def test_usage_sums_each_summed_field_and_keeps_what_one_side_lacks() -> None:
     a = Usage(input_tokens=5, output_tokens=None, credits=1.5, speed="fast")
     b = Usage(input_tokens=2, output_tokens=3, cache_read_input_tokens=None, credits=0.25)
@@ -198,6 +220,19 @@ def test_usage_sums_each_summed_field_and_keeps_what_one_side_lacks() -> None:
     back = total - b
     assert [getattr(back, name) for name in Usage._SUMMED] == [5, 0, None, None, 1.5]
     assert [f.name for f in fields(Usage)][: len(Usage._SUMMED)] == list(Usage._SUMMED)
+    # from_raw fills the fields positionally: each value lands in its own field.
+    raw = {
+        "input_tokens": 1,
+        "output_tokens": 2,
+        "cache_read_input_tokens": 3,
+        "cache_creation_input_tokens": 4,
+        "credits": 5.5,
+        "speed": "fast",
+        "active_seconds": 6.5,
+    }
+    parsed = Usage.from_raw(raw)
+    assert parsed is not None
+    assert {f.name: getattr(parsed, f.name) for f in fields(Usage)} == raw
 
 
 def test_thread_messages_g2_and_sdk_forms() -> None:
