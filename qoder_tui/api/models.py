@@ -808,6 +808,7 @@ def _maker(cls: type[Event]) -> Callable[..., Any]:
     """
     own = [f for f in fields(cls) if f.name not in _COMMON_FIELDS]
     assert [f.name for f in fields(cls)][: len(_COMMON_FIELDS)] == list(_COMMON_FIELDS)
+    assert not hasattr(cls, "__post_init__"), "a maker does not run __post_init__"
     scope: dict[str, Any] = {"new": object.__new__, "cls": cls, "unset": _UNSET}
     params, stores = [], []
     for f in own:
