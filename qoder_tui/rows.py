@@ -121,9 +121,20 @@ _KINDS = [_Kind(cls, code) for code, cls in enumerate(EVENT_CLASSES)]
 _BY_CLASS = {kind.cls: kind for kind in _KINDS}
 
 
+_PACKERS: dict[type[Event], Callable[[Event], Row]] = {}
+"""Each class's generated pack function, once made (the store packs every live event)."""
+
+
 def pack(event: Event) -> Row:
     """The event as a row of plain values."""
-    return _BY_CLASS[type(event)].pack(event)
+    packer = _PACKERS.get(type(event))
+    if packer is None:
+        kind = _BY_CLASS[type(event)]
+        if kind._pack is None:
+            kind._make()
+        assert kind._pack is not None
+        packer = _PACKERS[type(event)] = kind._pack
+    return packer(event)
 
 
 def unpack(row: Row) -> Event:

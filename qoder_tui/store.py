@@ -215,6 +215,11 @@ class EventStore:
         newest = self._time_at(-1) if rows else None
         floor = newest - REORDER_SLACK if newest is not None else None
         position = self._base + len(rows)
+        # (the shared store's rows are looked up here, not through row_of: a live burst
+        # mirrors every event of the session stream into the primary thread's view)
+        shared_seq = shared._seq if shared is not None else {}
+        shared_rows = shared._rows if shared is not None else []
+        shared_base = shared._base if shared is not None else 0
         for event in events:
             event_id = event.id
             if event_id in seq:
@@ -228,13 +233,15 @@ class EventStore:
                     continue
             seq[event_id] = position
             position += 1
-            rows.append(self._row(event, shared))
+            at = shared_seq.get(event_id)
+            rows.append(pack(event) if at is None else shared_rows[at - shared_base])
             index = _INDEX_BY_KIND.get(type(event))
             if index is not None:
                 index(self, event, change)
             added.append(event)
         # Pairs formed inside the batch are new, not changed.
-        change.changed.difference_update(e.id for e in change.added)
+        if change.changed:
+            change.changed.difference_update(e.id for e in change.added)
         return change
 
     def prepend(
@@ -815,9 +822,10 @@ class SessionStore:
         primary = self.primary
         session = self.scopes.get(None)
         view = self.scopes.get(primary.id) if primary is not None else None
-        if view is None or session is None:
+        if view is None or session is None or primary is None:
             return None
-        events = [e for e in change.added if self.belongs_to_primary(e)]
+        own = primary.id  # (belongs_to_primary, for each event of a burst)
+        events = [e for e in change.added if e.thread_id is None or e.thread_id == own]
         if change.prepended:
             mirrored = view.prepend(
                 events, has_older=session.has_older, sparse=change.sparse, shared=session

@@ -75,18 +75,24 @@ def test_primary_thread_is_a_view_of_the_session_stream() -> None:
     assert s.source_of("P") is None and s.source_of("C") == "C"
     assert [e.id for e in view.events] == ["e3", "e5"] and view.has_older
     mirrored = s.route(
-        session.append([ev(6), ev(7, "agent.tool_use", session_thread_id="C", name="Bash")])
+        session.append(
+            [
+                ev(6),
+                ev(7, "agent.tool_use", session_thread_id="C", name="Bash"),
+                ev(8, session_thread_id="P"),  # the primary's own id: its event too
+            ]
+        )
     )
-    assert mirrored is not None and [e.id for e in mirrored.added] == ["e6"]
+    assert mirrored is not None and [e.id for e in mirrored.added] == ["e6", "e8"]
     mirrored = s.route(
         session.prepend(
             [ev(1), ev(2, "session.thread_status_running", session_thread_id="C")], has_older=False
         )
     )
     assert mirrored is not None and [e.id for e in mirrored.added] == ["e1"]
-    assert [e.id for e in view.events] == ["e1", "e3", "e5", "e6"] and not view.has_older
+    assert [e.id for e in view.events] == ["e1", "e3", "e5", "e6", "e8"] and not view.has_older
     # One row per event in memory: the view keeps the session stream's rows, not copies.
-    assert all(view.row_of(i) is session.row_of(i) for i in ("e1", "e3", "e5", "e6"))
+    assert all(view.row_of(i) is session.row_of(i) for i in ("e1", "e3", "e5", "e6", "e8"))
 
 
 def test_calls_before_an_idle_are_settled() -> None:
