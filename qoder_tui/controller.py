@@ -1343,16 +1343,13 @@ class SessionController:
             if alert:
                 session_store.count_live(event)
             unknown = session_store.observe(event, current=current)
+            news = _NEWS_BY_KIND.get(type(event))
+            if news is not None and news(self, session_store.id, event):
+                changed = True
             if unknown or event.type.startswith(("session.status", "session.thread")):
                 changed = True
-            elif isinstance(event, ToolResult) and event.is_error:
-                changed = True  # a thread row counts its failed calls
             for thread_id in unknown:
                 self._fetch_thread(session_store.id, thread_id)
-            if isinstance(event, UsageSnapshot) and event.usage and event.usage.credits is not None:
-                # Credits only grow: an older snapshot (a page paged in) never lowers them.
-                old = self.session_credits.get(session_store.id)
-                self.session_credits[session_store.id] = max(old or 0.0, event.usage.credits)
         for info in session_store.threads.values() if alert else ():
             if before.get(info.id) == info.status:
                 continue
@@ -1365,6 +1362,16 @@ class SessionController:
             else:
                 self._went_idle.pop((session_store.id, info.id), None)
         return changed
+
+    def _result_news(self, session_id: str, event: ToolResult) -> bool:
+        return event.is_error  # a thread row counts its failed calls
+
+    def _usage_news(self, session_id: str, event: UsageSnapshot) -> bool:
+        if event.usage and event.usage.credits is not None:
+            # Credits only grow: an older snapshot (a page paged in) never lowers them.
+            old = self.session_credits.get(session_id)
+            self.session_credits[session_id] = max(old or 0.0, event.usage.credits)
+        return False
 
     def check_idle(self, now: datetime) -> None:
         """Alert once for each thread that went idle live and has stayed idle past the limit."""
@@ -1497,6 +1504,14 @@ class SessionController:
 
 STUCK_CALL_SECONDS = 120.0
 """A running thread's tool call with no result for this long needs a look (`a`)."""
+
+
+_NEWS_BY_KIND: dict[type[Event], Callable[[SessionController, str, Any], bool]] = {
+    ToolResult: SessionController._result_news,
+    UsageSnapshot: SessionController._usage_news,
+}
+"""What an event of each kind tells the controller beyond its threads' statuses (the session's
+credits); True if a tree row changed."""
 
 
 def _children_waited_on(store: SessionStore) -> set[str]:

@@ -429,3 +429,29 @@ async def test_reading_the_list_again_looks_again_only_at_new_sessions_and_chang
     assert events_read(created) == 1
     assert h.of(SessionsListed)[-1].fresh
     await h.close()
+
+
+def test_a_failed_call_arriving_live_redraws_its_thread_row() -> None:
+    """A thread row counts its failed calls: a live error result makes its session's rows
+    news for the tree, where a result that went well does not."""
+    from qoder_tui.api.models import Session, Thread
+
+    def ev(i: int, type_: str, **fields: object) -> Event:
+        return parse_event(
+            {"id": f"e{i}", "type": type_, "processed_at": f"2026-01-01T00:00:{i:02d}Z", **fields}
+        )
+
+    controller = SessionController(None, lambda notice: None)  # type: ignore[arg-type]
+    store = SessionStore(Session(id="s"))
+    store.set_threads([Thread(id="P", parent_thread_id=None)])
+    controller.stores["s"] = store
+    store.scope(None).start([ev(1, "agent.message", content="hi")], has_older=False)
+    controller.buffers[("s", None)] = [
+        ev(2, "agent.tool_result", tool_use_id="u1", content="ok", is_error=False)
+    ]
+    assert "s" not in controller.drain(100).sessions
+    controller.buffers[("s", None)] = [
+        ev(3, "agent.tool_result", tool_use_id="u2", content="boom", is_error=True)
+    ]
+    assert "s" in controller.drain(100).sessions
+    assert store.primary is not None and store.primary.failed_calls == {"e3"}
