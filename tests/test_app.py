@@ -195,6 +195,43 @@ async def test_page_back_keeps_the_anchor(demo_app_sim: SimulatorServer) -> None
         assert ids == [e["id"] for e in server[-len(ids) :]]
 
 
+class _FocusWatched(QoderApp):
+    """The app, recording every focus change of its screen from the screen's composing on."""
+
+    focus_changes: list[type]
+
+    def on_mount(self) -> None:
+        self.focus_changes = []
+        super().on_mount()
+        self.watch(self.screen, "focused", lambda w: self.focus_changes.append(type(w)), init=False)
+
+
+async def test_the_focus_is_where_the_app_opens_from_its_first_frame(
+    demo_app_sim: SimulatorServer, live_sim: SimulatorServer
+) -> None:
+    """Opened on a session (or the demo's live one), the log has the focus as the screen is
+    built, before its first frame (taking it later restyled the log: a frame of its own after
+    the opened view's, every line drawn again); opened on the list, the tree has it."""
+    from qoder_tui.widgets.event_log import EventLog
+    from qoder_tui.widgets.session_tree import SessionTree
+
+    on_session = _FocusWatched(
+        settings_for(demo_app_sim), session_id=_session(demo_app_sim, "Rotate"), live=False
+    )
+    on_live = _FocusWatched(settings_for(live_sim), open_live_session=True)
+    on_list = _FocusWatched(settings_for(demo_app_sim), clock=_clock, live=False)
+    for app, wanted in ((on_session, EventLog), (on_live, EventLog), (on_list, SessionTree)):
+        async with app.run_test(size=SIZE) as pilot:
+            screen = main_screen(app)
+            if wanted is EventLog:
+                log = screen.log_view
+                await until(pilot, lambda log=log: log.store is not None and log.store.started)
+            else:
+                tree = screen.tree_view
+                await until(pilot, lambda tree=tree: len(tree.session_nodes) > 0)
+            assert app.focus_changes == [wanted], app.focus_changes
+
+
 async def test_start_of_thread_is_marked(demo_app_sim: SimulatorServer) -> None:
     sid = _session(demo_app_sim, "Rotate")
     app = QoderApp(settings_for(demo_app_sim), session_id=sid, clock=_clock, live=False)

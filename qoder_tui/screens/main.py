@@ -120,6 +120,12 @@ class MainScreen(Screen[None]):
         Binding("q", "app.quit", "Quit", id="quit"),
     ]
 
+    AUTO_FOCUS = ".first-focus"
+    """Focused once the screen is composed, before its first frame: the log when a session
+    opens at launch (or the demo's live one), else the tree (compose marks which).  Focused later, by on_mount's
+    focus() (which Textual runs after the first frames), the log took its focused
+    background in a frame of its own after the opened view's: every line of it drawn again."""
+
     def __init__(
         self,
         client: QoderClient,
@@ -250,12 +256,13 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        first = "log" if self.start_session or self.open_live_session else "tree"  # AUTO_FOCUS
         with Horizontal(id="body"):
-            yield SessionTree(id="tree")
+            yield SessionTree(id="tree", classes="first-focus" if first == "tree" else None)
             with Vertical(id="log-pane"):
                 yield LogTitle(id="log-title")
                 yield Static("", id="stuck", markup=False)
-                yield EventLog(id="log")
+                yield EventLog(id="log", classes="first-focus" if first == "log" else None)
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
         yield KeyHints(id="keys")
@@ -299,11 +306,11 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(load_markdown)
         if self.start_session:
             self.open_scope((self.start_session, self.start_thread))
-            self.log_view.focus()
+        if self.start_session or self.open_live_session:
+            self.log_view.focus()  # (already, see AUTO_FOCUS)
         else:
             self.tree_view.focus()
-            if not self.open_live_session:
-                self.show_message(PICK_HINT, error=False)
+            self.show_message(PICK_HINT, error=False)
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
         self.set_interval(SESSIONS_REFRESH, self.controller.refresh_sessions)

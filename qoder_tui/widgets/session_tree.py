@@ -60,10 +60,10 @@ class SessionTree(Tree[NodeRef]):
             super().__init__()
             self.ref = ref
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         # A Text, not a str: a str label is read as markup, and that loads rich's emoji
         # table (4 ms of every launch) for a root that is never shown.
-        super().__init__(Text("sessions"), id=id)
+        super().__init__(Text("sessions"), id=id, classes=classes)
         self.show_root = False
         self.guide_depth = 3
         self.session_nodes: dict[str, TreeNode[NodeRef]] = {}
