@@ -423,9 +423,11 @@ async def test_screens_and_notifications_that_are_gone_leave_no_drawn_lines_behi
         # itself holds on to the newest few: eight toasts leave 16 line caches alive.)
         for _ in range(4):
             for i in range(8):
-                app.notify(f"note {i}", timeout=0.05)
-            await until(pilot, lambda: bool(app.screen.query("Toast")))
-            await until(pilot, lambda: not app.screen.query("Toast"))
+                # (long enough to be seen shown: toasts of 50 ms came and went between two
+                # looks of a loaded test run, which then waited for them in vain)
+                app.notify(f"note {i}", timeout=0.3)
+            await until(pilot, lambda: bool(app.screen.query("Toast")), what="toasts shown")
+            await until(pilot, lambda: not app.screen.query("Toast"), what="toasts gone")
         await until(
             pilot, lambda: _line_caches() <= before + 24, what="the notifications' lines let go"
         )
