@@ -122,9 +122,9 @@ class MainScreen(Screen[None]):
 
     AUTO_FOCUS = ".first-focus"
     """Focused once the screen is composed, before its first frame: the log when a session
-    opens at launch (or the demo's live one), else the tree (compose marks which).  Focused later, by on_mount's
-    focus() (which Textual runs after the first frames), the log took its focused
-    background in a frame of its own after the opened view's: every line of it drawn again."""
+    (or the demo's live one) opens at launch, else the tree (compose marks which).  Focused
+    later, by on_mount's focus() (which Textual runs after the first frames), the log took
+    its focused background then, and every visible event was drawn again."""
 
     def __init__(
         self,
