@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -12,17 +13,21 @@ from textual._styles_cache import StylesCache
 from textual.pilot import Pilot
 
 from qoder_tui.api.models import (
+    Event,
     ModelRequestStart,
     Thinking,
     ThreadMessage,
     ToolResult,
     ToolUse,
+    parse_event,
 )
 from qoder_tui.app import QoderApp
 from qoder_tui.screens.help import HelpScreen
 from qoder_tui.screens.main import MainScreen
 from qoder_tui.screens.raw_json import RawJsonScreen
 from qoder_tui.simulator import SimulatorServer
+from qoder_tui.store import EventStore
+from qoder_tui.widgets.event_log import EventLog
 from qoder_tui.widgets.key_hints import KeyHints
 from qoder_tui.widgets.log_title import LogTitle
 
@@ -1391,3 +1396,84 @@ async def test_the_seconds_of_a_pending_call_redraw_only_its_lines(
         top = 1 + log.offsets[index] - round(log.scroll_y)
         rows = {y for y, _ in drawn}
         assert rows <= set(range(top, top + log.heights[index])), sorted(rows)
+
+
+# ---------------------------------------------------------------- lines that change by themselves
+
+
+def _at(seconds: float) -> str:
+    when = FIXED_START + timedelta(seconds=seconds)
+    return when.strftime("%Y-%m-%dT%H:%M:%S.%f") + "Z"
+
+
+def _ev(i: int, type_: str, seconds: float, **fields: Any) -> Event:
+    return parse_event({"id": f"e{i}", "type": type_, "processed_at": _at(seconds), **fields})
+
+
+async def _showing(pilot: Pilot, app: QoderApp, store: EventStore) -> EventLog:
+    """The app's log showing `store` (the app opened on its list; nothing else in the log)."""
+    screen = main_screen(app)
+    await until(pilot, lambda: len(screen.tree_view.session_nodes) > 0)
+    log = screen.log_view
+    log.show(store, label_agents=False)
+    await pilot.pause()
+    return log
+
+
+async def test_a_running_model_request_is_drawn_again_as_its_time_goes_up(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """A model request not ended shows how long it has run: its drawn lines are not reused
+    once that changes."""
+    now = [FIXED_START]
+    app = QoderApp(settings_for(demo_app_sim), clock=lambda: now[0], live=False)
+    store = EventStore("s", "t")
+    store.start([_ev(2, "span.model_request_start", -3)], has_older=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await _showing(pilot, app, store)
+        assert "request running 3s" in visible_text(app), visible_text(app)
+        now[0] = FIXED_START + timedelta(seconds=5)
+        assert "request running 8s" in visible_text(app), visible_text(app)
+
+
+async def test_lines_that_name_other_events_are_drawn_again_when_those_load(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """A request's end shows its duration once its start is loaded, an approval stop names
+    the call it waits on once that call is, a handoff names the other thread's agent once it
+    is known, and a user message's turn counts a model request that ends after it."""
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    store = EventStore("s", "t")
+    store.start(
+        [
+            _ev(5, "span.model_request_end", 0, model_request_start_id="e4"),
+            _ev(
+                6,
+                "session.status_idle",
+                1,
+                stop_reason={"type": "requires_action", "event_ids": ["e3"]},
+            ),
+            _ev(7, "agent.thread_message_received", 2, from_session_thread_id="t2", content="hi"),
+            _ev(8, "user.message", 3, content="go on"),
+            _ev(9, "span.model_request_start", 4),
+        ],
+        has_older=True,
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        log = await _showing(pilot, app, store)
+        shown = visible_text(app)
+        assert "request finished" in shown and "waiting on e3" in shown, shown
+        assert "from t2" in shown and "model 0s" in shown, shown
+        log.agent_name = lambda thread_id: "Researcher" if thread_id == "t2" else ""
+        change = store.prepend(
+            [
+                _ev(3, "agent.tool_use", -5, name="Bash", input={"command": "ls -la"}),
+                _ev(4, "span.model_request_start", -2.5),
+            ],
+            has_older=False,
+        )
+        log.apply(change)
+        log.apply(store.append([_ev(10, "span.model_request_end", 6, model_request_start_id="e9")]))
+        shown = visible_text(app)
+        assert "2.5s" in shown and "waiting on Bash" in shown and "ls -la" in shown, shown
+        assert "from Researcher" in shown and "model 2s" in shown, shown

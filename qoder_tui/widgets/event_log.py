@@ -19,7 +19,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from itertools import accumulate
-from typing import ClassVar, overload
+from typing import Any, ClassVar, overload
 
 from rich.cells import cell_len, chop_cells
 from rich.console import Console, ConsoleOptions
@@ -390,37 +390,40 @@ class EventLog(ScrollView, can_focus=True):
 
     def _ctx_for(self, event: Event) -> RenderContext:
         store = self.store
-        result = None
-        started = None
-        peer = None
-        if store is not None:
-            if isinstance(event, ToolUse):
-                result = store.result_for(event)
-            elif isinstance(event, ModelRequestEnd):
-                started = store.span_start_time(event)
-        if isinstance(event, ThreadMessage):
-            peer_id = event.peer_thread_id
-            peer = self.agent_name(peer_id) if peer_id else None
-        waiting: tuple[str, ...] = ()
-        if isinstance(event, StatusChange) and event.stop_reason and event.stop_reason.event_ids:
-            waiting = tuple(self._describe_call(i) for i in event.stop_reason.event_ids)
-        turn = None
-        if isinstance(event, UserMessage) and store is not None:
-            turn = self._turn(event, store)
-        return RenderContext(
-            turn=turn,
+        ctx = RenderContext(
             width=self._render_w,
             expanded=self.is_expanded(event),
             agent=self.agent_name(event.thread_id) if self.label_agents else None,
-            result=result,
-            peer_name=peer,
             waiting_on=self.waiting_on,
-            started_at=started,
-            waiting_calls=waiting,
             settled=store.settled(event) if store is not None else False,
             now=self.clock(),
             palette=self.palette,
         )
+        fill = _CONTEXT_BY_KIND.get(type(event))
+        if fill is not None and store is not None:
+            fill(self, event, store, ctx)
+        return ctx
+
+    # What drawing an event of each kind needs from elsewhere (see _CONTEXT_BY_KIND).
+
+    def _call_context(self, event: ToolUse, store: EventStore, ctx: RenderContext) -> None:
+        ctx.result = store.result_for(event)
+
+    def _request_end_context(
+        self, event: ModelRequestEnd, store: EventStore, ctx: RenderContext
+    ) -> None:
+        ctx.started_at = store.span_start_time(event)
+
+    def _handoff_context(self, event: ThreadMessage, store: EventStore, ctx: RenderContext) -> None:
+        peer_id = event.peer_thread_id
+        ctx.peer_name = self.agent_name(peer_id) if peer_id else None
+
+    def _status_context(self, event: StatusChange, store: EventStore, ctx: RenderContext) -> None:
+        if event.stop_reason and event.stop_reason.event_ids:
+            ctx.waiting_calls = tuple(self._describe_call(i) for i in event.stop_reason.event_ids)
+
+    def _user_context(self, event: UserMessage, store: EventStore, ctx: RenderContext) -> None:
+        ctx.turn = self._turn(event, store)
 
     def _turn(self, event: UserMessage, store: EventStore) -> TurnStats | None:
         """The turn a user message starts: an ended turn is computed once, a running one
@@ -659,22 +662,8 @@ class EventLog(ScrollView, can_focus=True):
         return options
 
     def _strip_key(self, event: Event, ctx: RenderContext) -> tuple[object, ...]:
-        live: object = None
-        if isinstance(event, ToolUse):
-            result = ctx.result
-            live = (
-                result.id
-                if result is not None
-                else ("pending", event.id in ctx.waiting_on, ctx.settled or _seconds(ctx))
-            )
-        elif isinstance(event, ModelRequestStart):
-            live = ctx.settled or _seconds(ctx)
-        elif isinstance(event, ModelRequestEnd):
-            live = ctx.started_at
-        elif ctx.waiting_calls:
-            live = ctx.waiting_calls
-        elif ctx.turn is not None:
-            live = ctx.turn
+        live_of = _LIVE_BY_KIND.get(type(event))
+        live = live_of(event, ctx) if live_of is not None else None
         return (event.id, ctx.width, ctx.expanded, ctx.agent, ctx.peer_name, live, self.palette)
 
     def _measure_viewport(self) -> None:
@@ -1241,6 +1230,36 @@ def _has_wide(line: str) -> bool:
 
 def _seconds(ctx: RenderContext) -> int:
     return int(ctx.now.timestamp()) if ctx.now is not None else 0
+
+
+_CONTEXT_BY_KIND: dict[type[Event], Callable[[EventLog, Any, EventStore, RenderContext], None]] = {
+    ToolUse: EventLog._call_context,
+    ModelRequestEnd: EventLog._request_end_context,
+    ThreadMessage: EventLog._handoff_context,
+    StatusChange: EventLog._status_context,
+    UserMessage: EventLog._user_context,
+}
+"""What drawing an event of each kind takes from the store and the log besides the event:
+a call's result, a request's start, a handoff's other agent, what an approval stop waits on,
+a user message's turn."""
+
+
+def _call_live(event: ToolUse, ctx: RenderContext) -> object:
+    result = ctx.result
+    if result is not None:
+        return result.id
+    return ("pending", event.id in ctx.waiting_on, ctx.settled or _seconds(ctx))
+
+
+_LIVE_BY_KIND: dict[type[Event], Callable[[Any, RenderContext], object]] = {
+    ToolUse: _call_live,  # its result, or how long it has been waiting (and whether on us)
+    ModelRequestStart: lambda event, ctx: ctx.settled or _seconds(ctx),  # running for so long
+    ModelRequestEnd: lambda event, ctx: ctx.started_at,  # its duration
+    StatusChange: lambda event, ctx: ctx.waiting_calls or None,  # what it waits on
+    UserMessage: lambda event, ctx: ctx.turn,  # the turn's totals so far
+}
+"""What an event's lines show that changes without the event changing, per kind: part of
+the key its drawn lines are cached under, so that they are drawn again when it changes."""
 
 
 # Strip.join exists on textual's Strip; keep a typed alias for mypy's sake.
