@@ -316,20 +316,26 @@ class EventStore:
         self._base += count
         for event_id in ids:
             del self._seq[event_id]
-        removed_usage = Usage()
+        removed = _Removed()
         for event in gone:
-            if isinstance(event, ToolUse):
-                self.uses.pop(event.call_id, None)
-            elif isinstance(event, ToolResult):
-                if self.results.get(event.call_id) == event.id:
-                    del self.results[event.call_id]
-            elif isinstance(event, ModelRequestEnd):
-                if event.start_id:
-                    self.span_ends.pop(event.start_id, None)
-                if event.usage is not None:
-                    removed_usage = removed_usage + event.usage
-        self.usage = self.usage - removed_usage
+            _UNINDEX_BY_KIND[type(event)](self, event, removed)
+        self.usage = self.usage - removed.usage
         self.sparse = max(0, self.sparse - count)
+
+    # What letting an event of each kind go undoes (see _UNINDEX_BY_KIND).
+
+    def _unindex_use(self, event: ToolUse, removed: _Removed) -> None:
+        self.uses.pop(event.call_id, None)
+
+    def _unindex_result(self, event: ToolResult, removed: _Removed) -> None:
+        if self.results.get(event.call_id) == event.id:
+            del self.results[event.call_id]
+
+    def _unindex_span_end(self, event: ModelRequestEnd, removed: _Removed) -> None:
+        if event.start_id:
+            self.span_ends.pop(event.start_id, None)
+        if event.usage is not None:
+            removed.usage = removed.usage + event.usage
 
     def start(
         self, newest: list[Event], *, has_older: bool, shared: EventStore | None = None
@@ -419,11 +425,8 @@ class EventStore:
         A tool result is drawn inside its call's block; a model-request start
         inside its end's one-line span.
         """
-        if isinstance(event, ToolResult):
-            return event.call_id in self.uses
-        if isinstance(event, ModelRequestStart):
-            return event.id in self.span_ends
-        return False
+        folded = _FOLDED_BY_KIND.get(type(event))
+        return folded is not None and folded(self, event)
 
     def span_start_time(self, end: ModelRequestEnd) -> datetime | None:
         start = self.peek(end.start_id)
@@ -450,8 +453,30 @@ class EventStore:
         return best
 
 
-_DROP_KINDS = (ToolUse, ToolResult, ModelRequestEnd)
-"""What letting events go must undo: pairs, and the usage summed."""
+class _Removed:
+    """What the events let go of took with them, summed (their usage)."""
+
+    __slots__ = ("usage",)
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+
+_UNINDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any, _Removed], None]] = {
+    ToolUse: EventStore._unindex_use,
+    ToolResult: EventStore._unindex_result,
+    ModelRequestEnd: EventStore._unindex_span_end,
+}
+"""What letting an event of each kind go must undo: its pair, and the usage summed."""
+
+_DROP_KINDS = tuple(_UNINDEX_BY_KIND)
+"""The kinds that are built again when they are let go (the others need no undoing)."""
+
+_FOLDED_BY_KIND: dict[type[Event], Callable[[EventStore, Any], bool]] = {
+    ToolResult: lambda store, event: event.call_id in store.uses,  # inside its call's block
+    ModelRequestStart: lambda store, event: event.id in store.span_ends,  # inside its end's line
+}
+"""The kinds drawn inside another event once that one is loaded (see EventStore.is_folded)."""
 
 _TURN_KINDS = (UserMessage, ModelRequestEnd, ToolResult, StatusChange)
 """What a turn's stats are made of (the rest of its events are not built to be looked at)."""

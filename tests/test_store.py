@@ -191,6 +191,45 @@ def test_the_window_lets_the_oldest_go_and_keeps_what_the_reader_sees() -> None:
     assert store.events[0].id == "t2200" and store.unloaded == trimmed + 300 - 100
 
 
+def test_pairs_whose_half_was_let_go_are_undone() -> None:
+    """A call let go (the window is full) no longer folds its result, which is drawn on its
+    own again; a result let go no longer answers its call (a result can come before its call
+    in the stream); a span's end let go no longer folds its start, nor counts its usage; and
+    none of them stays in the store's indexes."""
+    store = EventStore("s", window=1_000)
+    store.start(
+        [
+            timed(0, "agent.tool_use", name="Bash", input={}, tool_use_id="c1"),
+            timed(1, "agent.tool_result", tool_use_id="c2", content="early"),
+            timed(
+                2,
+                "span.model_request_end",
+                model_request_start_id="t900",
+                model_usage={"input_tokens": 7},
+            ),
+        ],
+        has_older=False,
+    )
+    store.append(
+        [
+            timed(3, "agent.tool_result", tool_use_id="c1", content="ok"),
+            timed(4, "agent.tool_use", name="Bash", input={}, tool_use_id="c2"),
+        ]
+        + [timed(i) for i in range(5, 900)]
+        + [timed(900, "span.model_request_start")]
+        + [timed(i) for i in range(901, 2100)]
+    )
+    result, call, start = store.get("t3"), store.get("t4"), store.get("t900")
+    assert result is not None and call is not None and start is not None
+    assert store.is_folded(result) and store.result_for(call) is not None
+    assert store.is_folded(start) and store.usage.input_tokens == 7
+    assert store.trim(keep_from=3) == 3  # t0-t2 go: the call c1, the result of c2, the end
+    assert not store.is_folded(result) and store.result_for(call) is None
+    assert not store.is_folded(start) and store.usage.input_tokens == 0
+    # The pair indexes keep only what is loaded (they would grow with every event let go).
+    assert "c1" not in store.uses and "c2" not in store.results and "t900" not in store.span_ends
+
+
 def test_merged_view_interleaves_threads_in_time_and_waits_for_the_least_loaded() -> None:
     """Every thread in time order; nothing older than what every thread is loaded back to."""
     from qoder_tui.api.models import Session, Thread
