@@ -370,36 +370,47 @@ class EventStore:
         if index is None or start is None or index < self.sparse:
             return None  # (paged in by type: the turn's other events are not loaded)
         key = self._thread_key(message)
-        model = tools = 0.0
-        tokens = 0
-        credits: float | None = None
-        end: datetime | None = None
+        turn = _Turn()
         for event in self.events.of_kinds(_TURN_KINDS, index + 1, index + 1 + TURN_SCAN):
-            if self._thread_key(event) != key:
-                continue
-            if isinstance(event, UserMessage):
-                end = event.time
+            if self._thread_key(event) == key and _TURN_BY_KIND[type(event)](self, event, turn):
                 break
-            if isinstance(event, ModelRequestEnd):
-                began = self.span_start_time(event)
-                if began is not None and event.time is not None:
-                    model += max(0.0, (event.time - began).total_seconds())
-                if event.usage is not None:
-                    tokens += event.usage.total_tokens
-            elif isinstance(event, ToolResult):
-                use = self.use_for(event)
-                if use is not None and use.time is not None and event.time is not None:
-                    tools += max(0.0, (event.time - use.time).total_seconds())
-            elif isinstance(event, StatusChange) and event.status in ("idle", "terminated"):
-                end = event.time
-                if event.usage is not None and event.usage.credits is not None:
-                    credits = event.usage.credits
-                break
+        end = turn.end
         finish = end or now or (self._time_at(-1) if self._rows else None)
         if finish is None:
             return None
         duration = max(0.0, (finish - start).total_seconds())
-        return TurnStats(duration, model, tools, tokens, credits, end is not None)
+        return TurnStats(
+            duration, turn.model, turn.tools, turn.tokens, turn.credits, end is not None
+        )
+
+    # What an event of each kind adds to a turn's stats; True when it ends the turn (see
+    # _TURN_BY_KIND).
+
+    def _turn_next_message(self, event: UserMessage, turn: _Turn) -> bool:
+        turn.end = event.time
+        return True
+
+    def _turn_request(self, event: ModelRequestEnd, turn: _Turn) -> bool:
+        began = self.span_start_time(event)
+        if began is not None and event.time is not None:
+            turn.model += max(0.0, (event.time - began).total_seconds())
+        if event.usage is not None:
+            turn.tokens += event.usage.total_tokens
+        return False
+
+    def _turn_result(self, event: ToolResult, turn: _Turn) -> bool:
+        use = self.use_for(event)
+        if use is not None and use.time is not None and event.time is not None:
+            turn.tools += max(0.0, (event.time - use.time).total_seconds())
+        return False
+
+    def _turn_status(self, event: StatusChange, turn: _Turn) -> bool:
+        if event.status not in ("idle", "terminated"):
+            return False
+        turn.end = event.time
+        if event.usage is not None and event.usage.credits is not None:
+            turn.credits = event.usage.credits
+        return True
 
     def peek(self, event_id: str | None) -> Event | None:
         """Like `get`, without keeping the event built (a look at the other half of a pair).
@@ -478,8 +489,29 @@ _FOLDED_BY_KIND: dict[type[Event], Callable[[EventStore, Any], bool]] = {
 }
 """The kinds drawn inside another event once that one is loaded (see EventStore.is_folded)."""
 
-_TURN_KINDS = (UserMessage, ModelRequestEnd, ToolResult, StatusChange)
-"""What a turn's stats are made of (the rest of its events are not built to be looked at)."""
+
+class _Turn:
+    """A turn's stats as its events are read (EventStore.turn_stats)."""
+
+    __slots__ = ("credits", "end", "model", "tokens", "tools")
+
+    def __init__(self) -> None:
+        self.model = 0.0
+        self.tools = 0.0
+        self.tokens = 0
+        self.credits: float | None = None
+        self.end: datetime | None = None
+
+
+_TURN_BY_KIND: dict[type[Event], Callable[[EventStore, Any, _Turn], bool]] = {
+    UserMessage: EventStore._turn_next_message,  # the next turn begins
+    ModelRequestEnd: EventStore._turn_request,  # model time and tokens
+    ToolResult: EventStore._turn_result,  # tool time
+    StatusChange: EventStore._turn_status,  # idle or terminated: the end, and its credits
+}
+"""What each kind of event adds to a turn's stats (the rest of its events are not built)."""
+
+_TURN_KINDS = tuple(_TURN_BY_KIND)
 
 _INDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any, Change], None]] = {
     StatusChange: EventStore._index_status,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qoder_tui.api.models import parse_event
+from qoder_tui.api.models import UserMessage, parse_event
 from qoder_tui.store import EventStore
 
 
@@ -228,6 +228,29 @@ def test_pairs_whose_half_was_let_go_are_undone() -> None:
     assert not store.is_folded(start) and store.usage.input_tokens == 0
     # The pair indexes keep only what is loaded (they would grow with every event let go).
     assert "c1" not in store.uses and "c2" not in store.results and "t900" not in store.span_ends
+
+
+def test_a_turn_ends_where_the_next_user_message_begins() -> None:
+    """With no idle in between, the next user message ends a turn: what comes after it is
+    the next turn's."""
+    store = EventStore("s")
+    store.start(
+        [
+            timed(0, "user.message", content="one"),
+            timed(1, "span.model_request_start"),
+            timed(3, "span.model_request_end", model_request_start_id="t1"),
+            timed(10, "user.message", content="two"),
+            timed(11, "span.model_request_start"),
+            timed(15, "span.model_request_end", model_request_start_id="t11"),
+        ],
+        has_older=False,
+    )
+    first, second = store.get("t0"), store.get("t10")
+    assert isinstance(first, UserMessage) and isinstance(second, UserMessage)
+    turn = store.turn_stats(first)
+    assert turn is not None and turn.ended and turn.duration == 10.0 and turn.model == 2.0
+    later = store.turn_stats(second)
+    assert later is not None and not later.ended and later.model == 4.0
 
 
 def test_merged_view_interleaves_threads_in_time_and_waits_for_the_least_loaded() -> None:
