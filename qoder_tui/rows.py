@@ -104,11 +104,12 @@ class _Kind:
         exec(compile(source, f"<rows of {self.cls.__name__}>", "exec"), scope)
         self._pack, self._unpack = scope["pack"], scope["unpack"]
 
-    def pack(self, event: Event) -> Row:
+    @property
+    def packer(self) -> Callable[[Event], Row]:
         if self._pack is None:
             self._make()
         assert self._pack is not None
-        return self._pack(event)
+        return self._pack
 
     def unpack(self, row: Row) -> Event:
         if self._unpack is None:
@@ -121,20 +122,21 @@ _KINDS = [_Kind(cls, code) for code, cls in enumerate(EVENT_CLASSES)]
 _BY_CLASS = {kind.cls: kind for kind in _KINDS}
 
 
-_PACKERS: dict[type[Event], Callable[[Event], Row]] = {}
-"""Each class's generated pack function, once made (the store packs every live event)."""
+class _Packers(dict[type[Event], Callable[[Event], Row]]):
+    """Each class's generated pack function, looked up once per class (the store packs every
+    live event: one dict lookup, then the function)."""
+
+    def __missing__(self, cls: type[Event]) -> Callable[[Event], Row]:
+        packer = self[cls] = _BY_CLASS[cls].packer
+        return packer
+
+
+_PACKERS = _Packers()
 
 
 def pack(event: Event) -> Row:
     """The event as a row of plain values."""
-    packer = _PACKERS.get(type(event))
-    if packer is None:
-        kind = _BY_CLASS[type(event)]
-        if kind._pack is None:
-            kind._make()
-        assert kind._pack is not None
-        packer = _PACKERS[type(event)] = kind._pack
-    return packer(event)
+    return _PACKERS[type(event)](event)
 
 
 def unpack(row: Row) -> Event:

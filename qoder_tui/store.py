@@ -316,26 +316,30 @@ class EventStore:
         self._base += count
         for event_id in ids:
             del self._seq[event_id]
-        removed = _Removed()
+        removed = Usage()
         for event in gone:
-            _UNINDEX_BY_KIND[type(event)](self, event, removed)
-        self.usage = self.usage - removed.usage
+            usage = _UNINDEX_BY_KIND[type(event)](self, event)
+            if usage is not None:
+                removed = removed + usage
+        self.usage = self.usage - removed
         self.sparse = max(0, self.sparse - count)
 
-    # What letting an event of each kind go undoes (see _UNINDEX_BY_KIND).
+    # What letting an event of each kind go undoes, and the usage it takes away (see
+    # _UNINDEX_BY_KIND).
 
-    def _unindex_use(self, event: ToolUse, removed: _Removed) -> None:
+    def _unindex_use(self, event: ToolUse) -> Usage | None:
         self.uses.pop(event.call_id, None)
+        return None
 
-    def _unindex_result(self, event: ToolResult, removed: _Removed) -> None:
+    def _unindex_result(self, event: ToolResult) -> Usage | None:
         if self.results.get(event.call_id) == event.id:
             del self.results[event.call_id]
+        return None
 
-    def _unindex_span_end(self, event: ModelRequestEnd, removed: _Removed) -> None:
+    def _unindex_span_end(self, event: ModelRequestEnd) -> Usage | None:
         if event.start_id:
             self.span_ends.pop(event.start_id, None)
-        if event.usage is not None:
-            removed.usage = removed.usage + event.usage
+        return event.usage
 
     def start(
         self, newest: list[Event], *, has_older: bool, shared: EventStore | None = None
@@ -464,16 +468,7 @@ class EventStore:
         return best
 
 
-class _Removed:
-    """What the events let go of took with them, summed (their usage)."""
-
-    __slots__ = ("usage",)
-
-    def __init__(self) -> None:
-        self.usage = Usage()
-
-
-_UNINDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any, _Removed], None]] = {
+_UNINDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any], Usage | None]] = {
     ToolUse: EventStore._unindex_use,
     ToolResult: EventStore._unindex_result,
     ModelRequestEnd: EventStore._unindex_span_end,

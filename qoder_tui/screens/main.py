@@ -256,17 +256,22 @@ class MainScreen(Screen[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
-        first = "log" if self.start_session or self.open_live_session else "tree"  # AUTO_FOCUS
+        log_first = self._opens_a_view  # (AUTO_FOCUS)
         with Horizontal(id="body"):
-            yield SessionTree(id="tree", classes="first-focus" if first == "tree" else None)
+            yield SessionTree(id="tree", classes=None if log_first else "first-focus")
             with Vertical(id="log-pane"):
                 yield LogTitle(id="log-title")
                 yield Static("", id="stuck", markup=False)
-                yield EventLog(id="log", classes="first-focus" if first == "log" else None)
+                yield EventLog(id="log", classes="first-focus" if log_first else None)
                 yield Static("", id="message", markup=False)
         yield StatusBar(id="status")
         yield KeyHints(id="keys")
         yield Static("", id="too-small", markup=False)
+
+    @property
+    def _opens_a_view(self) -> bool:
+        """A view opens at launch (a session asked for, or the demo's live one)."""
+        return bool(self.start_session or self.open_live_session)
 
     @property
     def tree_view(self) -> SessionTree:
@@ -306,7 +311,7 @@ class MainScreen(Screen[None]):
         self.call_after_refresh(load_markdown)
         if self.start_session:
             self.open_scope((self.start_session, self.start_thread))
-        if self.start_session or self.open_live_session:
+        if self._opens_a_view:
             self.log_view.focus()  # (already, see AUTO_FOCUS)
         else:
             self.tree_view.focus()
