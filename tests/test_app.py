@@ -1199,6 +1199,110 @@ async def test_a_frame_drawn_during_a_burst_leaves_the_scrollbar_until_the_burst
         assert bar.position == log.scroll_y
 
 
+def test_the_thumbs_place_is_the_one_textual_draws() -> None:
+    """The log draws its scrollbar again only when `thumb_cells` changes: equal places must
+    be equal drawings, and different places different drawings, for every size."""
+    from math import ceil
+
+    from textual.scrollbar import ScrollBarRender
+
+    from qoder_tui.widgets.event_log import thumb_cells
+
+    def drawn(size: int, virtual: float, window: float, position: float) -> list[object]:
+        # As ScrollBar._render_bar hands them to the renderer (its position in eighths).
+        shown = ceil(window) if window < virtual else 0
+        bar = ScrollBarRender.render_bar(size, ceil(virtual), shown, int(position * 8) / 8)
+        return [(s.text, s.style) for s in bar.segments]
+
+    for size in (1, 2, 7, 19, 41):
+        for virtual in (size - 1, size, size + 1, 3 * size + 2, 997, 150_000):
+            for window in (size - 1, size, 0):
+                looks: dict[object, list[object]] = {}
+                drawings: dict[tuple[object, ...], object] = {}
+                top = max(virtual - window, 0)
+                for position in sorted(
+                    {0, min(1, top), top // 3, top // 2 + 0.4, max(top - 1, 0), top}
+                ):
+                    look = thumb_cells(size, virtual, window, int(position * 8) / 8)
+                    drawing = drawn(size, virtual, window, position)
+                    assert looks.setdefault(look, drawing) == drawing, (size, virtual, window)
+                    assert drawings.setdefault(tuple(drawing), look) == look, (size, virtual)
+
+
+async def test_a_following_log_draws_its_scrollbar_again_only_when_the_thumb_moves() -> None:
+    """A live log's height and place change on every drain while its thumb, one cell at the
+    bottom, stays: drawing the bar again each time cost 1.3-6 ms a frame for nothing."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.frame_budget = None
+        store = EventStore("s")
+        store.start([_agent_message(i, "one line") for i in range(400)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 300, what="at the end")
+        bar = log.vertical_scrollbar
+        await pilot.pause()
+        await until(pilot, lambda: bar.position == log.scroll_y, what="the bar at the end")
+        await pilot.pause()
+        draws: list[float] = []
+        render = bar.render
+
+        def counted():  # type: ignore[no-untyped-def]
+            draws.append(bar.position)
+            return render()
+
+        bar.render = counted  # type: ignore[method-assign]
+        frames, _ = _frames_and_refreshes(log, log)
+
+        def drawn_at_the_end(height: int) -> bool:
+            return (
+                bool(frames)
+                and log.virtual_size.height > height
+                and (frames[-1][1] == log.scroll_y == log.max_scroll_y)
+            )
+
+        for paint, first in ((True, 400), (False, 410)):
+            height = log.virtual_size.height
+            frames.clear()
+            log.apply(
+                store.append(_agent_message(i, "one line") for i in range(first, first + 10)),
+                paint=paint,
+            )
+            if not paint:
+                log.catch_up()
+                log.burst_over()
+            await until(pilot, lambda h=height: drawn_at_the_end(h), what="the new end drawn")
+            await pilot.pause()
+            assert draws == []
+            assert bar.window_virtual_size == log.virtual_size.height
+            assert bar.position == log.scroll_y
+        # Reading back: the bar is drawn where the view goes, and not again for a move
+        # within the same eighth of a cell (five lines here).
+        from qoder_tui.widgets.event_log import thumb_cells
+
+        def thumb(y: float) -> object:
+            return thumb_cells(bar.size.height, bar.window_virtual_size, bar.window_size, y)
+
+        middle = log.max_scroll_y // 2
+        log.scroll_to(y=middle, animate=False)
+        await until(pilot, lambda: draws and draws[-1] == middle, what="the bar drawn mid-way")
+        y = next(
+            y for y in range(middle - 7, middle + 8) if y != middle and thumb(y) == thumb(middle)
+        )
+        frames.clear()
+        draws.clear()
+        log.scroll_to(y=y, animate=False)
+        await until(pilot, lambda: frames and frames[-1][1] == y, what="the view moved")
+        await pilot.pause()
+        assert draws == [] and bar.position == y
+        log.scroll_home(animate=False)
+        await until(pilot, lambda: draws, what="the bar drawn at the top")
+        assert draws[-1] == bar.position == 0
+
+
 async def test_background_reads_start_once_the_opened_view_is_drawn(
     demo_sim: SimulatorServer, monkeypatch
 ) -> None:

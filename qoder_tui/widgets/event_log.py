@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 import time
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import accumulate
+from math import ceil
 from typing import Any, ClassVar, overload
 
 from rich.cells import cell_len, chop_cells
@@ -33,6 +35,7 @@ from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from ..api.models import (
@@ -59,6 +62,7 @@ from ..store import ALL_THREADS, Change, EventStore, TurnStats
 
 GUTTER = 2
 PREFETCH_SCREENS = 2
+_FREE = object()
 
 
 BURST_FRAME_BUDGET = 0.004
@@ -208,6 +212,8 @@ class EventLog(ScrollView, can_focus=True):
         self._behind = False
         self._bar_behind = False
         """The scrollbar shows an older height or place (see _sync_bar)."""
+        self._bar_was: object = _FREE
+        """Inside _one_bar_move: where the scrollbar's thumb was when it began."""
         self.bursting = False
         """A burst is coming in (changes applied with paint=False, until burst_over): a
         frame spends BURST_FRAME_BUDGET on drawing events not drawn before, and shows the
@@ -249,6 +255,10 @@ class EventLog(ScrollView, can_focus=True):
         With `paint=False` (a burst still coming in), a following view does not
         move or redraw yet: `catch_up` does both, once for the whole burst.
         """
+        with self._one_bar_move():
+            self._apply(change, paint)
+
+    def _apply(self, change: Change, paint: bool) -> None:
         store = self.store
         if store is None or (not change.added and not change.changed and not change.trimmed):
             return
@@ -316,11 +326,13 @@ class EventLog(ScrollView, can_focus=True):
         if not self._behind:
             return
         self._behind = False
-        self._resize_virtual()
-        if self._bar_behind:
-            self._sync_bar()
+        with self._one_bar_move():
+            self._resize_virtual()
+            if self._bar_behind:
+                self._sync_bar()
+            if self.follow:
+                self._scroll_to_end()
         if self.follow:
-            self._scroll_to_end()
             self.refresh()
         elif self.new_events:
             self.post_message(self.FollowState(False, self.new_events))
@@ -538,12 +550,50 @@ class EventLog(ScrollView, can_focus=True):
         The burst's next paint (catch_up) or its end brings the bar along instead.
         """
         self._bar_behind = False
-        if self.show_vertical_scrollbar:
-            bar = self.vertical_scrollbar
-            bar.window_virtual_size = self.virtual_size.height
-            bar.window_size = self.container_size.height - self.scrollbar_size_horizontal
-            bar.position = self.scroll_y
+        self._move_bar(
+            self.scroll_y,
+            self.virtual_size.height,
+            self.container_size.height - self.scrollbar_size_horizontal,
+        )
+
+    def _move_bar(
+        self, position: float, virtual: int | None = None, window: int | None = None
+    ) -> None:
+        """Give the scrollbar a new place (and sizes); draw it again only if it looks different.
+
+        Assigning a scrollbar's reactives repaints it, and its 41 one-cell lines cost
+        Textual's whole per-line work (1.3-6 ms a frame here): on a live stream its
+        height and place change on every drain while its thumb, one cell at the bottom
+        of a long log, stays where it is.
+        """
+        if not self.show_vertical_scrollbar:
+            return
+        bar = self.vertical_scrollbar
+        before = _thumb(bar)
+        if virtual is not None:
+            bar.set_reactive(ScrollBar.window_virtual_size, virtual)
+        if window is not None:
+            bar.set_reactive(ScrollBar.window_size, window)
+        bar.set_reactive(ScrollBar.position, int(position * 8) / 8)  # its validator's eighths
+        if self._bar_was is _FREE and _thumb(bar) != before:
             bar.refresh()
+
+    @contextmanager
+    def _one_bar_move(self) -> Iterator[None]:
+        """The scrollbar's moves inside are one: drawn again only if where it ends differs
+        from where it began (a live view grows, and the bar rises a little, then follows
+        to the end, back where it was)."""
+        if self._bar_was is not _FREE or not self.show_vertical_scrollbar:
+            yield
+            return
+        bar = self.vertical_scrollbar
+        self._bar_was = _thumb(bar)
+        try:
+            yield
+        finally:
+            was, self._bar_was = self._bar_was, _FREE
+            if _thumb(bar) != was:
+                bar.refresh()
 
     def _locate(self, line: int) -> tuple[int, int]:
         """(event index, line within it) of a virtual line (line 0 is the header)."""
@@ -848,6 +898,13 @@ class EventLog(ScrollView, can_focus=True):
 
     # ------------------------------------------------------------------ scrolling & following
 
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # The bar appears with the layout after the view was put at its place (a view
+        # opened at its newest events): Textual gives it the sizes, not the place, and its
+        # thumb sat at the top while the log showed the end.
+        if shown:
+            self._move_bar(self.scroll_y)
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         if self._drawing:
             # Measuring moved the view (heights became known): the frame being drawn
@@ -855,10 +912,13 @@ class EventLog(ScrollView, can_focus=True):
             # another frame here chained one after every frame that drew new events.
             if self.bursting:
                 self._bar_behind = True  # (see _sync_bar)
-            elif self.show_vertical_scrollbar:
-                self.vertical_scrollbar.position = new_value
+            else:
+                self._move_bar(new_value)
         else:
-            super().watch_scroll_y(old_value, new_value)
+            # ScrollView's own, with the scrollbar drawn again only when it moves.
+            self._move_bar(new_value)
+            if round(old_value) != round(new_value):
+                self.refresh(self.size.region)
         if not self._programmatic and self.store is not None:
             at_end = round(new_value) >= self.max_scroll_y
             if at_end and not self.follow and not self.store.has_newer:
@@ -1264,3 +1324,22 @@ the key its drawn lines are cached under, so that they are drawn again when it c
 
 # Strip.join exists on textual's Strip; keep a typed alias for mypy's sake.
 _ = Strip
+
+
+def _thumb(bar: ScrollBar) -> tuple[int, int, int] | None:
+    return thumb_cells(bar.size.height, bar.window_virtual_size, bar.window_size, bar.position)
+
+
+def thumb_cells(
+    size: int, virtual_size: float, window_size: float, position: float
+) -> tuple[int, int, int] | None:
+    """Where a vertical scrollbar of `size` cells draws its thumb, in eighths of a cell
+    (its height, first and end), as Textual's ScrollBar and ScrollBarRender place it: the
+    same numbers, the same drawing.  None: no thumb."""
+    virtual = ceil(virtual_size)
+    window = ceil(window_size) if window_size < virtual_size else 0
+    if not (window and size and virtual and size != virtual):
+        return None
+    thumb = max(1, window / (virtual / size))
+    start = int((size - thumb) * (position / (virtual - window)) * 8)
+    return size, start, start + ceil(thumb * 8)
