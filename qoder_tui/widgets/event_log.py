@@ -255,6 +255,9 @@ class EventLog(ScrollView, can_focus=True):
         With `paint=False` (a burst still coming in), a following view does not
         move or redraw yet: `catch_up` does both, once for the whole burst.
         """
+        if not paint and not change.prepended and not change.trimmed:
+            self._apply(change, paint)  # (held for catch_up: nothing moves, the bar neither)
+            return
         with self._one_bar_move():
             self._apply(change, paint)
 
