@@ -1227,6 +1227,8 @@ def test_the_thumbs_place_is_the_one_textual_draws() -> None:
                     drawing = drawn(size, virtual, window, position)
                     assert looks.setdefault(look, drawing) == drawing, (size, virtual, window)
                     assert drawings.setdefault(tuple(drawing), look) == look, (size, virtual)
+    # Sizes whose ceilings meet: no thumb, where Textual's own arithmetic would divide by 0.
+    assert thumb_cells(10, 19.7, 19.5, 0.0) is None
 
 
 async def test_a_following_log_draws_its_scrollbar_again_only_when_the_thumb_moves() -> None:

@@ -564,8 +564,8 @@ class EventLog(ScrollView, can_focus=True):
     ) -> None:
         """Give the scrollbar a new place (and sizes); draw it again only if it looks different.
 
-        Assigning a scrollbar's reactives repaints it, and its 41 one-cell lines cost
-        Textual's whole per-line work (1.3-6 ms a frame here): on a live stream its
+        Assigning a scrollbar's reactives repaints it, and its one-cell lines (41 in a
+        44-row terminal) cost Textual's whole per-line work (1.3-6 ms a frame here): on a live stream its
         height and place change on every drain while its thumb, one cell at the bottom
         of a long log, stays where it is.
         """
@@ -1341,8 +1341,8 @@ def thumb_cells(
     same numbers, the same drawing.  None: no thumb."""
     virtual = ceil(virtual_size)
     window = ceil(window_size) if window_size < virtual_size else 0
-    if not (window and size and virtual and size != virtual):
-        return None
+    if not (window and size and virtual and size != virtual) or virtual <= window:
+        return None  # (the last: sizes whose ceilings meet, where Textual would divide by 0)
     thumb = max(1, window / (virtual / size))
     start = int((size - thumb) * (position / (virtual - window)) * 8)
     return size, start, start + ceil(thumb * 8)
