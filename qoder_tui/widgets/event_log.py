@@ -565,21 +565,19 @@ class EventLog(ScrollView, can_focus=True):
         """Give the scrollbar a new place (and sizes); draw it again only if it looks different.
 
         Assigning a scrollbar's reactives repaints it, and its one-cell lines (41 in a
-        44-row terminal) cost Textual's whole per-line work (1.3-6 ms a frame here): on a live stream its
-        height and place change on every drain while its thumb, one cell at the bottom
-        of a long log, stays where it is.
+        44-row terminal) cost Textual's whole per-line work (1.3-6 ms a frame here): on a
+        live stream its height and place change on every drain while its thumb, one cell
+        at the bottom of a long log, stays where it is.
         """
         if not self.show_vertical_scrollbar:
             return
         bar = self.vertical_scrollbar
-        before = _thumb(bar)
-        if virtual is not None:
-            bar.set_reactive(ScrollBar.window_virtual_size, virtual)
-        if window is not None:
-            bar.set_reactive(ScrollBar.window_size, window)
-        bar.set_reactive(ScrollBar.position, int(position * 8) / 8)  # its validator's eighths
-        if self._bar_was is _FREE and _thumb(bar) != before:
-            bar.refresh()
+        with self._one_bar_move():
+            if virtual is not None:
+                bar.set_reactive(ScrollBar.window_virtual_size, virtual)
+            if window is not None:
+                bar.set_reactive(ScrollBar.window_size, window)
+            bar.set_reactive(ScrollBar.position, int(position * 8) / 8)  # its validator's eighths
 
     @contextmanager
     def _one_bar_move(self) -> Iterator[None]:
