@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Coroutine
 from contextlib import aclosing
 from dataclasses import dataclass, field
@@ -306,6 +307,8 @@ class SessionController:
         self.fetching: set[Scope] = set()
         self.session_credits: dict[str, float] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._finished: deque[Callable[[], None]] = deque()
+        """What tasks brought, in the order they finished, waiting for the UI's turn."""
         self._session_loads: dict[str, asyncio.Task[None]] = {}
         self._wanted_open: dict[str, Scope | None] = {}
         self._thread_loads: set[tuple[str, str]] = set()
@@ -362,8 +365,19 @@ class SessionController:
         return task
 
     def _later(self, fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
-        """From a task: apply `fn(*args)` on the UI's next turn."""
-        self.emit(Deferred(partial(fn, *args, **kwargs)))
+        """From a task: apply `fn(*args)` on the UI's next turn (or sooner: run_finished)."""
+        self._finished.append(partial(fn, *args, **kwargs))
+        self.emit(Deferred(self.run_finished))
+
+    def run_finished(self) -> None:
+        """Apply, in order, what finished tasks brought and the UI has not applied yet.
+
+        Each task's result also comes as a Deferred notice; whichever runs first applies it.
+        The screen calls this as it mounts: a session whose answers were fetched while the
+        app started opens in the first frame, not in one after it."""
+        finished = self._finished
+        while finished:
+            finished.popleft()()
 
     def _safe(self, text: str) -> str:
         token = self.client.settings.token

@@ -57,7 +57,8 @@ def listed(screen: MainScreen) -> bool:
     """Every session is in the tree with the state its newest events gave it."""
     controller = screen.controller
     return (
-        len(screen.tree_view.session_nodes) == 5
+        screen.is_mounted
+        and len(screen.tree_view.session_nodes) == 5
         and not controller.probing
         and not controller.counting
         and len(controller.hints) == 5
@@ -73,8 +74,8 @@ def screen_of(pilot: Pilot) -> MainScreen:
 async def loaded(pilot: Pilot) -> MainScreen:
     def ready() -> bool:
         screen = pilot.app.screen
-        if not isinstance(screen, MainScreen):
-            return False
+        if not isinstance(screen, MainScreen) or not screen.is_mounted:
+            return False  # (the app's first screen, made before its widgets are)
         store = screen.log_view.store
         return (
             store is not None

@@ -83,6 +83,25 @@ async def test_a_session_is_loaded_once_however_often_it_is_asked_for(demo_sim) 
     await h.close()
 
 
+async def test_what_tasks_finished_is_applied_once_by_whichever_asks_first(demo_sim) -> None:
+    h = Harness(demo_sim)
+    sid = _title(demo_sim, "Summarise")
+    h.controller.load_session(sid, (sid, None))
+    deadline = time.monotonic() + 20
+    while not h.queue:  # the load finished: its notice waits for the UI's turn
+        assert time.monotonic() < deadline, "the session never loaded"
+        await asyncio.sleep(0.005)
+    assert not h.of(SessionReady) and sid not in h.controller.stores
+    # The screen, as it mounts, applies it before its notice comes round ...
+    h.controller.run_finished()
+    assert [n.open_scope for n in h.of(SessionReady)] == [(sid, None)]
+    assert sid in h.controller.stores
+    # ... and the notice, when it does, applies nothing a second time.
+    await h.until(lambda: not h.queue)
+    assert len(h.of(SessionReady)) == 1
+    await h.close()
+
+
 async def test_an_unknown_thread_is_fetched_once_however_many_events_name_it(demo_sim) -> None:
     h = Harness(demo_sim)
     sid = _title(demo_sim, "Release 2.8.0")

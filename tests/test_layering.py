@@ -50,7 +50,11 @@ async def main():
         async with app.run_test(size=(140, 40)) as pilot:
             for _ in range(2000):
                 screen = app.screen
-                store = screen.log_view.store if isinstance(screen, MainScreen) else None
+                store = (
+                    screen.log_view.store
+                    if isinstance(screen, MainScreen) and screen.is_mounted
+                    else None
+                )
                 if store is not None and len(store) and screen.tree_view.session_nodes:
                     break
                 await pilot.pause(0.01)

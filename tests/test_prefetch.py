@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import os
+from typing import Any
 from urllib.parse import urlencode
 
 import pytest
@@ -13,6 +14,7 @@ from qoder_tui.api.errors import AuthError
 from qoder_tui.api.prefetch import Prefetch, start_prefetch
 from qoder_tui.app import QoderApp
 from qoder_tui.simulator import SimulatorServer
+from qoder_tui.widgets.event_log import EventLog
 
 from .conftest import TOKEN, client_for, settings_for
 from .test_app import SIZE, main_screen, until
@@ -247,32 +249,35 @@ def test_an_answer_in_a_charset_nobody_knows_still_reads() -> None:
     )
 
 
-async def test_a_view_answered_ahead_is_shown_once_textual_has_started_the_app(
+async def test_a_view_answered_ahead_is_in_the_first_frame_textual_writes(
     make_sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Textual writes none of the frames it draws while it starts the app (its startup
     # batch), and does not draw again what they drew: a view shown then reached the
-    # terminal only with the next full frame, and was drawn twice.
-    from concurrent.futures import wait
-
-    from qoder_tui.widgets.event_log import EventLog
-
+    # terminal only with the next full frame, and was drawn twice.  Nor is a first frame
+    # without the view, and a second with it, a first paint.
     server = make_sim()
     sid, tid = _release(server)
     prefetch = start_prefetch(settings_for(server), sid, tid)
     assert prefetch is not None
-    wait(prefetch._answers.values(), timeout=10)  # every answer in before the app starts
+    assert prefetch.wait(10), "the simulator did not answer"  # all in before the app starts
     app = QoderApp(
         settings_for(server), session_id=sid, thread_id=tid, live=False, prefetch=prefetch
     )
     shown_in_batch: list[int] = []
-    show = EventLog.show
+    drawn: list[tuple[int, int]] = []  # each drawing of the log: events held, in a batch
+    show, draw = EventLog.show, EventLog.render_lines
 
-    def recording(log: EventLog, *args: object, **kw: object) -> None:
+    def showing(log: EventLog, *args: object, **kw: object) -> None:
         shown_in_batch.append(app._batch_count)  # (Textual's own count: observed only)
         show(log, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(EventLog, "show", recording)
+    def drawing(log: EventLog, crop: Any) -> Any:
+        drawn.append((len(log.store) if log.store is not None else 0, app._batch_count))
+        return draw(log, crop)
+
+    monkeypatch.setattr(EventLog, "show", showing)
+    monkeypatch.setattr(EventLog, "render_lines", drawing)
     async with app.run_test(size=SIZE) as pilot:
         screen = main_screen(app)
         await until(
@@ -281,3 +286,6 @@ async def test_a_view_answered_ahead_is_shown_once_textual_has_started_the_app(
             what="the thread shown",
         )
         assert shown_in_batch and not any(shown_in_batch), shown_in_batch
+        await until(pilot, lambda: drawn, what="the log drawn")
+        held, in_batch = drawn[0]
+        assert held > 0 and not in_batch, drawn[:5]

@@ -25,6 +25,7 @@ import ssl
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from concurrent.futures import wait as wait_for_all
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -148,6 +149,12 @@ class Prefetch:
             return Answer(reply.status, reply.headers, body)
         finally:
             conn.close()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every answer is in (or broke), at most `timeout` seconds: whether they are."""
+        with self._lock:
+            answers = list(self._answers.values())
+        return not wait_for_all(answers, timeout=timeout).not_done
 
     def untaken(self) -> list[str]:
         """The GETs whose answers nobody asked for (yet)."""

@@ -305,11 +305,14 @@ class MainScreen(Screen[None]):
         # what the app opens with is drawn (_first_paint), or after this long regardless.
         self.set_timer(BACKGROUND_AFTER, self.controller.first_paint_done)
         self._check_size()
+        # The opening answers often came while the app started (see Prefetch): their session
+        # is in the first frame then, not in a second one after it.
+        self.controller.run_finished()
         self.controller.list_sessions()
         # While the first pages are on their way (a real API takes 100 ms and more to
         # answer), the loop is idle: load what the first messages will be drawn with.
         self.call_after_refresh(load_markdown)
-        if self.start_session:
+        if self.start_session and self._ready_scope is None:  # (else _app_ready opens it)
             self.open_scope((self.start_session, self.start_thread))
         if self._opens_a_view:
             self.log_view.focus()  # (already, see AUTO_FOCUS)
