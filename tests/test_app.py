@@ -1110,6 +1110,68 @@ async def test_a_burst_frame_draws_new_events_as_placeholders_until_the_burst_en
         await until(pilot, lambda: "m259" in (drawn := shown()) and "**m2" not in drawn)
 
 
+async def test_a_burst_frame_leaves_messages_to_the_bursts_end_and_lines_keep_their_columns(
+    monkeypatch,
+) -> None:
+    """However much of its budget is left, a frame in a burst does not draw a message's
+    Markdown (one message can take the whole budget); one-line kinds it draws.  A
+    placeholder's line keeps the columns of a drawn one: time, agent, kind."""
+    from qoder_tui.api.models import parse_event
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets import event_log
+    from qoder_tui.widgets.event_log import EventLog
+
+    monkeypatch.setattr(event_log, "BURST_FRAME_BUDGET", 60.0)  # time for everything
+
+    def event(i: int):  # type: ignore[no-untyped-def]
+        stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
+        common = {"id": f"e{i:06d}", "processed_at": stamp, "session_thread_id": "t1"}
+        if i % 2:
+            return parse_event({**common, "type": "session.status_running"})
+        return parse_event({**common, "type": "agent.message", "content": f"**m{i}**"})
+
+    app = _log_only_app()
+    async with app.run_test(size=(100, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.agent_name = lambda thread_id: "coder" if thread_id == "t1" else ""
+
+        frames: list[list[str]] = [[]]
+        draw = EventLog.render_lines
+
+        def recorded(view: EventLog, crop: Any) -> Any:
+            lines = draw(view, crop)
+            frames.append([line.text for line in lines])
+            return lines
+
+        monkeypatch.setattr(EventLog, "render_lines", recorded)
+
+        def shown() -> list[str]:  # the lines the last frame drew
+            return frames[-1]
+
+        def drawn(text: str) -> bool:  # in full: the Markdown read, no asterisks left
+            return any(text in line for line in shown()) and f"**{text}**" not in str(shown())
+
+        store = EventStore("s")
+        store.start([event(i) for i in range(60)], has_older=False)
+        log.show(store, label_agents=True)
+        await until(pilot, lambda: drawn("m58"))
+        log.apply(store.append(event(i) for i in range(60, 260)), paint=False)
+        before = len(frames)
+        log.catch_up()  # the burst's paint, while it still comes in
+        await until(pilot, lambda: len(frames) > before, what="the burst's paint")
+        lines = shown()
+        assert log.bursting and log.scroll_y == log.max_scroll_y
+        waiting = [line for line in lines if "**m258**" in line]
+        assert waiting, lines  # the message's placeholder: its text as it came
+        message = waiting[0]
+        status = next(line for line in lines if "00:04:19" in line)  # drawn: its rule
+        assert "── running" in status, status
+        for line in (message, status):
+            assert line.index("coder") == line.index("00:0") + 10, (message, status)
+        log.burst_over()
+        await until(pilot, lambda: drawn("m258"))
+
+
 TABLE = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
 """A message drawn taller than estimated (its table has borders)."""
 

@@ -96,6 +96,11 @@ class RenderContext:
     """For a user message: the turn it started (duration, model and tool time, tokens)."""
 
 
+def agent_column(name: str) -> str:
+    """An agent's name as the column after an event's time shows it (17 cells)."""
+    return f"{name if len(name) <= 16 else name[:15] + '…':<16} "
+
+
 def _header(
     event: Event, ctx: RenderContext, label: str, label_style: str, summary: Text | str
 ) -> Text:
@@ -104,8 +109,7 @@ def _header(
     line.append(event.hhmmss, style=p.muted)
     line.append("  ")
     if ctx.agent:
-        name = ctx.agent if len(ctx.agent) <= 16 else ctx.agent[:15] + "…"
-        line.append(f"{name:<16} ", style=f"bold {p.secondary}")
+        line.append(agent_column(ctx.agent), style=f"bold {p.secondary}")
     line.append(f"{label:<8}", style=label_style)
     line.append(" ")
     if isinstance(summary, Text):
@@ -551,6 +555,13 @@ RENDERERS: dict[type[Event], Renderer] = {
     GenericEvent: _generic,
 }
 """One renderer per event kind (the parser makes exactly these classes)."""
+
+
+MARKDOWN_KINDS: frozenset[type[Event]] = frozenset(
+    {UserMessage, SystemMessage, AgentMessage, ThreadMessage}
+)
+"""The kinds drawn with rich's Markdown (a handoff when unfolded): 0.3-4.5 ms each, code
+blocks highlighted, where a one-line kind takes 0.1-0.4 ms."""
 
 
 def render_event(event: Event, ctx: RenderContext) -> RenderableType:
