@@ -390,6 +390,37 @@ async def test_raw_json_view_and_copy(demo_app_sim: SimulatorServer) -> None:
         assert selected.id in app.clipboard and TOKEN not in app.clipboard
 
 
+async def test_every_themes_colours_reach_the_log_as_colours_rich_can_draw(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    # Rich draws a colour it cannot read as none: muted timestamps in the terminal's default
+    # colour (Textual's foreground-muted carries alpha), the ANSI themes' "ansi_blue" too.
+    from rich.color import Color as RichColor
+
+    from qoder_tui.screens.main import rich_colour
+
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        for name in sorted(app.available_themes):
+            app.theme = name
+            theme = app.current_theme
+            background = app.theme_variables.get("background")
+            await until(
+                pilot,
+                lambda theme=theme, background=background: (
+                    screen.log_view.palette.primary == rich_colour(theme.primary, over=background)
+                    and screen.log_view.palette.dark == theme.dark
+                ),
+                what=f"the {name} palette",
+            )
+            palette = screen.log_view.palette
+            roles = ("primary", "secondary", "accent", "success", "warning", "error", "muted")
+            for role in (*roles, "foreground"):
+                RichColor.parse(getattr(palette, role))  # raises if Rich cannot read it
+            assert palette.muted != palette.foreground, (name, palette)
+
+
 async def test_help_screen_lists_the_keys(demo_app_sim: SimulatorServer) -> None:
     app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
     async with app.run_test(size=SIZE) as pilot:

@@ -8,16 +8,21 @@ one table maps each kind of notice to its handler.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, ClassVar
 
+from rich.color import Color as RichColor
+from rich.color import ColorParseError
 from rich.text import Text
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.color import Color
+from textual.color import ColorParseError as TextualColorParseError
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
@@ -87,6 +92,31 @@ in a frame, and fewer frames leave the loop free for ingest and for key presses.
 STREAM_QUIET = 0.03
 """A burst is over once no live event came in for this long (seconds): what it left in the
 buffer is drained and drawn then, not at the end of the longer waits above."""
+
+
+def rich_colour(colour: str, *, over: str | None) -> str | None:
+    """A theme colour as Rich can draw it (None: no such colour).  Rich draws a colour it
+    cannot read as no colour at all (the terminal's default), and Textual's themes hold
+    kinds it cannot read: colours with alpha (foreground-muted is the foreground at 60%:
+    "#E0E0E099"), blended here over the background, and the ANSI themes' "ansi_blue" and
+    the like, which are Rich's "blue"."""
+    with contextlib.suppress(ColorParseError):
+        RichColor.parse(colour)
+        return colour
+    if colour.startswith("ansi_"):
+        with contextlib.suppress(ColorParseError):
+            return RichColor.parse(colour[5:]).name
+    try:
+        parsed = Color.parse(colour)
+    except TextualColorParseError:
+        return None
+    if parsed.a < 1.0:
+        try:
+            base = Color.parse(over) if over else Color(0, 0, 0)
+        except TextualColorParseError:
+            base = Color(0, 0, 0)
+        parsed = base + parsed
+    return parsed.hex
 
 
 class ControllerNews(Message):
@@ -345,15 +375,22 @@ class MainScreen(Screen[None]):
 
     def _apply_palette(self) -> None:
         theme = self.app.current_theme
+        background = self.app.theme_variables.get("background")
+
+        def colour(value: str | None, otherwise: str) -> str:
+            return (rich_colour(value, over=background) or otherwise) if value else otherwise
+
+        plain = "white" if theme.dark else "black"
         palette = Palette(
-            primary=theme.primary,
-            secondary=theme.secondary or theme.primary,
-            accent=theme.accent or theme.primary,
-            success=theme.success or "green",
-            warning=theme.warning or "yellow",
-            error=theme.error or "red",
-            muted=self.app.theme_variables.get("foreground-muted", "grey50"),
-            foreground=theme.foreground or ("white" if theme.dark else "black"),
+            primary=colour(theme.primary, "blue"),
+            secondary=colour(theme.secondary or theme.primary, "magenta"),
+            accent=colour(theme.accent or theme.primary, "yellow"),
+            success=colour(theme.success, "green"),
+            warning=colour(theme.warning, "yellow"),
+            error=colour(theme.error, "red"),
+            # (an ANSI theme's is "ansi_default 50%": no colour to blend; its grey then)
+            muted=colour(self.app.theme_variables.get("foreground-muted"), "bright_black"),
+            foreground=colour(theme.foreground, plain),
             dark=theme.dark,
         )
         muted = palette.muted
