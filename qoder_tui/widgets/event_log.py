@@ -23,7 +23,7 @@ from itertools import accumulate
 from math import ceil
 from typing import Any, ClassVar, overload
 
-from rich.cells import cell_len, chop_cells
+from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.console import Console, ConsoleOptions
 from rich.segment import Segment
 from rich.style import Style
@@ -805,13 +805,20 @@ class EventLog(ScrollView, can_focus=True):
         if isinstance(body, str) and height > 1:
             pad = " " * INDENT
             lines += [pad + line[:room] for line in body.split("\n", height)[1:height]]
-        console = self.app.console
-        strips = [
-            Strip(list(Text(" " * GUTTER + line, style=muted).render(console))).crop_extend(
-                0, width, style
-            )
-            for line in lines[:height]
-        ]
+        # One segment and one Strip a line, made here: Rich's Text and a crop each made
+        # Strips of their own, and a Strip comes with seven caches (a burst's frames made
+        # thousands of them, each work for the collector).
+        dimmed = self.app.console.get_style(muted)
+        strips = []
+        for line in lines[:height]:
+            text = " " * GUTTER + line
+            cells = cell_len(text)
+            if cells > width:
+                text, cells = set_cell_size(text, width), width
+            segments = [Segment(text, dimmed)]
+            if cells < width:
+                segments.append(Segment(" " * (width - cells), style))
+            strips.append(Strip(segments, width))
         return strips + [Strip.blank(width, style)] * (height - len(strips))
 
     def render_lines(self, crop: Region) -> list[Strip]:
