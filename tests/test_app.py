@@ -1203,6 +1203,40 @@ async def test_a_burst_frame_leaves_messages_to_the_bursts_end_and_lines_keep_th
         await until(pilot, lambda: drawn("m258"))
 
 
+async def test_a_reader_who_scrolls_up_during_a_burst_gets_messages_drawn_in_full(
+    monkeypatch,
+) -> None:
+    """Only a view that follows a burst leaves messages to its end: lines a reader scrolled
+    up to stay on screen, and are drawn (within the frame's usual budget)."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.frame_budget = 60.0  # (the usual budget, made roomy: no placeholder for time)
+        frames: list[str] = []
+        draw = EventLog.render_lines
+
+        def recorded(view: EventLog, crop: Any) -> Any:
+            lines = draw(view, crop)
+            frames.append("\n".join(line.text for line in lines))
+            return lines
+
+        monkeypatch.setattr(EventLog, "render_lines", recorded)
+        store = EventStore("s")
+        store.start([_agent_message(i, f"**m{i}**") for i in range(200)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: frames and "m199" in frames[-1])
+        log.apply(store.append(_agent_message(i, "x") for i in range(200, 600)), paint=False)
+        assert log.bursting
+        log.focus()
+        for _ in range(3):  # up into lines never drawn, while the burst goes on
+            await pilot.press("pageup")
+        await until(pilot, lambda: not log.follow and "m1" in frames[-1])
+        assert log.bursting and "**m1" not in frames[-1], frames[-1]
+
+
 TABLE = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
 """A message drawn taller than estimated (its table has borders)."""
 

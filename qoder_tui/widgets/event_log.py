@@ -736,13 +736,13 @@ class EventLog(ScrollView, can_focus=True):
             self._keep_place(anchor)
         view = self.scrollable_content_region.height or self.size.height
         budget = self.frame_budget
-        if budget is not None and self.bursting:
+        if budget is not None and self.flooded:
             budget = min(budget, BURST_FRAME_BUDGET)
         deadline = None if budget is None else time.perf_counter() + budget
-        # While a burst comes in, messages wait too: one message's Markdown can take a
-        # frame's whole budget, for lines the next paint has moved past (in the ingest
+        # While a burst floods the view, messages wait too: one message's Markdown can take
+        # a frame's whole budget, for lines the next paint has moved past (in the ingest
         # figure's bursts, 37 of them took 161 ms of 441 ms of frames).
-        later = MARKDOWN_KINDS if budget is not None and self.bursting else frozenset()
+        later = MARKDOWN_KINDS if budget is not None and self.flooded else frozenset()
         events = store.events
         deferred = False
         for _ in range(4):
@@ -779,11 +779,17 @@ class EventLog(ScrollView, can_focus=True):
         if deferred:
             self.set_timer(0.01, self._finish_deferred)
 
+    @property
+    def flooded(self) -> bool:
+        """A burst is coming in and the view follows it: what a frame draws now is soon
+        gone.  (A reader who stopped following, or scrolled up, has lines that stay.)"""
+        return self.bursting and self.follow
+
     def _finish_deferred(self) -> None:
-        # The rest of a frame's lines, drawn next.  Not while a burst is still coming in:
-        # its next paint (or its end, burst_over) draws them, and a frame now would show
-        # lines the burst has already moved past.
-        if not self.bursting:
+        # The rest of a frame's lines, drawn next.  Not while a burst floods the view: its
+        # next paint (or its end, burst_over) draws them, and a frame now would show lines
+        # the burst has already moved past.
+        if not self.flooded:
             self.refresh()
 
     def _placeholder(self, index: int) -> list[Strip]:
