@@ -67,13 +67,21 @@ async def test_an_app_given_its_opening_answers_asks_for_none_of_them_again(make
             what=f"the thread shown and every answer taken (not: {prefetch.untaken()})",
         )
         assert screen.current == (sid, tid)
+        # The session waits on an approval: opening it asks, unasked, why it is stuck, and
+        # that reads the newest events of the session stream and of each child (once).
+        await until(pilot, lambda: screen.query_one("#stuck").display, what="the unasked diagnosis")
+        children = [t for t, s in screen.stores[sid].threads.items() if not s.thread.is_primary]
+        diagnosis = {
+            f"/api/v1/cloud/sessions/{sid}{thread}/events?limit=100&order=desc"
+            for thread in ["", *(f"/threads/{t}" for t in children)]
+        }
         # ... and none of those GETs was sent again: the opening GETs are the ones the
         # controller asks for.
         sent = list(server.simulator.recent_requests)
         targets = _targets(sid, tid)
         assert len(targets) == 5
         counts = {t: sent.count(t) for t in targets}
-        assert counts == dict.fromkeys(targets, 1), (counts, sent)
+        assert counts == {t: 1 + (t in diagnosis) for t in targets}, (counts, sent)
 
 
 async def test_a_client_answered_ahead_has_not_built_its_http_client(make_sim) -> None:
