@@ -68,8 +68,8 @@ _FREE = object()
 
 
 BURST_FRAME_BUDGET = 0.001
-"""Seconds a frame spends drawing new events while a burst comes in (EventLog.bursting): a
-few one-line events; the rest are placeholders until the burst pauses.  (4 ms until
+"""Seconds a frame spends drawing new events while a burst floods the view (EventLog.flooded):
+a few one-line events; the rest are placeholders until the burst pauses.  (4 ms until
 2026-11-28: in the ingest figure's bursts, frames took 171 ms a burst at 4 ms and 98 ms at
 1 ms, with messages waiting too; the app's CPU 52.8 against 44.2 µs an event.)"""
 
@@ -814,7 +814,7 @@ class EventLog(ScrollView, can_focus=True):
         # One segment and one Strip a line, made here: Rich's Text and a crop each made
         # Strips of their own, and a Strip comes with seven caches (a burst's frames made
         # thousands of them, each work for the collector).
-        dimmed = self.app.console.get_style(muted)
+        dimmed = self.app.console.get_style(muted, default=Style.null())  # (never raises)
         strips = []
         for line in lines[:height]:
             text = " " * GUTTER + line
