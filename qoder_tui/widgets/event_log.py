@@ -736,13 +736,14 @@ class EventLog(ScrollView, can_focus=True):
             self._keep_place(anchor)
         view = self.scrollable_content_region.height or self.size.height
         budget = self.frame_budget
+        later: frozenset[type[Event]] = frozenset()
         if budget is not None and self.flooded:
             budget = min(budget, BURST_FRAME_BUDGET)
+            # Messages wait too: one message's Markdown can take a frame's whole budget,
+            # for lines the next paint has moved past (in the ingest figure's bursts, 37
+            # of them took 161 ms of 441 ms of frames).
+            later = MARKDOWN_KINDS
         deadline = None if budget is None else time.perf_counter() + budget
-        # While a burst floods the view, messages wait too: one message's Markdown can take
-        # a frame's whole budget, for lines the next paint has moved past (in the ingest
-        # figure's bursts, 37 of them took 161 ms of 441 ms of frames).
-        later = MARKDOWN_KINDS if budget is not None and self.flooded else frozenset()
         events = store.events
         deferred = False
         for _ in range(4):
