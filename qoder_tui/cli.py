@@ -112,6 +112,16 @@ def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None
         help="every K-th answer says gzip over a body that is not (a mangling proxy)",
     )
     f.add_argument(
+        "--newline", choices=["lf", "crlf", "cr"], default="lf", help="how stream lines end"
+    )
+    f.add_argument(
+        "--chunk-bytes",
+        type=int,
+        default=0,
+        metavar="N",
+        help="write streams in pieces of N bytes (lines and characters cut anywhere)",
+    )
+    f.add_argument(
         "--dialect", choices=["sdk", "g1", "g2", "g3"], default="sdk", help="wire dialect to speak"
     )
     f.add_argument(
@@ -147,6 +157,8 @@ def _sim_config(args: argparse.Namespace, token: str) -> Any:
         delay=getattr(args, "delay", 0.0),
         malformed_every=getattr(args, "malformed_every", 0),
         bad_encoding_every=getattr(args, "bad_encoding_every", 0),
+        newline=getattr(args, "newline", "lf"),
+        chunk_bytes=getattr(args, "chunk_bytes", 0),
         dialect=getattr(args, "dialect", "sdk"),
         refuse_types=getattr(args, "refuse_types", False),
     )

@@ -9,7 +9,7 @@ import pytest
 
 from qoder_tui.api import Follower, NotFoundError, StreamState
 from qoder_tui.api.errors import AuthError
-from qoder_tui.api.models import Event, MalformedEvent
+from qoder_tui.api.models import AgentMessage, Event, MalformedEvent
 
 from .conftest import TOKEN, client_for, no_wait
 
@@ -63,6 +63,35 @@ async def test_fifty_drops_some_mid_frame_plus_429s_and_503s_exactly_once(make_s
     assert any(s.phase == "reconnecting" and "closed" in s.reason for s in states)
     assert any(s.phase == "reconnecting" and "429" in s.reason for s in states)
     assert any(s.phase == "reconnecting" and "503" in s.reason for s in states)
+
+
+@pytest.mark.parametrize("newline", ["lf", "crlf", "cr"])
+async def test_frames_cut_anywhere_with_any_line_end_arrive_whole_and_once(
+    make_sim, newline: str
+) -> None:
+    """Streams in 7-byte pieces (line ends and UTF-8 characters cut in two), with each line
+    end SSE allows, and drops mid-frame: every event arrives once, its text intact, and the
+    newest at once (not held back until the next heartbeat's bytes)."""
+    server = make_sim(
+        scenario="big",
+        big_events=120,
+        heartbeat=60.0,
+        newline=newline,
+        chunk_bytes=7,
+        drop_every=23,
+        drop_mid_frame=True,
+    )
+    session_id, thread_id, expected = _big_thread(server)
+    log = server.simulator.world.sessions[session_id].session_log
+    raw = [log.get(i) for i in range(len(log))]
+    said = [e["content"][0]["text"] for e in raw if e["type"] == "agent.message"]
+    async with client_for(server) as client:
+        follower = Follower(client, session_id, thread_id, sleep=no_wait)
+        events = await _collect(follower, len(expected), timeout=20.0)
+    assert [e.id for e in events] == expected
+    texts = [e.text for e in events if isinstance(e, AgentMessage)]
+    assert texts == said and any(not t.isascii() for t in texts)
+    assert server.simulator.stats["drops"] >= 5
 
 
 async def test_session_stream_drops_and_errors_exactly_once(make_sim) -> None:

@@ -72,7 +72,7 @@ asyncio.run(main())
 
 
 def test_the_viewer_is_imported_without_httpx() -> None:
-    """httpx, its transport and httpx-sse load with the app's first request of its own, after
+    """httpx and its transport load with the app's first request of its own, after
     the first paint (the opening answers come through api/prefetch.py, standard library only)."""
     code = (
         "import qoder_tui.cli, qoder_tui.app\n"
@@ -80,4 +80,4 @@ def test_the_viewer_is_imported_without_httpx() -> None:
         "from qoder_tui.api.client import tls_context\n"
         "tls_context('https://api.qoder.com/api/v1/cloud/')"
     )
-    assert _loaded_after(code, "httpx", "httpcore", "h11", "anyio", "httpx_sse") == []
+    assert _loaded_after(code, "httpx", "httpcore", "h11", "anyio") == []

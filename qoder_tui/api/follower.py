@@ -1,6 +1,6 @@
 """Following a session or thread live over SSE, exactly once, across any drop.
 
-The follower reads frames with httpx-sse and keeps the SDK's rules: comment
+The follower reads frames with `sse.SSEDecoder` and keeps the SDK's rules: comment
 heartbeats, `heartbeat` and `ping` events are skipped; `data: [DONE]` ends a
 connection; an `event: error` frame is fatal; the JSON `type` wins over the
 `event:` name; the checkpoint (`Last-Event-ID`) only moves after a whole frame
@@ -41,6 +41,7 @@ from .errors import (
 )
 from .models import REORDER_SLACK, Event, MalformedEvent, is_terminal, parse_event
 from .sanitize import clean_label
+from .sse import SSEDecoder
 
 if TYPE_CHECKING:
     import httpx
@@ -356,23 +357,19 @@ class Follower:
 
     async def _read(self, response: httpx.Response) -> AsyncGenerator[list[Event], None]:
         """Each frame's event once, the checkpoint moved only after a whole frame was read."""
-        from httpx_sse import EventSource
-
+        decoder = SSEDecoder()
         previous_sse_id = ""
-        async with aclosing(EventSource(response).aiter_sse()) as frames:
-            async for sse in frames:
-                retry = sse.retry
-                if retry is not None and retry >= 0:
+        chunks = response.aiter_bytes()  # (content-encoding undone; the decoder reads UTF-8)
+        async for chunk in chunks:
+            for sse_id, name, data, retry in decoder.feed(chunk):
+                if retry is not None:
                     self.retry_hint = min(retry / 1000.0, self.max_backoff)
-                # The decoder carries the last `id:` over to later frames (as the SSE
-                # spec says); a frame has an id of its own only when the value changed.
-                sse_id = sse.id
+                # The last `id:` carries over to later frames (as the SSE standard says);
+                # a frame has an id of its own only when the value changed.
                 frame_id = sse_id if sse_id and sse_id != previous_sse_id else None
                 previous_sse_id = sse_id
-                name = sse.event
                 if name == "message":
                     name = ""
-                data = sse.data
                 if not data or name in ("ping", "heartbeat"):
                     continue  # keep-alives, and id-only or empty frames, carry no event
                 if data[0] != "{" and data.strip() == "[DONE]":  # (no copy of each event)

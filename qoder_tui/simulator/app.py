@@ -23,6 +23,7 @@ from .scenarios import World, WorldConfig
 from .world import TERMINAL_TYPES, SimSession
 
 MAX_LIMIT = 100
+NEWLINES = {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}
 RAW = "__raw_json__"
 """An event carrying this key is served as that text, not as JSON of the dict (hostile tests)."""
 
@@ -62,6 +63,11 @@ class Faults:
     bad_encoding_every: int = 0
     """Answer every K-th request (lists and streams alike) with `Content-Encoding: gzip`
     over a body that is not gzip, as a proxy that mangles compression would (0: never)."""
+    newline: str = "lf"
+    """How stream lines end: `lf`, `crlf` or `cr` (all three are SSE)."""
+    chunk_bytes: int = 0
+    """Write streams in pieces of this many bytes, cutting lines, line ends and UTF-8
+    characters wherever they fall (0: a frame or a batch of frames at a time)."""
 
 
 @dataclass
@@ -90,6 +96,10 @@ class Simulator:
         if config.faults.dialect not in DIALECTS:
             raise ValueError(
                 f"unknown dialect {config.faults.dialect!r}; choose from {', '.join(DIALECTS)}"
+            )
+        if config.faults.newline not in NEWLINES:
+            raise ValueError(
+                f"unknown newline {config.faults.newline!r}; choose from {', '.join(NEWLINES)}"
             )
         self.world = World(config.world)
         self.fault_rng = random.Random(config.world.seed * 104729 + 3)
@@ -452,10 +462,23 @@ class Simulator:
             start = index + 1
         self.stats["streams"] += 1
         return StreamingResponse(
-            self._frames(sess, log, owner, start),
+            self._shaped(self._frames(sess, log, owner, start)),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "x-request-id": rid, "X-Accel-Buffering": "no"},
         )
+
+    async def _shaped(self, frames: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        """The stream as the faults shape it: its line ends, and its pieces."""
+        f = self.config.faults
+        end = NEWLINES[f.newline]
+        async for chunk in frames:
+            if end != b"\n":
+                chunk = chunk.replace(b"\n", end)
+            if not f.chunk_bytes:
+                yield chunk
+                continue
+            for at in range(0, len(chunk), f.chunk_bytes):
+                yield chunk[at : at + f.chunk_bytes]
 
     async def _frames(
         self, sess: SimSession, log: Any, owner: str | None, pos: int

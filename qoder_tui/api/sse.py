@@ -1,0 +1,106 @@
+"""Server-sent events read from a byte stream, as the HTML standard reads them.
+
+The follower reads every live event through this, so it is written for a
+stream of small frames: one pass over each chunk's lines, no object per line
+and none per frame but a tuple.  It keeps the rules httpx-sse keeps (the
+decoder the bench's bare client uses), so the follower behaves the same:
+
+- lines end with CRLF, LF or CR; a CR ends its line at once, even at the
+  end of a chunk (an LF starting the next chunk is then its other half);
+  httpx-sse holds such a CR until more bytes come, so a stream whose lines
+  end with CR would show its newest event only with the next one;
+- a line starting with a colon is a comment; a line without a colon is a
+  field with an empty value; one space after the colon is dropped;
+- `data:` lines join with newlines; `event:` names the frame; `id:` sets
+  the last event id, which carries over to later frames (an id holding NUL
+  is ignored); `retry:` takes ASCII digits only; other fields are ignored;
+- a blank line ends a frame, unless nothing is set (no name, no data, no
+  retry, and no id ever);
+- a byte order mark at the start of the stream is dropped, and bytes that
+  are not UTF-8 become U+FFFD (SSE is always UTF-8);
+- what follows the last blank line when the stream ends is not a frame.
+"""
+
+from __future__ import annotations
+
+import codecs
+from typing import NamedTuple
+
+
+class Frame(NamedTuple):
+    """One server-sent event."""
+
+    id: str
+    """The last event id the stream set, this frame's or an earlier one's ("" if none)."""
+    event: str
+    """The `event:` name ("" if none)."""
+    data: str
+    retry: int | None
+    """The `retry:` field, in milliseconds, if this frame had one."""
+
+
+class SSEDecoder:
+    """Frames from chunks of bytes: `feed` each chunk as it arrives."""
+
+    __slots__ = ("_after_cr", "_data", "_decode", "_event", "_id", "_retry", "_started", "_tail")
+
+    def __init__(self) -> None:
+        self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
+        self._tail = ""  # the start of a line whose end has not arrived
+        self._event = ""
+        self._data: list[str] = []
+        self._id = ""
+        self._retry: int | None = None
+        self._started = False
+        self._after_cr = False
+
+    def feed(self, chunk: bytes) -> list[Frame]:
+        """The frames this chunk completes (often one, often none)."""
+        text = self._decode(chunk)
+        if not self._started and text:
+            self._started = True
+            if text[0] == "\ufeff":
+                text = text[1:]
+        if self._after_cr and text:
+            self._after_cr = False
+            if text[0] == "\n":
+                text = text[1:]  # the second half of a CRLF the last chunk ended with
+        if not text:
+            return []
+        # A CR at the end ends its line now (not when the next chunk comes: a server may
+        # say nothing more for a while); an LF starting the next chunk is its other half.
+        self._after_cr = text[-1] == "\r"
+        if self._tail:
+            text = self._tail + text
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        lines = text.split("\n")
+        self._tail = lines.pop()
+        frames: list[Frame] = []
+        if not lines:
+            return frames
+        event, data, last_id, retry = self._event, self._data, self._id, self._retry
+        for line in lines:
+            if not line:
+                if event or data or last_id or retry is not None:
+                    text = data[0] if len(data) == 1 else "\n".join(data)
+                    frames.append(Frame(last_id, event, text, retry))
+                    event, data, retry = "", [], None  # (the id carries over)
+                continue
+            if line[0] == ":":
+                continue  # a comment (a keep-alive)
+            name, _, value = line.partition(":")
+            if value[:1] == " ":
+                value = value[1:]
+            if name == "data":
+                data.append(value)
+            elif name == "id":
+                if "\0" not in value:
+                    last_id = value
+            elif name == "event":
+                event = value
+            elif name == "retry" and value.isascii() and value.isdigit():
+                retry = int(value)
+            # (any other field is ignored)
+        self._event, self._data, self._id, self._retry = event, data, last_id, retry
+        return frames
