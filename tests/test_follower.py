@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from qoder_tui.api import Follower, NotFoundError, StreamState
-from qoder_tui.api.errors import AuthError
+from qoder_tui.api.errors import AuthError, StreamError
 from qoder_tui.api.models import AgentMessage, Event, MalformedEvent
 
 from .conftest import TOKEN, client_for, no_wait
@@ -220,6 +220,26 @@ async def test_refused_cursor_replays_without_duplicates(make_sim) -> None:
         )
         got = await _collect(follower, 10)
     assert [e.id for e in got] == expected[30:]
+
+
+async def test_an_error_frame_is_fatal_after_the_events_written_with_it(make_sim) -> None:
+    """The server writes ten events and an `event: error` frame at once: the ten are handed
+    over, then the error ends following (no reconnect), its message cleaned."""
+    server = make_sim(scenario="big", big_events=60, error_after=10)
+    session_id, thread_id, expected = _big_thread(server)
+    states: list[StreamState] = []
+    got: list[str] = []
+    async with client_for(server) as client:
+        follower = Follower(client, session_id, thread_id, on_state=states.append, sleep=no_wait)
+        with pytest.raises(StreamError) as raised:
+            async with asyncio.timeout(30):
+                async for event in follower.events():
+                    got.append(event.id)
+    assert got == expected[:10]
+    message = str(raised.value)
+    assert "Overloaded" in message and "retry later" in message
+    assert "\x1b" not in message and "\u202e" not in message
+    assert states[-1].phase == "failed" and server.simulator.stats["streams"] == 1
 
 
 async def test_unknown_thread_and_bad_token_are_fatal(make_sim) -> None:

@@ -258,7 +258,8 @@ class Follower:
                     yield event
 
     async def batches(self) -> AsyncGenerator[list[Event], None]:
-        """Like `events`, a batch at a time (one frame's event, or what a resync found)."""
+        """Like `events`, a batch at a time (the events of a chunk of the stream, or what a
+        resync found)."""
         attempt = 0
         while True:
             self._set_state(
@@ -356,11 +357,13 @@ class Follower:
         self.last_event_id = newest if newest and newest != self.last_event_id else None
 
     async def _read(self, response: httpx.Response) -> AsyncGenerator[list[Event], None]:
-        """Each frame's event once, the checkpoint moved only after a whole frame was read."""
+        """The events of each chunk's frames, once each; the checkpoint moves only after a
+        whole frame was read, and a batch is handed over before anything ends the read."""
         decoder = SSEDecoder()
         previous_sse_id = ""
         chunks = response.aiter_bytes()  # (content-encoding undone; the decoder reads UTF-8)
         async for chunk in chunks:
+            batch: list[Event] = []
             for sse_id, name, data, retry in decoder.feed(chunk):
                 if retry is not None:
                     self.retry_hint = min(retry / 1000.0, self.max_backoff)
@@ -373,28 +376,35 @@ class Follower:
                 if not data or name in ("ping", "heartbeat"):
                     continue  # keep-alives, and id-only or empty frames, carry no event
                 if data[0] != "{" and data.strip() == "[DONE]":  # (no copy of each event)
+                    if batch:
+                        yield batch
                     return
-                if name == "error":
+                event = None
+                if name != "error":
+                    event = parse_event(data, sse_id=frame_id, sse_event=name or None)
+                    if event.type in SKIPPED_TYPES:
+                        continue
+                if event is None or (
+                    event.type == "error" and not isinstance(event, MalformedEvent)
+                ):
+                    if batch:
+                        yield batch  # (the checkpoint is past these: they must not be lost)
                     raise StreamError(_stream_error_message(data, self.scope))
-                event = parse_event(data, sse_id=frame_id, sse_event=name or None)
-                if event.type in SKIPPED_TYPES:
-                    continue
-                if isinstance(event, MalformedEvent):
-                    if frame_id is None:
-                        # Same frame after the same checkpoint (a replay) gets the same id.
-                        digest = hashlib.sha1(
-                            f"{self.last_event_id}|{data}".encode("utf-8", "replace")
-                        ).hexdigest()[:16]
-                        event.id = f"malformed:{digest}"
-                elif event.type == "error":
-                    raise StreamError(_stream_error_message(data, self.scope))
+                if isinstance(event, MalformedEvent) and frame_id is None:
+                    # Same frame after the same checkpoint (a replay) gets the same id.
+                    digest = hashlib.sha1(
+                        f"{self.last_event_id}|{data}".encode("utf-8", "replace")
+                    ).hexdigest()[:16]
+                    event.id = f"malformed:{digest}"
                 # The whole frame is read: the checkpoint may move now.
                 if frame_id:
                     self.last_event_id = frame_id
                 elif not isinstance(event, MalformedEvent):
                     self.last_event_id = event.id
                 if self._accept(event):
-                    yield [event]
+                    batch.append(event)
+            if batch:
+                yield batch
 
 
 def _is_api_error(response: httpx.Response) -> bool:

@@ -23,6 +23,12 @@ from .scenarios import World, WorldConfig
 from .world import TERMINAL_TYPES, SimSession
 
 MAX_LIMIT = 100
+STREAM_ERROR = (
+    b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error",'
+    b'"message":"Overloaded \\u001b[2J\\u202eretry later"}}\n\n'
+)
+"""What `error_after` ends a stream with (its message carries a terminal escape and a bidi
+override: the app shows neither)."""
 NEWLINES = {"lf": b"\n", "crlf": b"\r\n", "cr": b"\r"}
 RAW = "__raw_json__"
 """An event carrying this key is served as that text, not as JSON of the dict (hostile tests)."""
@@ -51,6 +57,9 @@ class Faults:
     done_after: int = 0
     """End each stream after K event frames with `data: [DONE]`, as the SDK's streams may
     end, then close it (0: never)."""
+    error_after: int = 0
+    """End each stream after K event frames with an `event: error` frame, in the same write
+    as those frames (0: never)."""
     dialect: str = "sdk"
     sse_retry_ms: int | None = None
     """Send an SSE `retry:` field with this many milliseconds when a stream opens."""
@@ -507,6 +516,10 @@ class Simulator:
                         )
                     if f.done_after and sent >= f.done_after:
                         chunk.append(b"data: [DONE]\n\n")
+                        yield b"".join(chunk)
+                        return
+                    if f.error_after and sent >= f.error_after:
+                        chunk.append(STREAM_ERROR)
                         yield b"".join(chunk)
                         return
                     if f.drop_every and sent >= f.drop_every:
