@@ -9,6 +9,8 @@ from httpx_sse import EventSource
 
 from qoder_tui.api.sse import Frame, SSEDecoder
 
+ID, DATA = 0, 2
+
 STREAM = (
     ": connected\n\n"
     "retry: 1500\n\n"
@@ -44,7 +46,7 @@ async def reference(pieces: list[bytes]) -> list[Frame]:
 
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
     return [
-        Frame(sse.id, "" if sse.event == "message" else sse.event, sse.data, sse.retry)
+        (sse.id, "" if sse.event == "message" else sse.event, sse.data, sse.retry)
         async for sse in EventSource(response).aiter_sse()
     ]
 
@@ -53,7 +55,7 @@ async def test_frames_match_httpx_sse_however_the_bytes_are_cut() -> None:
     for newline in ("\n", "\r\n"):
         data = STREAM.replace("\n", newline).encode()
         whole = decode([data])
-        assert len(whole) == 9 and whole[1].data.endswith('café 🙂"}')
+        assert len(whole) == 9 and whole[1][DATA].endswith('café 🙂"}')
         assert whole == await reference([data])
         for size in range(1, 24):  # (every cut of CRLFs, and of 2-, 3- and 4-byte characters)
             assert decode(cut(data, size)) == whole, (repr(newline), size)
@@ -61,20 +63,20 @@ async def test_frames_match_httpx_sse_however_the_bytes_are_cut() -> None:
 
 def test_fields_as_the_standard_reads_them() -> None:
     frames = decode([STREAM.encode()])
-    assert frames[0] == Frame("", "", "", 1500)
-    assert frames[1] == Frame(
+    assert frames[0] == ("", "", "", 1500)
+    assert frames[1] == (
         "evt_1",
         "agent.message",
         '{"id":"evt_1","text":"p95 — 840 ms → 12 ms, naïve café 🙂"}',
         None,
     )
-    assert frames[2] == Frame("evt_1", "", "first line\nsecond line, no space\n", None)
-    assert frames[3] == Frame("evt_1", "ping", "{}", None)
-    assert frames[4].id == "evt_1"  # (NUL)
-    assert frames[5].id == ""
-    assert frames[6] == Frame("", "x", " two spaces keep one", None)
-    assert frames[7] == Frame("evt_3", "", "", None)
-    assert frames[8] == Frame("evt_3", "", "[DONE]", None)
+    assert frames[2] == ("evt_1", "", "first line\nsecond line, no space\n", None)
+    assert frames[3] == ("evt_1", "ping", "{}", None)
+    assert frames[4][ID] == "evt_1"  # (NUL)
+    assert frames[5][ID] == ""
+    assert frames[6] == ("", "x", " two spaces keep one", None)
+    assert frames[7] == ("evt_3", "", "", None)
+    assert frames[8] == ("evt_3", "", "[DONE]", None)
     assert len(frames) == 9  # (a frame the stream ends in is not one)
 
 
@@ -82,14 +84,14 @@ def test_a_cr_at_a_chunks_end_ends_its_line_at_once() -> None:
     """A server whose lines end with CR, then quiet: its last frame is not held back
     until more bytes come (and an LF that follows is the CR's other half, not a line)."""
     decoder = SSEDecoder()
-    assert decoder.feed(b"id: 1\rdata: a\r\r") == [Frame("1", "", "a", None)]
+    assert decoder.feed(b"id: 1\rdata: a\r\r") == [("1", "", "a", None)]
     assert decoder.feed(b"\ndata: b\r\n") == []
-    assert decoder.feed(b"\r") == [Frame("1", "", "b", None)]
+    assert decoder.feed(b"\r") == [("1", "", "b", None)]
     assert decoder.feed(b"\n") == []  # (CRLF's other half)
     # A blank line of its own: a frame, as the id carries over (httpx-sse's rule too; the
     # follower passes over frames without data).
-    assert decoder.feed(b"\n") == [Frame("1", "", "", None)]
-    assert decoder.feed(b"data: c\r\n\r\n") == [Frame("1", "", "c", None)]
+    assert decoder.feed(b"\n") == [("1", "", "", None)]
+    assert decoder.feed(b"data: c\r\n\r\n") == [("1", "", "c", None)]
 
 
 def test_bytes_that_are_not_utf8_a_bom_and_retries_that_are_not_digits() -> None:
@@ -97,5 +99,5 @@ def test_bytes_that_are_not_utf8_a_bom_and_retries_that_are_not_digits() -> None
         [b"\xef\xbb\xbfdata: \xff\xfe ok\n", b"retry: 5s\n\n", b"\xef\xbb\xbfdata: x\n\n"]
     )
     # The first BOM goes; a later one is part of a field's name (an unknown field).
-    assert frames == [Frame("", "", "\ufffd\ufffd ok", None)]
+    assert frames == [("", "", "\ufffd\ufffd ok", None)]
     assert decode([b"retry: -1\n\n", b"retry: +5\n\n", "retry: \u0663\n\n".encode()]) == []

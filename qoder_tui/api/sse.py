@@ -24,19 +24,17 @@ decoder the bench's bare client uses), so the follower behaves the same:
 from __future__ import annotations
 
 import codecs
-from typing import NamedTuple
 
+Frame = tuple[str, str, str, int | None]
+"""One server-sent event: (id, event, data, retry).
 
-class Frame(NamedTuple):
-    """One server-sent event."""
+- id: the last event id the stream set, this frame's or an earlier one's ("" if none);
+- event: the `event:` name ("" if none);
+- data: the `data:` lines, joined with newlines;
+- retry: the `retry:` field in milliseconds, if this frame had one.
 
-    id: str
-    """The last event id the stream set, this frame's or an earlier one's ("" if none)."""
-    event: str
-    """The `event:` name ("" if none)."""
-    data: str
-    retry: int | None
-    """The `retry:` field, in milliseconds, if this frame had one."""
+(A plain tuple: a named one costs half a microsecond more to make, a tenth of reading it.)
+"""
 
 
 class SSEDecoder:
@@ -48,7 +46,7 @@ class SSEDecoder:
         self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
         self._tail = ""  # the start of a line whose end has not arrived
         self._event = ""
-        self._data: list[str] = []
+        self._data: str | None = None  # (the data lines so far, joined)
         self._id = ""
         self._retry: int | None = None
         self._started = False
@@ -81,24 +79,27 @@ class SSEDecoder:
             return frames
         event, data, last_id, retry = self._event, self._data, self._id, self._retry
         for line in lines:
+            # (the fields every frame has first: no partition, no list)
+            if line[:6] == "data: ":
+                data = line[6:] if data is None else f"{data}\n{line[6:]}"
+                continue
             if not line:
-                if event or data or last_id or retry is not None:
-                    text = data[0] if len(data) == 1 else "\n".join(data)
-                    frames.append(Frame(last_id, event, text, retry))
-                    event, data, retry = "", [], None  # (the id carries over)
+                if data is not None or event or last_id or retry is not None:
+                    frames.append((last_id, event, data or "", retry))
+                    event, data, retry = "", None, None  # (the id carries over)
                 continue
             if line[0] == ":":
                 continue  # a comment (a keep-alive)
             name, _, value = line.partition(":")
             if value[:1] == " ":
                 value = value[1:]
-            if name == "data":
-                data.append(value)
-            elif name == "id":
+            if name == "id":
                 if "\0" not in value:
                     last_id = value
             elif name == "event":
                 event = value
+            elif name == "data":
+                data = value if data is None else f"{data}\n{value}"
             elif name == "retry" and value.isascii() and value.isdigit():
                 retry = int(value)
             # (any other field is ignored)
