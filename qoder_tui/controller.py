@@ -1308,7 +1308,8 @@ class SessionController:
                 result.sessions.add(scope[0])
             for view_scope, view_change in self.fan_out(session_store, scope, change):
                 view = session_store.scope(view_scope[1])
-                view_change.trimmed = view.trim(keep_from=self.keep_from(view_scope))
+                if view.over_window:  # (what the reader has on screen is asked only then)
+                    view_change.trimmed = view.trim(keep_from=self.keep_from(view_scope))
                 result.views.append((view_scope, view_change))
         result.more = any(self.buffers.values())
         self._live_signalled = result.more

@@ -9,6 +9,7 @@ call can be on an older page than a result that is already loaded).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -279,14 +280,18 @@ class EventStore:
             self.unloaded = max(0, self.unloaded - len(fresh)) if self.has_older else 0
         return change
 
+    @property
+    def over_window(self) -> bool:
+        """Whether the store holds more than its window and slack: a trim would let some go."""
+        return len(self._rows) > self.window + max(1_000, self.window // 10)
+
     def trim(self, *, keep_from: int | None = None) -> int:
         """Let the oldest events go once the store holds more than its window (plus slack).
 
         Never lets go of `keep_from` or anything after it (what the reader has on
         screen).  Returns how many went; they page in again with `before_id`.
         """
-        slack = max(1_000, self.window // 10)
-        if len(self._rows) <= self.window + slack:
+        if not self.over_window:
             return 0
         count = len(self._rows) - self.window
         if keep_from is not None:
@@ -890,18 +895,20 @@ class SessionStore:
         view.has_newer = session.has_newer
         return mirrored
 
-    def observe(self, event: Event, *, current: bool = True) -> set[str]:
+    def observe(self, event: Event, *, current: bool = True) -> AbstractSet[str]:
         """Apply an event's news to thread/session status.  Returns thread ids that are new.
 
         `current` is False for events from an older page: they name threads, but
         their statuses are history and must not overwrite what is true now.
         """
-        unknown: set[str] = set()
         news = _OBSERVE_BY_KIND.get(type(event))
-        if news is not None:
-            news(self, event, current, unknown)
-        if event.thread_id and event.thread_id not in self.threads:
-            unknown.add(event.thread_id)
+        thread_id = event.thread_id
+        if news is None:  # (most events: no set made for each)
+            return {thread_id} if thread_id and thread_id not in self.threads else _NONE
+        unknown: set[str] = set()
+        news(self, event, current, unknown)
+        if thread_id and thread_id not in self.threads:
+            unknown.add(thread_id)
         return unknown
 
     def _observe_result(self, event: ToolResult, current: bool, unknown: set[str]) -> None:
@@ -937,6 +944,8 @@ _COUNT_BY_KIND: dict[type[Event], Callable[[SessionStore, Any], None]] = {
     UsageSnapshot: SessionStore._count_snapshot,
 }
 """What each kind of live event adds to the session's totals."""
+
+_NONE: frozenset[str] = frozenset()
 
 _OBSERVE_BY_KIND: dict[type[Event], Callable[[SessionStore, Any, bool, set[str]], None]] = {
     ToolResult: SessionStore._observe_result,
