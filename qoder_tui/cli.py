@@ -112,6 +112,13 @@ def _add_sim_args(p: argparse.ArgumentParser, *, for_demo: bool = False) -> None
         help="every K-th answer says gzip over a body that is not (a mangling proxy)",
     )
     f.add_argument(
+        "--error-after",
+        type=int,
+        default=0,
+        metavar="K",
+        help="end each stream after K events with an `event: error` frame",
+    )
+    f.add_argument(
         "--newline", choices=["lf", "crlf", "cr"], default="lf", help="how stream lines end"
     )
     f.add_argument(
@@ -157,6 +164,7 @@ def _sim_config(args: argparse.Namespace, token: str) -> Any:
         delay=getattr(args, "delay", 0.0),
         malformed_every=getattr(args, "malformed_every", 0),
         bad_encoding_every=getattr(args, "bad_encoding_every", 0),
+        error_after=getattr(args, "error_after", 0),
         newline=getattr(args, "newline", "lf"),
         chunk_bytes=getattr(args, "chunk_bytes", 0),
         dialect=getattr(args, "dialect", "sdk"),
