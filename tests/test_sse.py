@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -101,3 +102,29 @@ def test_bytes_that_are_not_utf8_a_bom_and_retries_that_are_not_digits() -> None
     # The first BOM goes; a later one is part of a field's name (an unknown field).
     assert frames == [("", "", "\ufffd\ufffd ok", None)]
     assert decode([b"retry: -1\n\n", b"retry: +5\n\n", "retry: \u0663\n\n".encode()]) == []
+
+
+def test_a_long_line_and_many_data_lines_cost_time_in_proportion_to_their_size() -> None:
+    """A 10 MB tool output comes as one line in hundreds of chunks, or as one data line per
+    line of output: each is joined once.  (Joined at every chunk, 8 MB took 64 times what
+    1 MB took, and a 4 MB line a second.)"""
+
+    def cost(data: bytes) -> float:
+        best = float("inf")
+        for _ in range(3):
+            decoder = SSEDecoder()
+            start = time.perf_counter()
+            frames = [f for piece in cut(data, 8192) for f in decoder.feed(piece)]
+            best = min(best, time.perf_counter() - start)
+            assert len(frames) == 1 and len(frames[0][DATA]) >= len(data) // 2
+        return best
+
+    def line(megabytes: int) -> bytes:
+        return b"data: " + b"x" * (megabytes << 20) + b"\n\n"
+
+    def lines(count: int) -> bytes:
+        return b"".join(b"data: output line %06d\n" % i for i in range(count)) + b"\n"
+
+    # (in proportion: about 8 to 14 times here; joined at every chunk: 64 times)
+    assert cost(line(8)) < 32 * cost(line(1))
+    assert cost(lines(320_000)) < 32 * cost(lines(40_000))

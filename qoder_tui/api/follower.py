@@ -20,7 +20,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, 
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 from .client import (
     CONNECT_TIMEOUT,
@@ -361,50 +361,53 @@ class Follower:
         whole frame was read, and a batch is handed over before anything ends the read."""
         decoder = SSEDecoder()
         previous_sse_id = ""
-        chunks = response.aiter_bytes()  # (content-encoding undone; the decoder reads UTF-8)
-        async for chunk in chunks:
-            batch: list[Event] = []
-            for sse_id, name, data, retry in decoder.feed(chunk):
-                if retry is not None:
-                    self.retry_hint = min(retry / 1000.0, self.max_backoff)
-                # The last `id:` carries over to later frames (as the SSE standard says);
-                # a frame has an id of its own only when the value changed.
-                frame_id = sse_id if sse_id and sse_id != previous_sse_id else None
-                previous_sse_id = sse_id
-                if name == "message":
-                    name = ""
-                if not data or name in ("ping", "heartbeat"):
-                    continue  # keep-alives, and id-only or empty frames, carry no event
-                if data[0] != "{" and data.strip() == "[DONE]":  # (no copy of each event)
-                    if batch:
-                        yield batch
-                    return
-                event = None
-                if name != "error":
-                    event = parse_event(data, sse_id=frame_id, sse_event=name or None)
-                    if event.type in SKIPPED_TYPES:
-                        continue
-                if event is None or (
-                    event.type == "error" and not isinstance(event, MalformedEvent)
-                ):
-                    if batch:
-                        yield batch  # (the checkpoint is past these: they must not be lost)
-                    raise StreamError(_stream_error_message(data, self.scope))
-                if isinstance(event, MalformedEvent) and frame_id is None:
-                    # Same frame after the same checkpoint (a replay) gets the same id.
-                    digest = hashlib.sha1(
-                        f"{self.last_event_id}|{data}".encode("utf-8", "replace")
-                    ).hexdigest()[:16]
-                    event.id = f"malformed:{digest}"
-                # The whole frame is read: the checkpoint may move now.
-                if frame_id:
-                    self.last_event_id = frame_id
-                elif not isinstance(event, MalformedEvent):
-                    self.last_event_id = event.id
-                if self._accept(event):
-                    batch.append(event)
-            if batch:
-                yield batch
+        # (content-encoding undone; the decoder reads UTF-8.  Closed with the read, as
+        # the stream it iterates is.)
+        chunks = cast("AsyncGenerator[bytes, None]", response.aiter_bytes())
+        async with aclosing(chunks):
+            async for chunk in chunks:
+                batch: list[Event] = []
+                for sse_id, name, data, retry in decoder.feed(chunk):
+                    if retry is not None:
+                        self.retry_hint = min(retry / 1000.0, self.max_backoff)
+                    # The last `id:` carries over to later frames (as the SSE standard says);
+                    # a frame has an id of its own only when the value changed.
+                    frame_id = sse_id if sse_id and sse_id != previous_sse_id else None
+                    previous_sse_id = sse_id
+                    if name == "message":
+                        name = ""
+                    if not data or name in ("ping", "heartbeat"):
+                        continue  # keep-alives, and id-only or empty frames, carry no event
+                    if data[0] != "{" and data.strip() == "[DONE]":  # (no copy of each event)
+                        if batch:
+                            yield batch
+                        return
+                    event = None
+                    if name != "error":
+                        event = parse_event(data, sse_id=frame_id, sse_event=name or None)
+                        if event.type in SKIPPED_TYPES:
+                            continue
+                    if event is None or (
+                        event.type == "error" and not isinstance(event, MalformedEvent)
+                    ):
+                        if batch:
+                            yield batch  # (the checkpoint is past these: they must not be lost)
+                        raise StreamError(_stream_error_message(data, self.scope))
+                    if isinstance(event, MalformedEvent) and frame_id is None:
+                        # Same frame after the same checkpoint (a replay) gets the same id.
+                        digest = hashlib.sha1(
+                            f"{self.last_event_id}|{data}".encode("utf-8", "replace")
+                        ).hexdigest()[:16]
+                        event.id = f"malformed:{digest}"
+                    # The whole frame is read: the checkpoint may move now.
+                    if frame_id:
+                        self.last_event_id = frame_id
+                    elif not isinstance(event, MalformedEvent):
+                        self.last_event_id = event.id
+                    if self._accept(event):
+                        batch.append(event)
+                if batch:
+                    yield batch
 
 
 def _is_api_error(response: httpx.Response) -> bool:

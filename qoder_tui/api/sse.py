@@ -40,13 +40,28 @@ Frame = tuple[str, str, str, int | None]
 class SSEDecoder:
     """Frames from chunks of bytes: `feed` each chunk as it arrives."""
 
-    __slots__ = ("_after_cr", "_data", "_decode", "_event", "_id", "_retry", "_started", "_tail")
+    __slots__ = (
+        "_after_cr",
+        "_data",
+        "_decode",
+        "_event",
+        "_id",
+        "_more",
+        "_retry",
+        "_started",
+        "_tail",
+    )
 
     def __init__(self) -> None:
         self._decode = codecs.getincrementaldecoder("utf-8")(errors="replace").decode
-        self._tail = ""  # the start of a line whose end has not arrived
+        self._tail: list[str] = []
+        """The start of a line whose end has not come yet, in pieces (a 10 MB line comes in
+        hundreds of chunks: joined once, when it ends)."""
         self._event = ""
-        self._data: str | None = None  # (the data lines so far, joined)
+        self._data: str | None = None
+        """The frame's first data line."""
+        self._more: list[str] | None = None
+        """Its other data lines, if it has more than one (joined once, at its end)."""
         self._id = ""
         self._retry: int | None = None
         self._started = False
@@ -68,25 +83,40 @@ class SSEDecoder:
         # A CR at the end ends its line now (not when the next chunk comes: a server may
         # say nothing more for a while); an LF starting the next chunk is its other half.
         self._after_cr = text[-1] == "\r"
+        if "\n" not in text and "\r" not in text:
+            self._tail.append(text)  # the line goes on
+            return []
         if self._tail:
-            text = self._tail + text
+            self._tail.append(text)
+            text = "".join(self._tail)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         lines = text.split("\n")
-        self._tail = lines.pop()
+        last = lines.pop()
+        self._tail = [last] if last else []
         frames: list[Frame] = []
-        if not lines:
-            return frames
-        event, data, last_id, retry = self._event, self._data, self._id, self._retry
+        event, data, more, last_id, retry = (
+            self._event,
+            self._data,
+            self._more,
+            self._id,
+            self._retry,
+        )
         for line in lines:
-            # (the fields every frame has first: no partition, no list)
+            # (the field every frame has, first: no partition)
             if line[:6] == "data: ":
-                data = line[6:] if data is None else f"{data}\n{line[6:]}"
+                if data is None:
+                    data = line[6:]
+                elif more is None:
+                    more = [line[6:]]
+                else:
+                    more.append(line[6:])
                 continue
             if not line:
                 if data is not None or event or last_id or retry is not None:
-                    frames.append((last_id, event, data or "", retry))
-                    event, data, retry = "", None, None  # (the id carries over)
+                    text = (data or "") if more is None else "\n".join([data or "", *more])
+                    frames.append((last_id, event, text, retry))
+                    event, data, more, retry = "", None, None, None  # (the id carries over)
                 continue
             if line[0] == ":":
                 continue  # a comment (a keep-alive)
@@ -99,9 +129,15 @@ class SSEDecoder:
             elif name == "event":
                 event = value
             elif name == "data":
-                data = value if data is None else f"{data}\n{value}"
+                if data is None:
+                    data = value
+                elif more is None:
+                    more = [value]
+                else:
+                    more.append(value)
             elif name == "retry" and value.isascii() and value.isdigit():
                 retry = int(value)
             # (any other field is ignored)
+        self._more = more
         self._event, self._data, self._id, self._retry = event, data, last_id, retry
         return frames
