@@ -1040,13 +1040,20 @@ class SessionController:
         except QoderError as exc:
             self._later(self._page_failed, exc, source, generation)
             return
-        self._later(self._newer_loaded, source, page)
+        self._later(self._newer_loaded, source, page, after_id)
 
-    def _newer_loaded(self, source: Scope, page: Page[Event]) -> None:
+    def _newer_loaded(self, source: Scope, page: Page[Event], after_id: str) -> None:
         self.fetching.discard(source)
         session_store = self.stores.get(source[0])
         store = session_store.scopes.get(source[1]) if session_store is not None else None
         if session_store is None or store is None or not store.has_newer:
+            return
+        if store.newest_id != after_id:
+            # Asked for after another last event (the view was opened anew meanwhile): those
+            # events would leave a gap, or repeat.  The page after its last event instead.
+            if store.newest_id is not None:
+                self.fetching.add(source)
+                self._spawn(self._load_newer(source, store.newest_id, self.generation))
             return
         session_store.stamp(source[1], page.data)
         change = store.append(page.data)
@@ -1115,7 +1122,16 @@ class SessionController:
             page.has_more,
             newest=before_id is None,
             types=types,
+            before=before_id,
         )
+
+    def _older_moot(self, scope: Scope, store: EventStore) -> None:
+        """An older page that does not fit the store any more: ask for the one that does, if
+        there is one, else say the view is not loading."""
+        if store.has_older and store.oldest_id:
+            self._fetch_older(scope, store)
+        elif self.current is not None and self.source_of(self.current) == scope:
+            self.emit(LoadingOlder(self.current, False))
 
     def _page_failed(self, exc: QoderError, scope: Scope, generation: int) -> None:
         if self.current is not None and self.source_of(self.current) == scope:
@@ -1130,7 +1146,9 @@ class SessionController:
         *,
         newest: bool,
         types: frozenset[str] | None = None,
+        before: str | None = None,
     ) -> None:
+        """A page is in: the newest (`newest`), or the one before the event `before`."""
         session_store = self.stores.get(scope[0])
         self.fetching.discard(scope)
         if session_store is None or (scope[1] not in session_store.scopes and not newest):
@@ -1138,6 +1156,12 @@ class SessionController:
         store = session_store.scope(scope[1])
         if newest and store.started:
             return  # a second newest page (the scope was opened again meanwhile)
+        if not newest and store.oldest_id != before:
+            # Asked for before another first event: the view was opened anew meanwhile (at
+            # its start, at an event, at its newest), or let its oldest events go.  Those
+            # events do not go before the ones it holds now.
+            self._older_moot(scope, store)
+            return
         if not newest and types != store.sparse_types:
             # Asked for under another filter: ask again for what the view now pages by.
             self._fetch_older(scope, store)

@@ -474,3 +474,76 @@ def test_a_failed_call_arriving_live_redraws_its_thread_row() -> None:
     ]
     assert "s" in controller.drain(100).sessions
     assert store.primary is not None and store.primary.failed_calls == {"e3"}
+
+
+async def _big_session_opened(make_sim):  # type: ignore[no-untyped-def]
+    """A 500-event session's stream opened at its newest page, not followed: the simulator,
+    the stream's event ids, the harness and the scope."""
+    server = make_sim(scenario="big", big_events=500)
+    sess = max(server.simulator.world.sessions.values(), key=lambda s: len(s.session_log))
+    log = sess.session_log
+    ids = [log.get(i)["id"] for i in range(len(log))]
+    h = Harness(server, live=False)
+    scope = (sess.id, None)
+    h.controller.load_session(sess.id, scope)
+    await h.until(lambda: h.of(SessionReady))
+    newest = h.controller.open(scope)
+    assert newest is not None
+    await h.until(lambda: newest.started)
+    return server, ids, h, scope
+
+
+async def test_an_older_page_that_comes_after_the_view_reopened_at_its_start_stays_out(
+    make_sim,
+) -> None:
+    """The reader scrolls up (an older page is asked for), then presses `t` before it comes:
+    the start comes first, then the older page, which belongs before the events the view
+    held when it was asked for, not before the thread's first event.  (It went there: the
+    view showed events from the middle above the start, scrolled down to them.)"""
+    server, ids, h, scope = await _big_session_opened(make_sim)
+    c = h.controller
+    newest = c.store_for(scope)
+    assert newest is not None and newest.has_older and newest.oldest_id == ids[-100]
+    faults = server.simulator.config.faults
+    faults.delay = 2.0  # (read as each request comes in: this one answers late)
+    c.need_older(scope)
+    await h.until(lambda: any("before_id=" in r for r in server.simulator.recent_requests))
+    faults.delay = 0.0
+    assert c.to_start(scope)
+    await h.until(lambda: (s := c.store_for(scope)) is not None and ids[0] in s)
+    start = c.store_for(scope)
+    assert start is not None and start is not newest
+    await h.until(lambda: not c._tasks, timeout=30)  # the older page has come and gone
+    assert [e.id for e in start.events] == ids[: len(start)]
+    assert not start.has_older and start.has_newer
+    await h.close()
+
+
+async def test_a_newer_page_that_comes_after_the_view_reopened_at_its_start_leaves_no_gap(
+    make_sim,
+) -> None:
+    """Paging forward from the start, the reader presses `t` again before the page asked
+    for comes: that page followed the old view's last event, not the new one's.  The view
+    asks again, after its own last event, and holds the thread's events in order."""
+    server, ids, h, scope = await _big_session_opened(make_sim)
+    c = h.controller
+    assert c.to_start(scope)
+    await h.until(lambda: (s := c.store_for(scope)) is not None and ids[0] in s)
+    first = c.store_for(scope)
+    assert first is not None
+    c.need_newer(scope)
+    await h.until(lambda: len(first) == 200)
+    faults = server.simulator.config.faults
+    faults.delay = 2.0  # (the next page, after the 200th event, answers late)
+    c.need_newer(scope)
+    await h.until(
+        lambda: any(f"after_id={ids[199]}" in r for r in server.simulator.recent_requests)
+    )
+    faults.delay = 0.0
+    assert c.to_start(scope)
+    await h.until(lambda: (s := c.store_for(scope)) is not first and s is not None and s.started)
+    again = c.store_for(scope)
+    assert again is not None and again.newest_id == ids[99]
+    await h.until(lambda: not c._tasks, timeout=30)
+    assert [e.id for e in again.events] == ids[: len(again)] and len(again) > 100
+    await h.close()
