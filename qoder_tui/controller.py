@@ -88,6 +88,9 @@ NEAR_PAGES = 3
 MAX_SEARCH_PAGES = 1_000
 """A search reads at most this many older pages (100,000 events) before it says no."""
 YIELD_EVERY = 0.005
+FRESH_PAGE = 5.0
+"""Seconds a view's newest page counts as the server's newest, when no live stream keeps it
+so (a diagnosis reads it instead of asking again)."""
 BURST_EVENTS = 100
 """A drain that moves this many live events means a burst is coming in."""
 BURST_QUIET = 0.25
@@ -327,6 +330,8 @@ class SessionController:
         self._censuses = 0
         self._probes_waiting: list[str] = []
         self._prefetched: dict[Scope, Page[Event]] = {}
+        self._newest_at: dict[Scope, float] = {}
+        """When each scope's newest page came in (time.monotonic)."""
         """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
         self.last_arrival = 0.0
@@ -601,7 +606,7 @@ class SessionController:
         scopes: list[tuple[str | None, str]] = [(None, primary.name if primary else "coordinator")]
         scopes += [(t.id, t.name) for t in store.threads.values() if not t.thread.is_primary]
         pages = await asyncio.gather(
-            *(self.client.newest_events(session_id, tid) for tid, _ in scopes),
+            *(self._newest_of(session_id, tid) for tid, _ in scopes),
             return_exceptions=True,
         )
         threads: dict[str | None, tuple[str, list[Event]]] = {}
@@ -609,8 +614,30 @@ class SessionController:
             if isinstance(page, QoderError):
                 self._later(self._fail, page, f"diagnosing {name}", None)
             elif not isinstance(page, BaseException):
-                threads[primary.id if tid is None and primary else tid] = (name, page.data)
+                threads[primary.id if tid is None and primary else tid] = (name, page)
         self._later(self._diagnosed, session_id, threads, asked)
+
+    async def _newest_of(self, session_id: str, thread_id: str | None) -> list[Event]:
+        """A stream's newest page of events: the loaded one, while it is the server's newest
+        (followed live, or just read), else asked for."""
+        held = self._newest_held((session_id, thread_id))
+        if held is not None:
+            return held
+        return (await self.client.newest_events(session_id, thread_id)).data
+
+    def _newest_held(self, scope: Scope) -> list[Event] | None:
+        session_store = self.stores.get(scope[0])
+        store = session_store.scopes.get(scope[1]) if session_store is not None else None
+        if store is None or not store.started or store.has_newer:
+            return None
+        state = self.stream_states.get(scope)
+        live = state is not None and state.phase == "live" and scope in self.followers
+        if not live and time.monotonic() - self._newest_at.get(scope, -FRESH_PAGE) > FRESH_PAGE:
+            return None
+        whole = len(store) - store.sparse  # (the newest events, without gaps between them)
+        if whole < self.page_size and store.has_older:
+            return None
+        return list(store.events[len(store) - min(whole, self.page_size) :])
 
     def _diagnosed(
         self, session_id: str, threads: dict[str | None, tuple[str, list[Event]]], asked: bool
@@ -859,6 +886,8 @@ class SessionController:
                 store.unload()
                 for scope in [k for k in self.fetching if k[0] == old]:
                     self.fetching.discard(scope)
+                for scope in [k for k in self._newest_at if k[0] == old]:
+                    del self._newest_at[scope]
         del self.recent_sessions[:-2]
 
     def _ensure_loaded(self, scope: Scope) -> None:
@@ -1168,6 +1197,7 @@ class SessionController:
             return
         session_store.stamp(scope[1], events)
         if newest:
+            self._newest_at[scope] = time.monotonic()
             change = store.start(events, has_older=has_older)
         else:
             change = store.prepend(events, has_older=has_older, sparse=types is not None)

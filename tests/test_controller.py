@@ -547,3 +547,40 @@ async def test_a_newer_page_that_comes_after_the_view_reopened_at_its_start_leav
     await h.until(lambda: not c._tasks, timeout=30)
     assert [e.id for e in again.events] == ids[: len(again)] and len(again) > 100
     await h.close()
+
+
+async def test_a_diagnosis_reads_the_newest_page_a_view_holds_while_it_is_fresh(
+    make_sim, monkeypatch
+) -> None:
+    """Opening a session that waits asks why, unasked: the session stream's newest page was
+    just read, and is read from the store.  Once it may be out of date (not followed live,
+    read more than FRESH_PAGE ago), a diagnosis asks the server again."""
+    import qoder_tui.controller as controller_module
+    from qoder_tui.controller import DiagnosisReady
+
+    server = make_sim()  # (its own: the requests it saw are counted)
+    h = Harness(server, live=False)
+    c = h.controller
+    sid = _title(server, "Release 2.8.0")
+    scope = (sid, None)
+    c.load_session(sid, scope)
+    await h.until(lambda: h.of(SessionReady))
+    view = c.open(scope)
+    assert view is not None
+    await h.until(lambda: view.started)
+    page = f"/api/v1/cloud/sessions/{sid}/events?limit=100&order=desc"
+
+    def asked() -> int:
+        return list(server.simulator.recent_requests).count(page)
+
+    before = asked()
+    c.diagnose(sid)
+    await h.until(lambda: len(h.of(DiagnosisReady)) == 1)
+    assert asked() == before
+    assert any("waiting for approval" in f.cause for f in h.of(DiagnosisReady)[0].findings)
+    monkeypatch.setattr(controller_module, "FRESH_PAGE", 0.0)
+    c.diagnose(sid)
+    await h.until(lambda: len(h.of(DiagnosisReady)) == 2)
+    assert asked() == before + 1
+    assert h.of(DiagnosisReady)[1].findings == h.of(DiagnosisReady)[0].findings
+    await h.close()

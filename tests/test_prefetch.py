@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from textual.widgets import Static
 
 from qoder_tui.api.client import opening_gets
 from qoder_tui.api.errors import AuthError
@@ -67,21 +68,20 @@ async def test_an_app_given_its_opening_answers_asks_for_none_of_them_again(make
             what=f"the thread shown and every answer taken (not: {prefetch.untaken()})",
         )
         assert screen.current == (sid, tid)
-        # The session waits on an approval: opening it asks, unasked, why it is stuck, and
-        # that reads the newest events of the session stream and of each child (once).
+        # The session waits on an approval: opening it asks, unasked, why it is stuck.  That
+        # reads the newest events of the session stream and of its child, both just loaded:
+        # from the store, not from the server again.
         await until(pilot, lambda: screen.query_one("#stuck").display, what="the unasked diagnosis")
         children = [t for t, s in screen.stores[sid].threads.items() if not s.thread.is_primary]
-        diagnosis = {
-            f"/api/v1/cloud/sessions/{sid}{thread}/events?limit=100&order=desc"
-            for thread in ["", *(f"/threads/{t}" for t in children)]
-        }
-        # ... and none of those GETs was sent again: the opening GETs are the ones the
-        # controller asks for.
+        assert children == [tid]
+        said = str(screen.query_one("#stuck", Static).content)
+        assert "waiting for approval" in said and "./deploy.sh" in said, said
+        # None of the opening GETs was sent again: they are the ones the controller asks for.
         sent = list(server.simulator.recent_requests)
         targets = _targets(sid, tid)
         assert len(targets) == 5
         counts = {t: sent.count(t) for t in targets}
-        assert counts == {t: 1 + (t in diagnosis) for t in targets}, (counts, sent)
+        assert counts == dict.fromkeys(targets, 1), (counts, sent)
 
 
 async def test_a_client_answered_ahead_has_not_built_its_http_client(make_sim) -> None:
