@@ -1159,8 +1159,9 @@ class SessionController:
         there is one, else say the view is not loading."""
         if store.has_older and store.oldest_id:
             self._fetch_older(scope, store)
-        elif self.current is not None and self.source_of(self.current) == scope:
-            self.emit(LoadingOlder(self.current, False))
+        current = self.current
+        if scope not in self.fetching and current is not None and self.source_of(current) == scope:
+            self.emit(LoadingOlder(current, False))
 
     def _page_failed(self, exc: QoderError, scope: Scope, generation: int) -> None:
         if self.current is not None and self.source_of(self.current) == scope:

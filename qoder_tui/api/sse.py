@@ -1,8 +1,8 @@
 """Server-sent events read from a byte stream, as the HTML standard reads them.
 
 The follower reads every live event through this, so it is written for a
-stream of small frames: one pass over each chunk's lines, no object per line
-and none per frame but a tuple.  It keeps the rules httpx-sse keeps (the
+stream of small frames: one pass over each chunk's lines, no call per line,
+and a plain tuple per frame.  It keeps the rules httpx-sse keeps (the
 decoder the bench's bare client uses), so the follower behaves the same:
 
 - lines end with CRLF, LF or CR; a CR ends its line at once, even at the
