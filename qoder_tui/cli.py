@@ -151,6 +151,11 @@ def _simulator() -> Any:
 
 
 def _sim_config(args: argparse.Namespace, token: str) -> Any:
+    for name in ("drop_every", "malformed_every", "bad_encoding_every", "error_after"):
+        if getattr(args, name, 0) < 0:
+            raise UsageError(f"qoder-tui: --{name.replace('_', '-')} must be 0 (never) or more")
+    if getattr(args, "chunk_bytes", 0) < 0:
+        raise UsageError("qoder-tui: --chunk-bytes must be 0 (whole frames) or more")
     sim = _simulator()
     Faults, SimConfig, WorldConfig = sim.Faults, sim.SimConfig, sim.WorldConfig
 

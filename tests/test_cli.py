@@ -335,3 +335,16 @@ def test_the_app_quits_when_its_terminal_goes_away_without_a_hangup() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [("--chunk-bytes", "0 (whole frames) or more"), ("--error-after", "0 (never) or more")],
+)
+def test_a_simulator_fault_count_below_zero_is_refused_before_it_serves(
+    option: str, said: str
+) -> None:
+    # (a negative piece size failed inside each stream, with uvicorn's traceback on stderr)
+    res = run("simulate", "--port", "0", option, "-1", timeout=30)
+    assert res.returncode == 2 and option in res.stderr and said in res.stderr, res.stderr
+    assert "Traceback" not in res.stderr and "QODER_MANAGED_BASE_URL" not in res.stdout
