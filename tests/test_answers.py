@@ -844,3 +844,24 @@ async def test_m_t_E_finds_the_sessions_first_failing_call(demo_sim) -> None:
         failed = view.selected
         assert isinstance(failed, ToolUse) and view.store.result_for(failed).is_error
         assert failed.id == expected
+
+
+async def test_t_on_a_thread_whose_start_is_loaded_shows_it_without_asking_again(
+    make_sim,
+) -> None:
+    """A short session (34 events, all in its newest page): `t` shows its first line at the
+    top.  (It fetched the first page again, found the thread caught up, and followed it at
+    its end: nothing moved.)"""
+    server = make_sim()  # (its own: the requests it saw are read)
+    sid = _title(server, "Summarise")
+    app = QoderApp(settings_for(server), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        _, view = await _opened(pilot, app)
+        assert not view.store.has_older and view.follow and view.scroll_y > 0
+        asked = len(server.simulator.recent_requests)
+        await pilot.press("t")
+        await until(pilot, lambda: view.scroll_y == 0, what="the top")
+        assert "start of session" in view.render_line(0).text and not view.follow
+        fresh = list(server.simulator.recent_requests)[asked:]
+        start = f"/api/v1/cloud/sessions/{sid}/events?limit=100&order=asc"
+        assert start not in fresh, fresh

@@ -568,6 +568,13 @@ class MainScreen(Screen[None]):
     def _to_start(self) -> None:
         if self.current is None:
             return
+        log = self.log_view
+        store = log.store
+        if store is not None and store.started and not store.has_older and not store.sparse:
+            # The start is loaded already (a short thread): no fetch, and no reload that a
+            # thread caught up at once would leave at its end again, following.
+            log.action_top()
+            return
         if not self.controller.to_start(self.current):
             self.notify("The session is still loading.", timeout=3, markup=False)
 
