@@ -221,6 +221,7 @@ class EventStore:
         shared_seq = shared._seq if shared is not None else {}
         shared_rows = shared._rows if shared is not None else []
         shared_base = shared._base if shared is not None else 0
+        start = position
         for event in events:
             event_id = event.id
             if event_id in seq:
@@ -240,9 +241,11 @@ class EventStore:
             if index is not None:
                 index(self, event, change)
             added.append(event)
-        # Pairs formed inside the batch are new, not changed.
+        # Pairs formed inside the batch are new, not changed: only what was held before it
+        # (a position before `start`) is changed.  (Asked of the few changed, not of every
+        # event added.)
         if change.changed:
-            change.changed.difference_update(e.id for e in change.added)
+            change.changed = {i for i in change.changed if seq.get(i, start) < start}
         return change
 
     def prepend(

@@ -61,6 +61,22 @@ def test_pairs_inside_one_batch_are_not_reported_as_changed() -> None:
     assert store.is_folded(store.events[0]) and store.is_folded(store.events[3])
 
 
+def test_a_pair_completed_by_a_later_batch_reports_the_half_held_before() -> None:
+    store = EventStore("s")
+    store.append([ev(1, "span.model_request_start"), ev(2, "agent.tool_use", name="Read")])
+    change = store.append(
+        [
+            ev(3, "agent.tool_result", tool_use_id="e2"),
+            ev(4, "span.model_request_end", model_request_start_id="e1"),
+            ev(5, "agent.tool_use", name="Bash"),
+            ev(6, "agent.tool_result", tool_use_id="e5"),
+        ]
+    )
+    # The call and the span's start were held before: drawn again with their other half.
+    # The call of this batch is new, not changed.
+    assert change.changed == {"e1", "e2"}
+
+
 def test_primary_thread_is_a_view_of_the_session_stream() -> None:
     from qoder_tui.api.models import Session, Thread
     from qoder_tui.store import SessionStore
