@@ -1164,6 +1164,7 @@ async def test_a_burst_frame_leaves_messages_to_the_bursts_end_and_lines_keep_th
     app = _log_only_app()
     async with app.run_test(size=(100, 20)) as pilot:
         log = app.query_one(EventLog)
+        log.frame_budget = 60.0  # (a burst frame's budget is the least of the two)
         log.agent_name = lambda thread_id: "coder" if thread_id == "t1" else ""
 
         frames: list[list[str]] = [[]]
