@@ -330,9 +330,9 @@ class SessionController:
         self._censuses = 0
         self._probes_waiting: list[str] = []
         self._prefetched: dict[Scope, Page[Event]] = {}
+        """Newest pages fetched with their session, waiting for their scope to open."""
         self._newest_at: dict[Scope, float] = {}
         """When each scope's newest page came in (time.monotonic)."""
-        """Newest pages fetched with their session, waiting for their scope to open."""
         self._live_signalled = False
         self.last_arrival = 0.0
         """When a follower last handed over live events (monotonic seconds)."""
