@@ -1059,9 +1059,13 @@ class SessionController:
                 continue
             started = True
             if source not in self.fetching:
-                self.fetching.add(source)
-                self._spawn(self._load_newer(source, store.newest_id, self.generation))
+                self._fetch_newer(source, store.newest_id)
         return started
+
+    def _fetch_newer(self, source: Scope, after_id: str) -> None:
+        """The page after the event `after_id`, a source's newest loaded."""
+        self.fetching.add(source)
+        self._spawn(self._load_newer(source, after_id, self.generation))
 
     async def _load_newer(self, source: Scope, after_id: str, generation: int) -> None:
         try:
@@ -1081,8 +1085,7 @@ class SessionController:
             # Asked for after another last event (the view was opened anew meanwhile): those
             # events would leave a gap, or repeat.  The page after its last event instead.
             if store.newest_id is not None:
-                self.fetching.add(source)
-                self._spawn(self._load_newer(source, store.newest_id, self.generation))
+                self._fetch_newer(source, store.newest_id)
             return
         session_store.stamp(source[1], page.data)
         change = store.append(page.data)

@@ -103,38 +103,32 @@ class SSEDecoder:
             self._retry,
         )
         for line in lines:
-            # (the field every frame has, first: no partition)
-            if line[:6] == "data: ":
-                if data is None:
-                    data = line[6:]
-                elif more is None:
-                    more = [line[6:]]
-                else:
-                    more.append(line[6:])
-                continue
-            if not line:
+            if line[:6] == "data: ":  # (the field every frame has: no partition)
+                name, value = "data", line[6:]
+            elif not line:
                 if data is not None or event or last_id or retry is not None:
                     text = (data or "") if more is None else "\n".join([data or "", *more])
                     frames.append((last_id, event, text, retry))
                     event, data, more, retry = "", None, None, None  # (the id carries over)
                 continue
-            if line[0] == ":":
+            elif line[0] == ":":
                 continue  # a comment (a keep-alive)
-            name, _, value = line.partition(":")
-            if value[:1] == " ":
-                value = value[1:]
-            if name == "id":
-                if "\0" not in value:
-                    last_id = value
-            elif name == "event":
-                event = value
-            elif name == "data":
+            else:
+                name, _, value = line.partition(":")
+                if value[:1] == " ":
+                    value = value[1:]
+            if name == "data":
                 if data is None:
                     data = value
                 elif more is None:
                     more = [value]
                 else:
                     more.append(value)
+            elif name == "id":
+                if "\0" not in value:
+                    last_id = value
+            elif name == "event":
+                event = value
             elif name == "retry" and value.isascii() and value.isdigit():
                 retry = int(value)
             # (any other field is ignored)
