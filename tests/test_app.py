@@ -1479,17 +1479,24 @@ async def test_the_markdown_renderer_is_loaded_while_the_first_pages_are_on_thei
 
 
 def _lines_drawn(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """From now on, the rows of the event log drawn (in order)."""
+    """From now on, the rows of the event log drawn anew (in order)."""
+    return _rows_drawn(monkeypatch, lambda y, _text: y)
+
+
+def _rows_drawn(monkeypatch: pytest.MonkeyPatch, entry: Callable[[int, str], Any]) -> list[Any]:
+    """From now on, `entry(row, text)` for each row of the event log drawn anew (a row a
+    frame shows as the one before showed it is kept, not drawn)."""
     from qoder_tui.widgets.event_log import EventLog
 
-    drawn: list[int] = []
-    draw = EventLog.render_line
+    drawn: list[Any] = []
+    draw = EventLog._new_row
 
-    def recorded(view: EventLog, y: int) -> Any:
-        drawn.append(y)
-        return draw(view, y)
+    def recorded(view: EventLog, y: int, *args: Any) -> Any:
+        strip = draw(view, y, *args)
+        drawn.append(entry(y, strip.text))
+        return strip
 
-    monkeypatch.setattr(EventLog, "render_line", recorded)
+    monkeypatch.setattr(EventLog, "_new_row", recorded)
     return drawn
 
 
@@ -1591,7 +1598,6 @@ async def test_the_seconds_of_a_pending_call_redraw_only_its_lines(
     from datetime import timedelta
 
     from qoder_tui.api.models import parse_event
-    from qoder_tui.widgets.event_log import EventLog
 
     app = _log_only_app()
     async with app.run_test(size=(80, 20)) as pilot:
@@ -1612,15 +1618,7 @@ async def test_the_seconds_of_a_pending_call_redraw_only_its_lines(
         await until(pilot, lambda: log.scroll_y == log.max_scroll_y)
         await pilot.pause()
         await pilot.pause()
-        drawn: list[tuple[int, str]] = []
-        draw = EventLog.render_line
-
-        def recorded(view: EventLog, y: int) -> Any:
-            strip = draw(view, y)
-            drawn.append((y, strip.text))
-            return strip
-
-        monkeypatch.setattr(EventLog, "render_line", recorded)
+        drawn: list[tuple[int, str]] = _rows_drawn(monkeypatch, lambda y, text: (y, text))
         now[0] += timedelta(seconds=1)
         log.tick()
         await until(pilot, lambda: any("4s" in text for _, text in drawn), what="the next second")
@@ -1711,3 +1709,94 @@ async def test_lines_that_name_other_events_are_drawn_again_when_those_load(
         shown = visible_text(app)
         assert "2.5s" in shown and "waiting on Bash" in shown and "ls -la" in shown, shown
         assert "from Researcher" in shown and "model 2s" in shown, shown
+
+
+# ---------------------------------------------------------------- the log's own lines
+
+
+async def _log_drawn(pilot: Pilot, app: QoderApp) -> tuple[EventLog, EventStore]:
+    """The log once its opened view is loaded and drawn."""
+    log = main_screen(app).log_view
+    await until(pilot, lambda: log.store is not None and log.store.started and log.heights)
+    await pilot.pause()
+    assert log.store is not None
+    return log, log.store
+
+
+async def test_the_logs_lines_are_the_ones_textuals_styles_cache_would_draw(
+    demo_app_sim: SimulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log hands its finished lines to the compositor itself (a plain box: no border,
+    padding, tint or opacity), keeping the rows that look as they did.  What it hands over
+    must be, segment for segment, what Textual's styles cache draws from render_line: at
+    the newest events, with an event selected, with search marks, and at the top (the
+    header, and a short log's blank rows below its events)."""
+    from textual.geometry import Region
+
+    plain = [True]
+    own = EventLog._plain_box
+    monkeypatch.setattr(EventLog, "_plain_box", lambda view: plain[0] and own(view))
+
+    def drawn_both_ways(log: EventLog) -> tuple[list[Any], list[Any]]:
+        crop = Region(0, 0, *log.size)
+        plain[0] = True
+        mine = [list(strip) for strip in log.render_lines(crop)]
+        plain[0] = False
+        log.refresh()  # (every line of the styles cache drawn again)
+        textuals = [list(strip) for strip in log.render_lines(crop)]
+        plain[0] = True
+        return mine, textuals
+
+    app = _app_on(demo_app_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        log, store = await _log_drawn(pilot, app)
+        assert log.follow
+        mine, textuals = drawn_both_ways(log)
+        assert mine == textuals
+        await pilot.press("k")
+        await until(pilot, lambda: log.cursor_id is not None)
+        await pilot.pause()
+        mine, textuals = drawn_both_ways(log)
+        assert any("▌" in "".join(seg.text for seg in line) for line in mine)
+        assert mine == textuals
+        word = store.events[-1].hhmmss
+        log.search_query = word
+        log.refresh()
+        await pilot.pause()
+        mine, textuals = drawn_both_ways(log)
+        assert any(seg.style and seg.style.reverse for line in mine for seg in line)
+        assert mine == textuals
+        log.search_query = ""
+        log.scroll_home(animate=False)
+        await until(pilot, lambda: log.scroll_y == 0)
+        await pilot.pause()
+        mine, textuals = drawn_both_ways(log)
+        assert "".join(seg.text for seg in mine[0]).strip()  # the header line
+        assert mine == textuals
+        short = EventStore("s")
+        short.start([store.events[-1]], has_older=False)
+        log.show(short, label_agents=False)
+        await pilot.pause()
+        mine, textuals = drawn_both_ways(log)
+        assert not "".join(seg.text for seg in mine[-1]).strip()  # a blank row below
+        assert mine == textuals
+
+
+async def test_a_log_styled_with_padding_is_drawn_by_textuals_styles_cache(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """Styles that draw around or over the lines (here padding) are Textual's to draw: the
+    log's own finished lines are for a plain box only."""
+    from textual.geometry import Region
+
+    app = _app_on(demo_app_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        log, store = await _log_drawn(pilot, app)
+        time_text = store.events[-1].hhmmss
+        before = [s.text for s in log.render_lines(Region(0, 0, *log.size))]
+        assert any(line.startswith("  " + time_text) for line in before)
+        log.styles.padding = (0, 0, 0, 4)
+        await until(pilot, lambda: log.content_region.x == log.region.x + 4)
+        await pilot.pause()
+        after = [s.text for s in log.render_lines(Region(0, 0, *log.size))]
+        assert any(line.startswith("      " + time_text) for line in after), after[-3:]
