@@ -51,3 +51,64 @@ def test_every_kind_the_parser_makes_has_an_entry_in_each_per_kind_table(table: 
     """Each is looked up by the event's own class: a kind missing from one would fall back
     to the generic entry and be drawn, measured or named as an unknown event."""
     assert set(table) == set(EVENT_CLASSES)
+
+
+def _events_to_draw() -> list:
+    """Every kind (the rows test's sample), the demo's sessions, a stretch of the big
+    scenario, and lines Rich must cut: wide characters, emoji, a long command."""
+    from datetime import UTC, datetime
+
+    from qoder_tui.api.models import parse_event
+    from qoder_tui.simulator.scenarios import World, WorldConfig
+    from qoder_tui.simulator.synthetic import SyntheticLog
+
+    from .test_rows import events as one_of_each
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    made = one_of_each()
+    world = World(WorldConfig(scenario="demo", live=False, start=start))
+    for session in world.sessions.values():
+        log = session.session_log
+        made += [parse_event(log.get(i)) for i in range(len(log))]
+    big = SyntheticLog("s", "t", 36, start=start, seed=3)
+    made += [parse_event(big.get(i)) for i in range(len(big))]
+    at = {"processed_at": "2026-01-01T00:00:01Z"}
+    made += [
+        parse_event({"id": "w1", "type": "span.model_request_start", "model": "模型" * 40, **at}),
+        parse_event({"id": "w2", "type": "agent.thinking", "thinking": "🧠 é́ " * 60, **at}),
+        parse_event(
+            {
+                "id": "w3",
+                "type": "agent.tool_use",
+                "name": "bash",
+                "input": {"command": "echo " + "x" * 300},
+                **at,
+            }
+        ),
+        parse_event({"id": "w4", "type": "session.status_running", **at}),
+    ]
+    return made
+
+
+@pytest.mark.parametrize("width", [8, 23, 61, 99, 160])
+def test_an_events_lines_are_what_rich_renders_for_them(width: int) -> None:
+    """draw_lines skips Rich's wrapping and line-splitting passes for a one-line Text and
+    for each part of a header-over-body Group: what it gives must be, segment for
+    segment, what console.render_lines gives, cut lines included."""
+    from rich.style import Style
+    from rich.text import Text
+
+    from qoder_tui.render.events import draw_lines, render_event
+
+    console = Console(width=200, color_system="truecolor", force_terminal=True)
+    style = Style(color="#e0e0e0", bgcolor="#111517")
+    options = console.options.update_width(width).update(height=None)
+    one_line = 0
+    for event in _events_to_draw():
+        for expanded, agent in ((False, None), (True, "Research Agent")):
+            ctx = RenderContext(width=width, expanded=expanded, agent=agent)
+            renderable = render_event(event, ctx)
+            one_line += type(renderable) is Text
+            rich = console.render_lines(renderable, options, style=style, pad=True)
+            assert draw_lines(console, renderable, options, style) == rich, (event.type, width)
+    assert one_line > 50  # (the kinds drawn on one line are in the sample)

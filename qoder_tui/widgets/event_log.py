@@ -57,6 +57,7 @@ from ..render.events import (
     Palette,
     RenderContext,
     agent_column,
+    draw_lines,
     estimate_height,
     long_body,
     render_event,
@@ -701,9 +702,7 @@ class EventLog(ScrollView, can_focus=True):
                     strips = LongStrips(console, body, ctx.width, style)
                     self._cache[key] = strips
                     return strips
-                lines = console.render_lines(
-                    render_event(event, ctx), options, style=style, pad=True
-                )
+                lines = draw_lines(console, render_event(event, ctx), options, style)
             except Exception as exc:  # one odd event must not take the log down
                 note = Text(
                     f"{event.hhmmss}  {event.type}: could not be drawn ({type(exc).__name__}: {exc})"
