@@ -450,12 +450,7 @@ async def bench_ingest(base: str, big: tuple[str, str]) -> None:
     # machine one pair's ratio can be anywhere from a third to nine tenths, and the 90th
     # percentile of ~40 presses moved by 15 ms between runs of the same code.
     for _ in range(max(2, REPS - 1)):
-        # Each run starts with the earlier runs' garbage collected, as in a process of its
-        # own (as launches do): the app's first full collection in a run otherwise also
-        # went through the last app's widgets and stores (about 60 of its 165 ms here).
-        gc.collect()
         bare.append(await bare_ingest(base, big[0], big[1], INGEST_EVENTS))
-        gc.collect()
         rate, press, lag, n = await app_ingest(base, big[0], big[1], INGEST_EVENTS)
         mine.append(rate)
         all_presses.extend(press)
