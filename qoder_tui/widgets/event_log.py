@@ -922,7 +922,9 @@ class EventLog(ScrollView, can_focus=True):
                 strip = self._new_row(y, source, drawn, key[1], looks)
             rows[key] = (source, strip)
             strips.append(strip)
-        self._rows = rows
+        # (a burst's frames keep none: its next paint has moved every row, and the Strips
+        # kept till then were old enough for the collector's oldest generation)
+        self._rows = {} if self.flooded else rows
         x1, x2 = crop.column_span
         if (x1, x2) != (0, width):
             strips = [strip.crop(x1, x2) for strip in strips]
