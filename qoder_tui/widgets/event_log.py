@@ -906,9 +906,11 @@ class EventLog(ScrollView, can_focus=True):
             key: tuple[object, bool]
             drawn: Sequence[Strip] = ()
             if y >= content_height or line == 0 or events is None or line - 1 >= end:
-                # Below the content, the header, or past the last event.
-                header = line == 0 and y < content_height
-                key = (self.header_text().markup if header else None, False)
+                # The header, past the last event, or below the content (each drawn alike).
+                if y >= content_height:
+                    key = ("below", False)
+                else:
+                    key = (self.header_text().markup if line == 0 else "past", False)
             else:
                 index, offset = self._locate(line)
                 drawn = frame.get(index) or self._strips_for(index) or ()
