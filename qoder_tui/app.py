@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from collections.abc import Callable
@@ -42,6 +43,17 @@ TERMINAL_CHECK = 1.0
 
 WIDGET_CACHE_SWEEP = 30.0
 """Seconds between releases of what Textual keeps of widgets that are gone (notifications)."""
+
+YOUNG_GENERATION = 5000
+"""The collector's young-generation threshold while the app runs (Python's default is 700).
+
+A live burst keeps a drain interval's parsed events (up to a few thousand) in the follower's
+buffer. Collecting the young generation every 700 allocations, those events outlived two
+collections and moved to the oldest generation, and about every third 20,000-event burst that
+set off a full collection of the whole heap (100-160 ms here, with any key press waiting
+behind it). With 5000 they are mostly gone by the middle generation's collection. In-process
+20,000-event bursts, taking turns: no full collection in 30 against 16 in 42 with 700, and
+57.5 against 59.9 us of CPU an event (18 each). Put back when the app ends."""
 
 
 def terminal_fds() -> list[int]:
@@ -88,6 +100,7 @@ class QoderApp(App[None]):
         self.terminal_lost = False
         """The app quit because its terminal went away (nothing may be written to it)."""
         self._terminal_fds: list[int] = []
+        self._collector_thresholds: tuple[int, int, int] | None = None
         self.settings = settings
         self.client = QoderClient(settings, prefetch=prefetch)
         self._screen_args = {
@@ -114,6 +127,9 @@ class QoderApp(App[None]):
         return MainScreen(self.client, **self._screen_args)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
+        if self._collector_thresholds is None:  # (a subclass's on_mount may call this too)
+            young, middle, old = self._collector_thresholds = gc.get_threshold()
+            gc.set_threshold(max(young, YOUNG_GENERATION), middle, old)
         self._terminal_fds = [] if self.is_headless else terminal_fds()
         if self._terminal_fds:
             self.set_interval(TERMINAL_CHECK, self._check_terminal)
@@ -142,6 +158,9 @@ class QoderApp(App[None]):
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
+        if self._collector_thresholds is not None:
+            gc.set_threshold(*self._collector_thresholds)
+            self._collector_thresholds = None
         await self.client.aclose()
         release_widget_caches()  # nothing of this app stays behind in the process
 

@@ -68,14 +68,19 @@ def _json_parser_as_at_launch(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(autouse=True)
 def _collector_left_running() -> Iterator[None]:
-    """The app holds the garbage collector while a key is answered: no test may end with it
-    held (the tests after it would run without one)."""
+    """The app holds the garbage collector while a key is answered, and sets its thresholds
+    while it runs: no test may end with it held or them changed (the tests after it would run
+    with a collector other than Python's)."""
     import gc
 
+    thresholds = gc.get_threshold()
     yield
     if not gc.isenabled():
         gc.enable()
         pytest.fail("the test ended with the garbage collector disabled")
+    if gc.get_threshold() != thresholds:
+        gc.set_threshold(*thresholds)
+        pytest.fail("the test ended with the collector's thresholds changed")
 
 
 @pytest.fixture

@@ -480,6 +480,31 @@ async def test_an_app_that_has_ended_leaves_no_drawn_lines_in_the_process(
     assert StylesCache.get_inner_outer.cache_info().currsize == 0
 
 
+async def test_the_collectors_young_generation_is_larger_while_the_app_runs_and_put_back_after(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """A burst's buffered events must not outlive the young collections into the oldest
+    generation (each full collection then stalls the app): the app collects its young
+    generation less often while it runs, and leaves the process's collector as it was."""
+    from qoder_tui.app import YOUNG_GENERATION
+
+    before = gc.get_threshold()
+    gc.set_threshold(700, before[1] + 1, before[2] + 2)  # (distinct, to see them kept)
+    try:
+        app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: main_screen(app).tree_view.root.children)
+            assert gc.get_threshold() == (YOUNG_GENERATION, before[1] + 1, before[2] + 2)
+        assert gc.get_threshold() == (700, before[1] + 1, before[2] + 2)
+        gc.set_threshold(YOUNG_GENERATION * 2, before[1], before[2])  # a larger one is kept
+        app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: main_screen(app).tree_view.root.children)
+            assert gc.get_threshold()[0] == YOUNG_GENERATION * 2
+    finally:
+        gc.set_threshold(*before)
+
+
 async def test_rejected_token_is_a_message_not_a_crash(demo_app_sim: SimulatorServer) -> None:
     wrong = "wrong-" + TOKEN[::-1]
     app = QoderApp(settings_for(demo_app_sim, token=wrong), live=False)
