@@ -21,7 +21,7 @@ from .api.errors import ConfigError, QoderError, redact
 from .api.prefetch import start_prefetch
 from .api.settings import Secret, Settings, load_settings
 
-FRAMES_PER_SECOND = "120"
+FRAMES_PER_SECOND = "240"
 """Textual's frame rate for the app (TEXTUAL_FPS, unless the environment sets it)."""
 
 EXIT_OK = 0
@@ -614,9 +614,12 @@ def cmd_app(argv: Sequence[str]) -> int:
     else:
         settings = load_settings(base_url=args.base_url, token_file=args.token_file)
         settings.require_token()
-    # Textual draws a change at its next frame tick: at its default 60 a second, a key's
-    # answer waited up to 17 ms for one (measured: 90th percentile of keys during ingest
-    # 64 -> 51 ms at 120).  Read when textual is imported, so set before the app is.
+    # Textual draws a change at its next frame tick, and after a frame longer than a tick it
+    # skips to the tick after next: a key answered just after a burst's long frame waited 1-2
+    # ticks with nothing to do (8-17 ms at 120 a second, seen in traces; up to 33 at Textual's
+    # default 60).  Measured, keys' 90th percentile during ingest: 64 -> 51 ms from 60 to 120;
+    # from 120 to 240, 57.5 -> 48.5 ms (medians of 18 runs, taking turns; app CPU an event
+    # 57.0 and 54.5 us).  Read when textual is imported, so set before the app is.
     os.environ.setdefault("TEXTUAL_FPS", FRAMES_PER_SECOND)
     try:
         # Sent now, so that the server answers while Textual is imported (see Prefetch).

@@ -274,12 +274,12 @@ def test_tail_all_threads_merges_every_thread_in_time_order(sim: SimulatorServer
     assert both.returncode == 2 and "not both" in both.stderr
 
 
-@pytest.mark.parametrize(("preset", "expected"), [(None, "120"), ("30", "30")])
+@pytest.mark.parametrize(("preset", "expected"), [(None, "240"), ("30", "30")])
 def test_the_app_runs_at_the_cli_frame_rate_unless_the_environment_sets_one(
     monkeypatch, preset: str | None, expected: str
 ) -> None:
     """Textual reads TEXTUAL_FPS when it is imported, and importing the CLI does not import
-    it (test_layering): the CLI sets 120 before it imports the app, and keeps a rate the
+    it (test_layering): the CLI sets 240 before it imports the app, and keeps a rate the
     person set."""
     from qoder_tui import cli
     from qoder_tui.app import QoderApp
