@@ -53,7 +53,7 @@ collections and moved to the oldest generation, and about every third 20,000-eve
 set off a full collection of the whole heap (100-160 ms here, with any key press waiting
 behind it). With 5000 they are mostly gone by the middle generation's collection. In-process
 20,000-event bursts, taking turns: no full collection in 30 against 16 in 42 with 700, and
-57.5 against 59.9 us of CPU an event (18 each). Put back when the app ends."""
+57.5 against 59.9 us of CPU an event (means of 18 each). Put back when the app ends."""
 
 
 def terminal_fds() -> list[int]:
