@@ -893,11 +893,7 @@ class EventLog(ScrollView, can_focus=True):
             self._rows = {}
         kept = self._rows
         rows: dict[object, tuple[object, Strip]] = {}
-        store = self.store
-        events = store.events if store is not None else None
         top = round(self.scroll_y)
-        end = self.offsets[-1] if events else 0
-        frame = self._frame
         cursor_id = self.cursor_id
         strips: list[Strip] = []
         for y in crop.line_range:
@@ -905,18 +901,18 @@ class EventLog(ScrollView, can_focus=True):
             source: object = None
             key: tuple[object, bool]
             drawn: Sequence[Strip] = ()
-            if y >= content_height or line == 0 or events is None or line - 1 >= end:
-                # The header, past the last event, or below the content (each drawn alike).
+            row = None if y >= content_height or line == 0 else self._event_line(line)
+            if row is None:
+                # Below the content, the header, or past the last event (each drawn alike).
                 if y >= content_height:
                     key = ("below", False)
                 else:
                     key = (self.header_text().markup if line == 0 else "past", False)
             else:
-                index, offset = self._locate(line)
-                drawn = frame.get(index) or self._strips_for(index) or ()
+                event, drawn, offset = row
                 if offset < len(drawn):
                     source = drawn.lines[offset] if type(drawn) is SegmentLines else drawn[offset]
-                key = (id(source) if source is not None else None, events[index].id == cursor_id)
+                key = (id(source) if source is not None else None, event.id == cursor_id)
             hit = kept.get(key)
             if hit is not None and hit[0] is source:
                 strip = hit[1]
@@ -963,17 +959,16 @@ class EventLog(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width or self.size.width
         style = self._line_style or self.rich_style
         line = round(self.scroll_y) + y
-        store = self.store
         if line == 0:
             return self._header_strip(width, style)
-        if store is None or not store.events or line - 1 >= self.offsets[-1]:
+        row = self._event_line(line)
+        if row is None:
             return Strip.blank(width, style)
-        index, offset = self._locate(line)
-        strips = self._frame.get(index) or self._strips_for(index) or []
+        event, strips, offset = row
         if offset >= len(strips):
             return Strip.blank(width, style)
         strip = strips[offset]
-        if store.events[index].id == self.cursor_id:
+        if event.id == self.cursor_id:
             marker = Segment("▌ ", Style(color=self.palette.accent, bold=True))
             strip = Strip.join([Strip([marker], GUTTER), strip.crop(GUTTER)])
         if strip.cell_length != width:
@@ -981,6 +976,16 @@ class EventLog(ScrollView, can_focus=True):
         if self.search_query:
             strip = self._highlight(strip)
         return strip
+
+    def _event_line(self, line: int) -> tuple[Event, Sequence[Strip], int] | None:
+        """Content line `line` (1 onwards, below the header): the event drawn there, its
+        lines this frame, and the line's offset in them; None past the last event."""
+        store = self.store
+        if store is None or not store.events or line - 1 >= self.offsets[-1]:
+            return None
+        index, offset = self._locate(line)
+        strips = self._frame.get(index) or self._strips_for(index) or ()
+        return store.events[index], strips, offset
 
     def _highlight(self, strip: Strip) -> Strip:
         """The search query's occurrences in a line, marked (on screen only: not cached)."""
