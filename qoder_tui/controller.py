@@ -357,6 +357,8 @@ class SessionController:
         self._resumed.set()
         self.parked = 0
         """Followers stopped at a yield while input is answered (hold_live)."""
+        self.batches_taken = 0
+        """Batches the followers have put in the buffers (a chunk of the stream each)."""
         self._resume_timer: asyncio.TimerHandle | None = None
         self.filter_types: frozenset[str] | None = None
         """The log's filter matches only these types: older pages are asked for by type."""
@@ -1286,18 +1288,21 @@ class SessionController:
                     if not self._live_signalled:
                         self._live_signalled = True
                         self.emit(LiveWaiting())
+                    self.batches_taken += 1
+                    self.last_arrival = now = time.monotonic()
                     # A fast stream's bytes are already buffered, so reading never blocks
                     # and never lets the loop run anything else: hand it back every few ms.
-                    self.last_arrival = now = time.monotonic()
-                    if now - last_yield > YIELD_EVERY:
-                        if self._resumed.is_set():
-                            await asyncio.sleep(0)
-                        else:  # input is being answered: see hold_live
-                            self.parked += 1
-                            try:
-                                await self._resumed.wait()
-                            finally:
-                                self.parked -= 1
+                    if not self._resumed.is_set():
+                        # Input is being answered (see hold_live): stop at once, not at the
+                        # next few-ms yield (another chunk read and parsed meanwhile).
+                        self.parked += 1
+                        try:
+                            await self._resumed.wait()
+                        finally:
+                            self.parked -= 1
+                        last_yield = time.monotonic()
+                    elif now - last_yield > YIELD_EVERY:
+                        await asyncio.sleep(0)
                         last_yield = time.monotonic()
         except QoderError as exc:
             self._later(self._follow_failed, exc, scope, asyncio.current_task())
@@ -1310,7 +1315,7 @@ class SessionController:
         self._fail(exc, "following live events", scope)
 
     def hold_live(self, seconds: float) -> None:
-        """Followers pause at their next yield for up to `seconds` (or until release_live):
+        """Followers pause after their next batch for up to `seconds` (or until release_live):
         the UI answers input first."""
         self._resumed.clear()
         if self._resume_timer is not None:

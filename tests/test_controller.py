@@ -326,9 +326,15 @@ async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> No
     await _grow(h, server, sess.id, 20_000)
     buffer = lambda: h.controller.buffers.get(scope, [])  # noqa: E731
     await h.until(lambda: 0 < len(buffer()) < 15_000)  # the burst is coming in
+    taken = h.controller.batches_taken
+    await h.until(lambda: h.controller.batches_taken > taken)  # (it has just taken one)
     started = time.monotonic()
+    taken = h.controller.batches_taken
     h.controller.hold_live(0.5)
-    await h.until(lambda: h.controller.parked == 1)  # stopped at its next yield
+    await h.until(lambda: h.controller.parked == 1)
+    # Stopped at the next batch: not a few milliseconds later, with more chunks read and
+    # parsed while the input waits.
+    assert h.controller.batches_taken - taken <= 1
     held = len(buffer())
     while h.controller.parked:
         assert len(buffer()) == held  # nothing taken while the input is answered
