@@ -1384,24 +1384,31 @@ def test_the_thumbs_place_is_the_one_textual_draws() -> None:
     assert thumb_cells(10, 19.7, 19.5, 0.0) is None
 
 
-async def test_a_following_log_draws_its_scrollbar_again_only_when_the_thumb_moves() -> None:
-    """A live log's height and place change on every drain while its thumb, one cell at the
-    bottom, stays: drawing the bar again each time cost 1.3-6 ms a frame for nothing."""
+async def _one_line_log_at_its_end(app, pilot):  # type: ignore[no-untyped-def]
+    """The log-only app's log showing 400 one-line messages, at its end, with its scrollbar
+    there too: (log, store, bar)."""
     from qoder_tui.store import EventStore
     from qoder_tui.widgets.event_log import EventLog
 
+    log = app.query_one(EventLog)
+    log.frame_budget = None
+    store = EventStore("s")
+    store.start([_agent_message(i, "one line") for i in range(400)], has_older=False)
+    log.show(store, label_agents=False)
+    await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 300, what="at the end")
+    bar = log.vertical_scrollbar
+    await pilot.pause()
+    await until(pilot, lambda: bar.position == log.scroll_y, what="the bar at the end")
+    await pilot.pause()
+    return log, store, bar
+
+
+async def test_a_following_log_draws_its_scrollbar_again_only_when_the_thumb_moves() -> None:
+    """A live log's height and place change on every drain while its thumb, one cell at the
+    bottom, stays: drawing the bar again each time cost 1.3-6 ms a frame for nothing."""
     app = _log_only_app()
     async with app.run_test(size=(80, 20)) as pilot:
-        log = app.query_one(EventLog)
-        log.frame_budget = None
-        store = EventStore("s")
-        store.start([_agent_message(i, "one line") for i in range(400)], has_older=False)
-        log.show(store, label_agents=False)
-        await until(pilot, lambda: log.scroll_y == log.max_scroll_y > 300, what="at the end")
-        bar = log.vertical_scrollbar
-        await pilot.pause()
-        await until(pilot, lambda: bar.position == log.scroll_y, what="the bar at the end")
-        await pilot.pause()
+        log, store, bar = await _one_line_log_at_its_end(app, pilot)
         draws: list[float] = []
         render = bar.render
 
@@ -1456,6 +1463,58 @@ async def test_a_following_log_draws_its_scrollbar_again_only_when_the_thumb_mov
         log.scroll_home(animate=False)
         await until(pilot, lambda: draws, what="the bar drawn at the top")
         assert draws[-1] == bar.position == 0
+
+
+async def test_a_moving_thumb_draws_only_the_scrollbars_rows_that_change() -> None:
+    """When the thumb moves, only the bar's rows between the old and the new thumb are drawn
+    again, and the bar on screen is then the one a whole new drawing gives (the cells above
+    and below the thumb differ in what a click does, so none may be left behind)."""
+    from textual.geometry import Region
+
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log, store, bar = await _one_line_log_at_its_end(app, pilot)
+        drawn_rows: list[int] = []
+        render_line = bar.render_line
+
+        def counted(y: int):  # type: ignore[no-untyped-def]
+            drawn_rows.append(y)
+            return render_line(y)
+
+        bar.render_line = counted  # type: ignore[method-assign]
+
+        def on_screen() -> list[list[object]]:
+            # What the compositor has for the bar: each row's cached line (nothing is dirty
+            # once a frame is out), as text and style (meta included) per cell.
+            lines = bar.render_lines(Region(0, 0, bar.size.width, bar.size.height))
+            return [[(seg.text, seg.style) for seg in line] for line in lines]
+
+        async def check(move, what: str) -> None:  # type: ignore[no-untyped-def]
+            before = on_screen()
+            drawn_rows.clear()
+            move()
+            await until(pilot, lambda: on_screen() != before, what=what)
+            await pilot.pause()
+            seen, partial = on_screen(), sorted(set(drawn_rows))
+            assert 0 < len(partial) < bar.size.height // 2, (what, partial)
+            bar.refresh()  # the whole bar drawn anew
+            await pilot.pause()
+            assert on_screen() == seen, what
+
+        # New events below a reader who stopped following push the thumb up, an eighth of
+        # a cell at a time; scrolling moves it down and up.
+        log.scroll_to(y=log.max_scroll_y // 2, animate=False)
+        await until(pilot, lambda: not log.follow, what="stopped following")
+        await pilot.pause()
+        for first in (400, 520):
+            await check(
+                lambda f=first: log.apply(
+                    store.append(_agent_message(i, "one line") for i in range(f, f + 120))
+                ),
+                f"events {first}+ added below",
+            )
+        for y in (log.scroll_y + 40, log.scroll_y + 80, log.scroll_y - 150):
+            await check(lambda y=y: log.scroll_to(y=y, animate=False), f"scrolled to {y}")
 
 
 async def test_background_reads_start_once_the_opened_view_is_drawn(

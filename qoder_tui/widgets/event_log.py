@@ -605,8 +605,15 @@ class EventLog(ScrollView, can_focus=True):
             yield
         finally:
             was, self._bar_was = self._bar_was, _FREE
-            if _thumb(bar) != was:
-                bar.refresh()
+            now = _thumb(bar)
+            if now != was:
+                rows = changed_rows(was, now)
+                if rows is None:
+                    bar.refresh()
+                else:
+                    # Only the cells that look different: Textual's per-line work for each
+                    # of the bar's lines was 3.2-3.6 ms of a frame here.
+                    bar.refresh(Region(0, rows[0], bar.size.width, rows[1] - rows[0]))
 
     def _locate(self, line: int) -> tuple[int, int]:
         """(event index, line within it) of a virtual line (line 0 is the header)."""
@@ -1500,3 +1507,21 @@ def thumb_cells(
     thumb = max(1, window / (virtual / size))
     start = int((size - thumb) * (position / (virtual - window)) * 8)
     return size, start, start + ceil(thumb * 8)
+
+
+def changed_rows(
+    was: tuple[int, int, int] | None, now: tuple[int, int, int] | None
+) -> tuple[int, int] | None:
+    """The rows (first, end) of a vertical scrollbar that differ between two thumbs (as
+    `thumb_cells` gives them); None: all of them (a bar of another size, or with no thumb).
+
+    Textual draws the cells above the thumb and those below it alike, except for what a
+    click on them does (a page up or down): every cell from the higher thumb's first to the
+    lower thumb's last (where its partial glyph is) may change, and no other.
+    """
+    if was is None or now is None or was[0] != now[0]:
+        return None
+    size = now[0]
+    first = min(was[1], now[1]) // 8
+    end = min(size, max(was[2], now[2]) // 8 + 1)
+    return (first, end) if first < end else None
