@@ -81,3 +81,41 @@ def test_the_viewer_is_imported_without_httpx() -> None:
         "tls_context('https://api.qoder.com/api/v1/cloud/')"
     )
     assert _loaded_after(code, "httpx", "httpcore", "h11", "anyio") == []
+
+
+def test_every_package_the_app_imports_is_declared_in_pyproject() -> None:
+    """Each third-party package a module of qoder_tui imports (at any depth, eagerly or on
+    first use) is one pyproject.toml names: the simulator's in its optional extra, the
+    rest in the dependencies.  (A package that only arrives with another may not.)"""
+    import re
+    import tomllib
+    from importlib.metadata import packages_distributions
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    project = tomllib.loads((root / "pyproject.toml").read_text())["project"]
+
+    def names(requirements: list[str]) -> set[str]:
+        return {re.split(r"[\s<>=!\[;~]", r, maxsplit=1)[0].lower() for r in requirements}
+
+    core = names(project["dependencies"])
+    simulator = core | names(project["optional-dependencies"]["simulator"])
+    dists = packages_distributions()
+    missing: set[tuple[str, str]] = set()
+    for path in (root / "qoder_tui").rglob("*.py"):
+        declared = simulator if "simulator" in path.relative_to(root).parts else core
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top in sys.stdlib_module_names or top == "qoder_tui":
+                    continue
+                owners = {d.lower().replace("_", "-") for d in dists.get(top, [top])}
+                if not owners & declared:
+                    missing.add((str(path.relative_to(root)), module))
+    assert not missing, sorted(missing)

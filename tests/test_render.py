@@ -19,6 +19,8 @@ MARKDOWN = [
     "> quoted\n> twice",
     "```python\ndef f(x):\n    return x * 2\n```",
     "```\nno language\n```\n\n    indented code",
+    "```no-such-language\nkept as it is\n```\n\n```go\nfunc f() {\n\treturn\n}\n```",
+    "```json\n{\"a\": [1, 2]}\n```\n\n```python\nprint('again')\n```",
     "| a | b |\n|---|:-:|\n| 1 | 2 |\n| three | four |",
     "above\n\n---\n\nbelow ![an image](x.png)",
     "line ending in two spaces  \nhard break",
