@@ -1837,6 +1837,15 @@ async def test_the_logs_lines_are_the_ones_textuals_styles_cache_would_draw(
         assert log.follow
         mine, textuals = drawn_both_ways(log)
         assert mine == textuals
+        # Events not drawn yet (the frame's budget spent) show as placeholders: the same.
+        made: list[int] = []
+        placeholder = log._placeholder
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(log, "_placeholder", lambda i: made.append(i) or placeholder(i))
+            patch.setattr(log, "frame_budget", 0.0)
+            log._cache.clear()
+            mine, textuals = drawn_both_ways(log)
+        assert made and mine == textuals
         await pilot.press("k")
         await until(pilot, lambda: log.cursor_id is not None)
         await pilot.pause()

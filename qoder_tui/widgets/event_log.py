@@ -805,7 +805,7 @@ class EventLog(ScrollView, can_focus=True):
         if not self.flooded:
             self.refresh()
 
-    def _placeholder(self, index: int) -> list[Strip]:
+    def _placeholder(self, index: int) -> SegmentLines:
         """An event not drawn yet (out of frame budget): its line and the start of its text,
         plain and dimmed, in the lines its estimated height keeps for it.  No Rich markup,
         markdown or wrapping: a few dozen microseconds, where drawing can take milliseconds."""
@@ -824,11 +824,11 @@ class EventLog(ScrollView, can_focus=True):
         if isinstance(body, str) and height > 1:
             pad = " " * INDENT
             lines += [pad + line[:room] for line in body.split("\n", height)[1:height]]
-        # One segment and one Strip a line, made here: Rich's Text and a crop each made
-        # Strips of their own, and a Strip comes with seven caches (a burst's frames made
-        # thousands of them, each work for the collector).
+        # A segment or two a line, as a cached event's lines are kept (SegmentLines): no
+        # Rich Text, crop or Strip of their own, and a row shows them the way it shows a
+        # drawn event's line (_new_row), not through render_line.
         dimmed = self.app.console.get_style(muted, default=Style.null())  # (never raises)
-        strips = []
+        rows: list[list[Segment]] = []
         for line in lines[:height]:
             text = " " * GUTTER + line
             cells = cell_len(text)
@@ -837,8 +837,9 @@ class EventLog(ScrollView, can_focus=True):
             segments = [Segment(text, dimmed)]
             if cells < width:
                 segments.append(Segment(" " * (width - cells), style))
-            strips.append(Strip(segments, width))
-        return strips + [Strip.blank(width, style)] * (height - len(strips))
+            rows.append(segments)
+        blank = [Segment(" " * width, style)]
+        return SegmentLines(rows + [blank] * (height - len(rows)), width)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._line_style = style = self.rich_style
