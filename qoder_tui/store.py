@@ -214,7 +214,6 @@ class EventStore:
         change = Change()
         rows, seq, added = self._rows, self._seq, change.added
         newest = self._time_at(-1) if rows else None
-        floor = newest - REORDER_SLACK if newest is not None else None
         position = self._base + len(rows)
         # (the shared store's rows are looked up here, not through row_of: a live burst
         # mirrors every event of the session stream into the primary thread's view)
@@ -229,8 +228,8 @@ class EventStore:
             when = event.time
             if when is not None:
                 if newest is None or when > newest:
-                    newest, floor = when, when - REORDER_SLACK
-                elif floor is not None and when < floor:
+                    newest = when
+                elif when < newest - REORDER_SLACK:  # (worked out only for one out of order)
                     change.refused.append(event)
                     continue
             seq[event_id] = position
