@@ -1330,6 +1330,11 @@ class SessionController:
         self._resumed.set()
 
     @property
+    def has_buffered(self) -> bool:
+        """Live events wait in a buffer to be drained."""
+        return any(self.buffers.values())
+
+    @property
     def live_held(self) -> bool:
         return not self._resumed.is_set()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import time
 from collections.abc import Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -1611,6 +1612,22 @@ async def test_a_key_that_stops_following_redraws_only_the_lines_of_the_selected
         assert set(drawn) <= rows, (sorted(set(drawn)), sorted(rows))
 
 
+@asynccontextmanager
+async def _a_burst_of_3000(make_sim):  # type: ignore[no-untyped-def]
+    """The app follows a big session; the simulator appends 3000 events to it at once.
+    Yields (pilot, the main screen, the view's store, the id of the burst's last event)."""
+    server = make_sim(scenario="big", big_events=500)
+    sess = _biggest(server)
+    app = QoderApp(settings_for(server), session_id=sess.id)
+    async with app.run_test(size=SIZE) as pilot:
+        await _following(pilot, app)
+        screen = main_screen(app)
+        store = screen.log_view.store
+        assert store is not None
+        await _grow(server, sess.id, 3000)
+        yield pilot, screen, store, sess.session_log.get(len(sess.session_log) - 1)["id"]
+
+
 async def test_the_end_of_a_burst_is_stored_and_drawn_once_the_stream_goes_quiet(
     make_sim, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1621,16 +1638,8 @@ async def test_the_end_of_a_burst_is_stored_and_drawn_once_the_stream_goes_quiet
 
     monkeypatch.setattr(main_module, "BUSY_DRAIN_INTERVAL", 30.0)
     monkeypatch.setattr(main_module, "BURST_PAINT_EVERY", 30.0)
-    server = make_sim(scenario="big", big_events=500)
-    sess = _biggest(server)
-    app = QoderApp(settings_for(server), session_id=sess.id)
-    async with app.run_test(size=SIZE) as pilot:
-        await _following(pilot, app)
-        log = main_screen(app).log_view
-        store = log.store
-        assert store is not None
-        await _grow(server, sess.id, 3000)
-        newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
+    async with _a_burst_of_3000(make_sim) as (pilot, screen, store, newest):
+        log = screen.log_view
         await until(pilot, lambda: store.newest_id == newest, timeout=15, what="the burst stored")
         await until(
             pilot,
@@ -1639,6 +1648,36 @@ async def test_the_end_of_a_burst_is_stored_and_drawn_once_the_stream_goes_quiet
             what="the burst's end drawn",
         )
         assert log.follow and len(log.heights) == len(store)
+
+
+async def test_a_burst_goes_on_while_its_buffer_is_empty_and_ends_once_the_stream_is_quiet(
+    make_sim, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The followers read in batches: a drain often empties the buffer in the middle of a
+    burst.  Taking that for the burst's end drew every event on screen in full again
+    (12-20 ms a frame, for lines the burst moved past at its next paint).  Here the stream
+    is quiet only after 3 s without an event: the burst, all stored and drawn at its
+    newest, still goes on until then, and then ends."""
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "STREAM_QUIET", 3.0)
+    monkeypatch.setattr(main_module, "BURST_PAINT_EVERY", 0.5)
+    async with _a_burst_of_3000(make_sim) as (pilot, screen, store, newest):
+        log = screen.log_view
+        await until(
+            pilot,
+            lambda: (
+                store.newest_id == newest
+                and not screen.controller.has_buffered
+                and len(log.heights) == len(store)
+                and log.scroll_y == log.max_scroll_y
+            ),
+            timeout=15,
+            what="the burst stored and drawn at its newest",
+        )
+        assert log.bursting, "a drain that emptied the buffer ended the burst"
+        await until(pilot, lambda: not log.bursting, timeout=15, what="the burst's end")
+        assert screen.controller.stream_quiet(3.0)
 
 
 async def test_events_that_arrive_below_a_view_that_does_not_follow_redraw_none_of_its_lines(

@@ -216,6 +216,9 @@ class MainScreen(Screen[None]):
         self._last_paint = 0.0
         self._drain_scheduled = False
         self._in_burst = False
+        """Live events are coming in (from a drain until the stream goes quiet)."""
+        self._chain_done = True
+        """The last drain emptied the buffer (the next starts counting _last_batch again)."""
         self._unpainted = 0
         """Live events applied since the log was last drawn for them."""
         self._trailing_paint: Timer | None = None
@@ -674,11 +677,13 @@ class MainScreen(Screen[None]):
             self._drain_scheduled = True
             self._held_drain = self.set_timer(held, self._drain)
             return
-        if not self._in_burst:
-            self._in_burst = True
+        self._in_burst = True
+        if self._chain_done:  # (the first slice of a drain)
+            self._chain_done = False
             self._last_batch = 0
         result: DrainResult = self.controller.drain(DRAIN_SLICE)
         self._last_batch += result.applied
+        self._chain_done = not result.more
         self._unpainted += result.applied
         self._tree_dirty |= result.sessions
         now = time.monotonic()
@@ -699,8 +704,7 @@ class MainScreen(Screen[None]):
                 log.show(view, label_agents=True)
             else:
                 log.apply(change, paint=paint)
-        if not result.more:
-            self._in_burst = False
+        self._end_burst_if_quiet()
         if paint:
             self._paint_live()
         if result.more:
@@ -711,22 +715,36 @@ class MainScreen(Screen[None]):
             self.set_timer(0.001, self._drain)
             return
         self._last_drain = time.monotonic()
-        if not paint and self._trailing_paint is None:
-            self._trailing_paint = self.set_timer(
-                min(max(0.0, BURST_PAINT_EVERY - since), STREAM_QUIET), self._paint_when_due
-            )
+        if (not paint or self._in_burst) and self._trailing_paint is None:
+            # (after a paint: whether the stream went quiet, which ends the burst)
+            due = STREAM_QUIET if paint else min(BURST_PAINT_EVERY - since, STREAM_QUIET)
+            self._trailing_paint = self.set_timer(max(due, 0.001), self._paint_when_due)
+
+    def _end_burst_if_quiet(self) -> None:
+        """A burst is over once its events are all drained and the stream has gone quiet,
+        not whenever a drain empties the buffer: the followers read in batches, so a drain
+        often finds nothing more for a moment in the middle of a burst, and a view that
+        took that for the end drew every event on screen again (12-20 ms a frame, for
+        lines the burst moved past a quarter of a second later)."""
+        if (
+            self._in_burst
+            and not self.controller.has_buffered
+            and self.controller.stream_quiet(STREAM_QUIET)
+        ):
+            self._in_burst = False
 
     def _paint_when_due(self) -> None:
         """The trailing paint of a burst: BURST_PAINT_EVERY after the last, or as soon as the
-        stream has gone quiet."""
+        stream has gone quiet (which ends the burst)."""
         self._trailing_paint = None
+        self._end_burst_if_quiet()
         remaining = BURST_PAINT_EVERY - (time.monotonic() - self._last_paint)
-        if remaining <= 0 or self.controller.stream_quiet(STREAM_QUIET):
+        unpainted = self._unpainted > 0 and (not self._in_burst or remaining <= 0)
+        if unpainted or (not self._in_burst and self.log_view.bursting):
             self._paint_live()
-        else:
-            self._trailing_paint = self.set_timer(
-                min(remaining, STREAM_QUIET), self._paint_when_due
-            )
+        if self._in_burst and self._trailing_paint is None:
+            due = min(remaining, STREAM_QUIET) if remaining > 0 else STREAM_QUIET
+            self._trailing_paint = self.set_timer(max(due, 0.001), self._paint_when_due)
 
     def _paint_live(self) -> None:
         """Draw what the drains brought: the log at its newest, thread rows, the status."""
