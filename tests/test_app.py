@@ -1230,6 +1230,22 @@ async def test_a_burst_frame_leaves_messages_to_the_bursts_end_and_lines_keep_th
         await until(pilot, lambda: drawn("m258"))
 
 
+def _frames_drawn(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """From now on, the text of each frame of the event log, one string a frame."""
+    from qoder_tui.widgets.event_log import EventLog
+
+    frames: list[str] = []
+    draw = EventLog.render_lines
+
+    def recorded(view: EventLog, crop: Any) -> Any:
+        lines = draw(view, crop)
+        frames.append("\n".join(line.text for line in lines))
+        return lines
+
+    monkeypatch.setattr(EventLog, "render_lines", recorded)
+    return frames
+
+
 async def test_a_reader_who_scrolls_up_during_a_burst_gets_messages_drawn_in_full(
     monkeypatch,
 ) -> None:
@@ -1242,15 +1258,7 @@ async def test_a_reader_who_scrolls_up_during_a_burst_gets_messages_drawn_in_ful
     async with app.run_test(size=(80, 20)) as pilot:
         log = app.query_one(EventLog)
         log.frame_budget = 60.0  # (the usual budget, made roomy: no placeholder for time)
-        frames: list[str] = []
-        draw = EventLog.render_lines
-
-        def recorded(view: EventLog, crop: Any) -> Any:
-            lines = draw(view, crop)
-            frames.append("\n".join(line.text for line in lines))
-            return lines
-
-        monkeypatch.setattr(EventLog, "render_lines", recorded)
+        frames = _frames_drawn(monkeypatch)
         store = EventStore("s")
         store.start([_agent_message(i, f"**m{i}**") for i in range(200)], has_older=False)
         log.show(store, label_agents=False)
@@ -1262,6 +1270,34 @@ async def test_a_reader_who_scrolls_up_during_a_burst_gets_messages_drawn_in_ful
             await pilot.press("pageup")
         await until(pilot, lambda: not log.follow and "m1" in frames[-1])
         assert log.bursting and "**m1" not in frames[-1], frames[-1]
+
+
+async def test_a_key_that_selects_an_event_draws_it_in_full_whatever_the_frames_budget(
+    monkeypatch,
+) -> None:
+    """A frame draws events until its budget is spent and shows the rest as placeholders.
+    It drew from the top down, so a key that selected the newest event of a burst often
+    found the budget spent above it: the selection was on a placeholder, half the time in
+    the ingest bench's bursts.  The selected event comes first, whatever the budget."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets.event_log import EventLog
+
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.frame_budget = 60.0
+        frames = _frames_drawn(monkeypatch)
+        store = EventStore("s")
+        store.start([_agent_message(i, f"**m{i}**") for i in range(20)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: frames and "m19" in frames[-1])
+        log.apply(store.append(_agent_message(i, f"**m{i}**") for i in range(20, 400)))
+        log.frame_budget = 0.0  # no time to draw anything but what must be drawn
+        log.focus()
+        await pilot.press("k")  # the newest event, selected
+        await until(pilot, lambda: log.cursor_id == "e000399" and "m399" in frames[-1])
+        assert "**m399**" not in frames[-1], frames[-1]  # drawn, not its placeholder
+        assert "**m398**" in frames[-1], frames[-1]  # (the others wait: no budget)
 
 
 TABLE = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"

@@ -321,6 +321,15 @@ class EventLog(ScrollView, can_focus=True):
         if change.prepended:
             self._maybe_need_older()
 
+    def _on_screen(self, index: int) -> bool:
+        """Whether any line of the event at `index` is in the view (by the heights known)."""
+        if index >= len(self.offsets) - 1:
+            return False
+        top = round(self.scroll_y)
+        view = self.scrollable_content_region.height or self.size.height
+        start = 1 + self.offsets[index]  # (line 0 is the header)
+        return start < top + view and start + self.heights[index] > top
+
     def _starts_below_view(self, index: int) -> bool:
         """Whether the event at `index` begins below the last line on screen."""
         if index >= len(self.heights):
@@ -758,6 +767,12 @@ class EventLog(ScrollView, can_focus=True):
         deadline = None if budget is None else time.perf_counter() + budget
         events = store.events
         deferred = False
+        # The selected event first, whatever the budget: the key that moved the selection
+        # is answered by drawing it, not its placeholder (frames draw from the top down,
+        # and a key that selects the newest event of a burst found the budget spent above it).
+        selected = store.index_of(self.cursor_id) if self.cursor_id is not None else None
+        if selected is not None and self.heights[selected] and self._on_screen(selected):
+            self._strips_for(selected)
         for _ in range(4):
             anchor = self._anchor()
             top = round(self.scroll_y)
