@@ -103,15 +103,28 @@ class SSEDecoder:
             self._retry,
         )
         for line in lines:
-            if line[:6] == "data: ":  # (the field every frame has: no partition)
-                name, value = "data", line[6:]
-            elif not line:
+            if not line:
                 if data is not None or event or last_id or retry is not None:
                     text = (data or "") if more is None else "\n".join([data or "", *more])
                     frames.append((last_id, event, text, retry))
                     event, data, more, retry = "", None, None, None  # (the id carries over)
                 continue
-            elif line[0] == ":":
+            # The fields a server sends with every frame, as servers write them (a name, a
+            # colon and a space): told apart by their first character, with no partition.
+            first = line[0]
+            if first == "d" and line.startswith("data: "):
+                if data is None:
+                    data = line[6:]
+                    continue
+                name, value = "data", line[6:]
+            elif first == "i" and line.startswith("id: "):
+                if "\0" not in line:
+                    last_id = line[4:]
+                continue
+            elif first == "e" and line.startswith("event: "):
+                event = line[7:]
+                continue
+            elif first == ":":
                 continue  # a comment (a keep-alive)
             else:
                 name, _, value = line.partition(":")
