@@ -24,6 +24,11 @@ MARKDOWN = [
     "| a | b |\n|---|:-:|\n| 1 | 2 |\n| three | four |",
     "above\n\n---\n\nbelow ![an image](x.png)",
     "line ending in two spaces  \nhard break",
+    # Code that fits its block (58 cells at a width of 60) and code that wraps.
+    "```python\n" + "x" * 58 + "\n\t" + "y" * 54 + "\n```",
+    "```python\n" + "x" * 59 + "\n```\n\n```\n\t" + "y" * 55 + "\n```",
+    "```\n" + "日本語" * 9 + "🙂x\n```\n\n```\n" + "日本語" * 10 + "\n```",
+    "- a list\n\n  ```python\n  " + "z" * 56 + "\n  ```",
 ]
 
 
