@@ -336,6 +336,8 @@ class SessionController:
         self._live_signalled = False
         self.last_arrival = 0.0
         """When a follower last handed over live events (monotonic seconds)."""
+        self._released_at = 0.0
+        """When input last stopped holding the followers (monotonic seconds)."""
         self.idle_alert_after: float | None = None
         """Seconds a thread that went idle live may stay idle before an Alert (None: never)."""
         self._went_idle: dict[Scope, datetime] = {}
@@ -1327,6 +1329,8 @@ class SessionController:
         if self._resume_timer is not None:
             self._resume_timer.cancel()
             self._resume_timer = None
+        if not self._resumed.is_set():
+            self._released_at = time.monotonic()
         self._resumed.set()
 
     @property
@@ -1340,8 +1344,11 @@ class SessionController:
 
     def stream_quiet(self, quiet_for: float) -> bool:
         """No live events came in for `quiet_for` seconds, and not because input held the
-        followers (a burst is over, or paused at the server)."""
-        return not self.live_held and time.monotonic() - self.last_arrival >= quiet_for
+        followers (a burst is over, or paused at the server): the quiet counts from the
+        end of the last hold, as a held follower reads nothing."""
+        if self.live_held:
+            return False
+        return time.monotonic() - max(self.last_arrival, self._released_at) >= quiet_for
 
     def stop_follower(self, scope: Scope) -> None:
         task = self.followers.pop(scope, None)

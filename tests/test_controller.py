@@ -358,6 +358,26 @@ async def test_followers_make_way_for_input_while_it_is_answered(make_sim) -> No
     await h.close()
 
 
+async def test_a_stream_held_for_input_is_quiet_only_after_the_hold(make_sim) -> None:
+    """The screen ends a burst once the stream has been quiet a moment (stream_quiet).  A
+    follower held while a key is answered reads nothing: counted from its last event, the
+    stream looked quiet as soon as the hold ended, and every key ended the burst (the next
+    frame drew every event on screen in full).  The quiet counts from the hold's end."""
+    server, sess, h, scope = await _following_the_big_session(make_sim)
+    await _grow(h, server, sess.id, 20_000)
+    buffer = lambda: h.controller.buffers.get(scope, [])  # noqa: E731
+    await h.until(lambda: 0 < len(buffer()) < 15_000)  # the burst is coming in
+    h.controller.hold_live(600)
+    await h.until(lambda: h.controller.parked == 1)
+    assert not h.controller.stream_quiet(0.05)  # (held: not quiet)
+    await h.until(lambda: time.monotonic() - h.controller.last_arrival > 0.1)
+    h.controller.release_live()
+    assert not h.controller.stream_quiet(0.05), "the hold was taken for a quiet stream"
+    await h.until(lambda: len(buffer()) >= 20_000 - 1, timeout=30)  # the rest of the burst
+    await h.until(lambda: h.controller.stream_quiet(0.05))  # and then it is quiet
+    await h.close()
+
+
 async def _census_waits_until(demo_sim, setup, release) -> None:  # type: ignore[no-untyped-def]
     """Load the long pydantic session with `setup` applied: no thread's tool results are read
     (a round trip of the app's own later, none was asked for, none counted); after
