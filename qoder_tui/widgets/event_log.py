@@ -323,7 +323,7 @@ class EventLog(ScrollView, can_focus=True):
 
     def _on_screen(self, index: int) -> bool:
         """Whether any line of the event at `index` is in the view (by the heights known)."""
-        if index >= len(self.offsets) - 1:
+        if not 0 <= index < min(len(self.heights), len(self.offsets) - 1):
             return False
         top = round(self.scroll_y)
         view = self.scrollable_content_region.height or self.size.height
@@ -771,7 +771,7 @@ class EventLog(ScrollView, can_focus=True):
         # is answered by drawing it, not its placeholder (frames draw from the top down,
         # and a key that selects the newest event of a burst found the budget spent above it).
         selected = store.index_of(self.cursor_id) if self.cursor_id is not None else None
-        if selected is not None and self.heights[selected] and self._on_screen(selected):
+        if selected is not None and self._on_screen(selected) and self.heights[selected]:
             self._strips_for(selected)
         for _ in range(4):
             anchor = self._anchor()
