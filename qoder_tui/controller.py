@@ -1356,7 +1356,7 @@ class SessionController:
             task.cancel()  # cancelling closes its generators (aclosing), and so its connection
         self.buffers.pop(scope, None)
         self.stream_states.pop(scope, None)
-        if not any(self.buffers.values()):
+        if not self.has_buffered:
             self._live_drained.set()
 
     def stop_followers(self, keep: str | None = None) -> None:
@@ -1386,7 +1386,7 @@ class SessionController:
                 if view.over_window:  # (what the reader has on screen is asked only then)
                     view_change.trimmed = view.trim(keep_from=self.keep_from(view_scope))
                 result.views.append((view_scope, view_change))
-        result.more = any(self.buffers.values())
+        result.more = self.has_buffered
         self._live_signalled = result.more
         if result.applied >= BURST_EVENTS:
             self._burst_until = time.monotonic() + BURST_QUIET

@@ -699,13 +699,21 @@ async def test_lines_drawn_before_their_thread_was_known_are_drawn_again_with_it
         assert label not in frames[-1]
 
 
-async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim) -> None:
+@asynccontextmanager
+async def _following_a_big_session(make_sim, **app_options):  # type: ignore[no-untyped-def]
+    """The app opened on the big scenario's biggest session, following it live.
+    Yields (the simulator, the session, the pilot, the main screen)."""
     server = make_sim(scenario="big", big_events=500)
     sess = _biggest(server)
-    app = QoderApp(settings_for(server), session_id=sess.id, window=1_000)
+    app = QoderApp(settings_for(server), session_id=sess.id, **app_options)
     async with app.run_test(size=SIZE) as pilot:
         await _following(pilot, app)
-        log = main_screen(app).log_view
+        yield server, sess, pilot, main_screen(app)
+
+
+async def test_following_keeps_a_bounded_window_and_pages_the_rest_back(make_sim) -> None:
+    async with _following_a_big_session(make_sim, window=1_000) as (server, sess, pilot, screen):
+        log = screen.log_view
         await _grow(server, sess.id, 5000)
         store = log.store
         newest = sess.session_log.get(len(sess.session_log) - 1)["id"]
@@ -1050,12 +1058,7 @@ async def test_a_key_holds_live_ingest_and_the_collector_until_its_effect_is_dra
     import qoder_tui.screens.main as main_module
 
     monkeypatch.setattr(main_module, "INPUT_GRACE", 600.0)  # only a draw can end the hold
-    server = make_sim(scenario="big", big_events=500)
-    sess = _biggest(server)
-    app = QoderApp(settings_for(server), session_id=sess.id)
-    async with app.run_test(size=SIZE) as pilot:
-        await _following(pilot, app)
-        screen = main_screen(app)
+    async with _following_a_big_session(make_sim) as (server, sess, pilot, screen):
         log = screen.log_view
         log.focus()
         drawn_at_key: list[int] = []
@@ -1652,12 +1655,7 @@ async def test_a_key_that_stops_following_redraws_only_the_lines_of_the_selected
 async def _a_burst_of_3000(make_sim):  # type: ignore[no-untyped-def]
     """The app follows a big session; the simulator appends 3000 events to it at once.
     Yields (pilot, the main screen, the view's store, the id of the burst's last event)."""
-    server = make_sim(scenario="big", big_events=500)
-    sess = _biggest(server)
-    app = QoderApp(settings_for(server), session_id=sess.id)
-    async with app.run_test(size=SIZE) as pilot:
-        await _following(pilot, app)
-        screen = main_screen(app)
+    async with _following_a_big_session(make_sim) as (server, sess, pilot, screen):
         store = screen.log_view.store
         assert store is not None
         await _grow(server, sess.id, 3000)

@@ -325,10 +325,8 @@ class EventLog(ScrollView, can_focus=True):
         """Whether any line of the event at `index` is in the view (by the heights known)."""
         if not 0 <= index < min(len(self.heights), len(self.offsets) - 1):
             return False
-        top = round(self.scroll_y)
-        view = self.scrollable_content_region.height or self.size.height
-        start = 1 + self.offsets[index]  # (line 0 is the header)
-        return start < top + view and start + self.heights[index] > top
+        ends = 1 + self.offsets[index] + self.heights[index]  # (line 0 is the header)
+        return ends > round(self.scroll_y) and not self._starts_below_view(index)
 
     def _starts_below_view(self, index: int) -> bool:
         """Whether the event at `index` begins below the last line on screen."""
