@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import accumulate
 from math import ceil
-from typing import Any, ClassVar, NamedTuple, overload
+from typing import Any, ClassVar, NamedTuple, Self, overload
 
 from rich.cells import cell_len, chop_cells, set_cell_size
 from rich.console import Console, ConsoleOptions
@@ -213,6 +213,8 @@ class EventLog(ScrollView, can_focus=True):
         self._programmatic = False
         self._drawing = False
         """Inside render_lines: a move made while measuring is drawn by this very frame."""
+        self._whole_asked = True
+        """The whole log was asked to be drawn since the last frame (not only some lines)."""
         self._frame: dict[int, Sequence[Strip]] = {}
         self._line_style: Style | None = None
         self._rows: dict[object, tuple[object, Strip]] = {}
@@ -741,8 +743,25 @@ class EventLog(ScrollView, can_focus=True):
         live = live_of(event, ctx) if live_of is not None else None
         return (event.id, ctx.width, ctx.expanded, ctx.agent, ctx.peer_name, live, self.palette)
 
-    def _measure_viewport(self) -> None:
-        """Render the visible events; fix their heights and keep the top line still."""
+    def refresh(
+        self,
+        *regions: Region,
+        repaint: bool = True,
+        layout: bool = False,
+        recompose: bool = False,
+    ) -> Self:
+        if not regions:
+            self._whole_asked = True
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
+
+    def _measure_viewport(self, *, whole: bool = True) -> None:
+        """Render the visible events; fix their heights and keep the top line still.
+
+        When heights change, the lines below move (and the view may too): a frame asked
+        for only some lines (a key that moved the selection) writes only those to the
+        terminal, and the rest would stay as they were, out of place.  Such a frame asks
+        for the whole log to be drawn next.
+        """
         store = self.store
         self._frame = {}
         if store is None or not store.events:
@@ -765,6 +784,8 @@ class EventLog(ScrollView, can_focus=True):
         deadline = None if budget is None else time.perf_counter() + budget
         events = store.events
         deferred = False
+        moved = False
+        scrolled_from = self.scroll_y
         # The selected event first, whatever the budget: the key that moved the selection
         # is answered by drawing it, not its placeholder (frames draw from the top down,
         # and a key that selects the newest event of a burst found the budget spent above it).
@@ -799,9 +820,12 @@ class EventLog(ScrollView, can_focus=True):
                 i += 1
             if not changed:
                 break
+            moved = True
             self._frame = {}
             self._reindex(first_changed)
             self._keep_place(anchor)
+        if not whole and (moved or self.scroll_y != scrolled_from):
+            self.refresh()
         if deferred:
             self.set_timer(0.01, self._finish_deferred)
 
@@ -862,8 +886,9 @@ class EventLog(ScrollView, can_focus=True):
             self._cache.clear()
             self._drawn_style = style
         self._drawing = True
+        whole, self._whole_asked = self._whole_asked, False
         try:
-            self._measure_viewport()
+            self._measure_viewport(whole=whole)
             if self._plain_box():
                 return self._plain_lines(crop, style)
             return super().render_lines(crop)

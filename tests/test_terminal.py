@@ -1,0 +1,130 @@
+"""What a terminal shows: the bytes the app writes, played into a terminal emulator (pyte).
+
+The other UI tests run headless, where Textual renders nothing for a terminal: they read
+what the widgets drew, not what was written.  A frame writes only the regions that were
+asked to be drawn, so a widget whose lines moved while it was being drawn can leave rows
+on screen that no longer match it, and nothing headless sees that.  Here the app runs with
+a driver that keeps what it writes, as a terminal would receive it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pyte
+from textual.app import App, ComposeResult
+from textual.drivers.headless_driver import HeadlessDriver
+from textual.pilot import Pilot
+
+from qoder_tui.api.models import parse_event
+from qoder_tui.store import EventStore
+from qoder_tui.widgets.event_log import EventLog
+
+WIDTH, HEIGHT = 80, 20
+
+
+class Terminal:
+    """A terminal of WIDTH x HEIGHT fed with everything the app writes."""
+
+    def __init__(self) -> None:
+        self.screen = pyte.Screen(WIDTH, HEIGHT)
+        self.stream = pyte.Stream(self.screen)
+        self.frames = 0
+
+    def feed(self, data: str) -> None:
+        self.stream.feed(data)
+        self.frames += 1
+
+    @property
+    def lines(self) -> list[str]:
+        return list(self.screen.display)
+
+
+class RecordingDriver(HeadlessDriver):
+    """The headless driver, but not headless: Textual renders each frame and writes it here."""
+
+    terminal: Terminal | None = None
+
+    @property
+    def is_headless(self) -> bool:
+        return False
+
+    def write(self, data: str) -> None:
+        if RecordingDriver.terminal is not None:
+            RecordingDriver.terminal.feed(data)
+
+
+class LogApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield EventLog(id="log")
+
+
+def _message(i: int, content: str):  # type: ignore[no-untyped-def]
+    stamp = f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z"
+    return parse_event(
+        {"id": f"e{i:06d}", "type": "agent.message", "content": content, "processed_at": stamp}
+    )
+
+
+async def until(pilot: Pilot[Any], condition: Callable[[], object], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        await pilot.pause(0.01)
+
+
+async def _settled(pilot: Pilot[Any], terminal: Terminal) -> list[str]:
+    """The terminal once the app has stopped writing frames for a while."""
+    while True:
+        frames = terminal.frames
+        await pilot.pause(0.1)
+        if terminal.frames == frames:
+            return terminal.lines
+
+
+async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_as_a_redraw_would() -> (
+    None
+):
+    """A key that moves the selection asks for the lines of the two events it changes.  The
+    frame that draws them also measures the events on screen; where an event drawn for the
+    first time is shorter than its estimate (a placeholder's height, during a burst), every
+    line below it moves.  A frame that wrote only the asked-for lines left the rest where
+    they were: in the real terminal the selection mark was missing, and rows were out of
+    place, until some later frame happened to draw the whole log."""
+    terminal = RecordingDriver.terminal = Terminal()
+    app = LogApp(driver_class=RecordingDriver)
+    try:
+        async with app.run_test(headless=False, size=(WIDTH, HEIGHT)) as pilot:
+            log = app.query_one(EventLog)
+            log.frame_budget = None
+            store = EventStore("s")
+            store.start([_message(i, "one line") for i in range(20)], has_older=False)
+            log.show(store, label_agents=False)
+            log.focus()
+            await until(pilot, lambda: any("one line" in line for line in terminal.lines), "lines")
+            # Messages estimated taller than they are drawn (Markdown folds blank lines),
+            # shown as placeholders: no budget to draw them.
+            log.frame_budget = 0.0
+            airy = "first\n\n\n\n\n\n\n\nlast"
+            log.apply(store.append(_message(i, f"m{i} {airy}") for i in range(20, 60)))
+            # More come in a burst, held for its next paint: the view stays where it is.
+            log.apply(store.append(_message(i, airy) for i in range(60, 100)), paint=False)
+            await until(pilot, lambda: any("m59" in line for line in terminal.lines), "m59")
+            assert log.heights[-1] > 4  # (the estimate, before it is drawn)
+            await _settled(pilot, terminal)
+            log.frame_budget = None  # the key's frame draws every event on screen
+            await pilot.press("k")
+            # (the event at the bottom of the view: a burst's are held for its next paint)
+            await until(pilot, lambda: log.cursor_id is not None, "the selection")
+            assert log.cursor_id == "e000059"
+            shown = await _settled(pilot, terminal)
+            assert any("▌" in line for line in shown), "\n".join(shown)
+            log.refresh()  # the whole log drawn again: what the terminal should show
+            redrawn = await _settled(pilot, terminal)
+            assert shown == redrawn, "\n".join(
+                f"{a!r}\n{b!r}" for a, b in zip(shown, redrawn, strict=True) if a != b
+            )
+    finally:
+        RecordingDriver.terminal = None
