@@ -31,11 +31,16 @@ class Terminal:
     def __init__(self) -> None:
         self.screen = pyte.Screen(WIDTH, HEIGHT)
         self.stream = pyte.Stream(self.screen)
-        self.frames = 0
+        self.screens: list[list[str]] = []
+        """The screen after each frame."""
+
+    @property
+    def frames(self) -> int:
+        return len(self.screens)
 
     def feed(self, data: str) -> None:
         self.stream.feed(data)
-        self.frames += 1
+        self.screens.append(self.lines)
 
     @property
     def lines(self) -> list[str]:
@@ -92,7 +97,8 @@ async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_a
     first time is shorter than its estimate (a placeholder's height, during a burst), every
     line below it moves.  A frame that wrote only the asked-for lines left the rest where
     they were: in the real terminal the selection mark was missing, and rows were out of
-    place, until some later frame happened to draw the whole log."""
+    place, until some later frame happened to draw the whole log.  During a burst the key
+    asks for the whole log at once: no frame shows rows out of place."""
     terminal = RecordingDriver.terminal = Terminal()
     app = LogApp(driver_class=RecordingDriver)
     try:
@@ -115,6 +121,7 @@ async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_a
             assert log.heights[-1] > 4  # (the estimate, before it is drawn)
             await _settled(pilot, terminal)
             log.frame_budget = None  # the key's frame draws every event on screen
+            before_key = terminal.frames
             await pilot.press("k")
             # (the event at the bottom of the view: a burst's are held for its next paint)
             await until(pilot, lambda: log.cursor_id is not None, "the selection")
@@ -126,5 +133,8 @@ async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_a
             assert shown == redrawn, "\n".join(
                 f"{a!r}\n{b!r}" for a, b in zip(shown, redrawn, strict=True) if a != b
             )
+            # Not even for a frame: the key's first frame draws the whole log in a burst.
+            after_key = terminal.screens[before_key : before_key + 1]
+            assert after_key == [redrawn], "\n".join(after_key[0] if after_key else [])
     finally:
         RecordingDriver.terminal = None

@@ -1175,8 +1175,10 @@ class EventLog(ScrollView, can_focus=True):
 
     def _refresh_moved(self, before: float, *indices: int | None) -> None:
         """After the selection moved: when the view did not scroll, only the two events whose
-        look changed are drawn again (a frame of a few lines, not of the whole log)."""
-        if self.scroll_y != before:
+        look changed are drawn again (a frame of a few lines, not of the whole log).  Not
+        during a burst: the view shows placeholders of estimated height, and drawing them
+        moves lines (the frame would ask for the whole log anyway, one frame later)."""
+        if self.scroll_y != before or self.bursting:
             self.refresh()
             return
         for index in indices:
