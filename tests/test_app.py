@@ -1580,6 +1580,33 @@ async def test_background_reads_start_once_the_opened_view_is_drawn(
         )
 
 
+async def test_code_highlighting_is_made_ready_in_a_thread_once_the_opened_view_is_drawn(
+    demo_sim: SimulatorServer, monkeypatch
+) -> None:
+    """pygments compiles a lexer's patterns when it is first made (Python's 70 ms here), and
+    that fell inside the first frame that drew a code block in the language.  Once what the
+    app opened with is drawn, a thread makes the common languages' lexers ready."""
+    import threading
+
+    import qoder_tui.screens.main as main_module
+    from qoder_tui.render import events as render_events
+
+    monkeypatch.setattr(main_module, "BACKGROUND_AFTER", 600.0)
+    render_events._code_lexer.cache_clear()  # as at launch (an earlier test made some)
+    app = _app_on(demo_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen._highlighting is not None, what="the thread started")
+        thread = screen._highlighting
+        assert thread is not None and thread is not threading.main_thread() and thread.daemon
+        await until(pilot, lambda: not thread.is_alive(), timeout=30, what="the lexers made")
+        ready = render_events._code_lexer.cache_info()
+        assert ready.currsize >= len(render_events.CODE_LANGUAGES)
+        for name in render_events.CODE_LANGUAGES:  # each made once, and found from now on
+            assert not isinstance(render_events._code_lexer(name), str), name
+        assert render_events._code_lexer.cache_info().misses == ready.misses
+
+
 async def test_the_markdown_renderer_is_loaded_while_the_first_pages_are_on_their_way(
     make_sim,
 ) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -57,7 +58,7 @@ from ..controller import (
     ViewChanged,
 )
 from ..filters import JUMPS, FilterError, parse_filter
-from ..render.events import Palette, load_markdown, pretty_json
+from ..render.events import Palette, load_markdown, pretty_json, warm_code_highlighting
 from ..store import ALL_THREADS, DEFAULT_WINDOW, EventStore, SessionStore
 from ..ui_caches import release_widget_caches
 from ..widgets.event_log import EventLog
@@ -223,6 +224,8 @@ class MainScreen(Screen[None]):
         """Live events applied since the log was last drawn for them."""
         self._trailing_paint: Timer | None = None
         self._tree_dirty: set[str] = set()
+        self._highlighting: threading.Thread | None = None
+        """The thread that makes code highlighting ready (see warm_code_highlighting)."""
         self._handlers: dict[type, Callable[[Any], None]] = {
             Deferred: lambda deferred: deferred.run(),
             SessionsListed: self._sessions_listed,
@@ -336,7 +339,7 @@ class MainScreen(Screen[None]):
         self.message_panel.display = False
         # Background reads (probes of the listed sessions, failed-call counts) start once
         # what the app opens with is drawn (_first_paint), or after this long regardless.
-        self.set_timer(BACKGROUND_AFTER, self.controller.first_paint_done)
+        self.set_timer(BACKGROUND_AFTER, self._background_work)
         self._check_size()
         # The opening answers often came while the app started (see Prefetch): their session
         # is in the first frame then, not in a second one after it.
@@ -538,7 +541,14 @@ class MainScreen(Screen[None]):
         once, the stream's client (httpx, httpcore, h11, anyio: 70-85 ms of imports) and the
         probes took it: the frame's bytes reached tmux 137 ms after it was handed over, and
         it showed later than with those imports before the frame (884 against 830 ms)."""
-        self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, self.controller.first_paint_done)
+        self.call_after_refresh(self.set_timer, FIRST_FRAME_GRACE, self._background_work)
+
+    def _background_work(self) -> None:
+        """What waited for the first paint starts: background reads, and code highlighting
+        made ready in a thread (once)."""
+        self.controller.first_paint_done()
+        if self._highlighting is None:
+            self._highlighting = warm_code_highlighting()
 
     def _view_changed(self, news: ViewChanged) -> None:
         if self.current == news.scope:
