@@ -547,6 +547,7 @@ class PaneWatch:
         self.mark = selection_mark(column)
         self.selected: list[float] = []
         """When a frame drawing a selected line came out."""
+        self._tail = ""
 
     async def __aenter__(self) -> PaneWatch:
         self.proc = await asyncio.create_subprocess_exec(
@@ -573,8 +574,12 @@ class PaneWatch:
             if not line.startswith(b"%output "):
                 continue
             data = _OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), line.split(b" ", 2)[2])
-            if self.mark.search(data.decode("utf-8", "ignore")):
+            # (with the end of the chunk before: tmux may cut a frame anywhere)
+            text = self._tail + data.decode("utf-8", "ignore")
+            if self.mark.search(text):
                 self.selected.append(time.perf_counter())
+                text = ""
+            self._tail = text[-64:]
 
     async def press(self, key: str) -> float | None:
         """Send `key`; for `k`, seconds until a frame with a selected line came out."""
