@@ -450,6 +450,11 @@ class EventStore:
         folded = _FOLDED_BY_KIND.get(type(event))
         return folded is not None and folded(self, event)
 
+    def host_of(self, event: Event) -> Event | None:
+        """The event whose line or block shows `event` once it is folded (see is_folded)."""
+        host = _HOST_BY_KIND.get(type(event))
+        return host(self, event) if host is not None else None
+
     def span_start_time(self, end: ModelRequestEnd) -> datetime | None:
         start = self.peek(end.start_id)
         return start.time if start is not None else None
@@ -490,6 +495,12 @@ _FOLDED_BY_KIND: dict[type[Event], Callable[[EventStore, Any], bool]] = {
     ModelRequestStart: lambda store, event: event.id in store.span_ends,  # inside its end's line
 }
 """The kinds drawn inside another event once that one is loaded (see EventStore.is_folded)."""
+
+_HOST_BY_KIND: dict[type[Event], Callable[[EventStore, Any], Event | None]] = {
+    ToolResult: lambda store, event: store.use_for(event),
+    ModelRequestStart: lambda store, event: store.peek(store.span_ends.get(event.id)),
+}
+"""For each kind of _FOLDED_BY_KIND: the event it is drawn inside (EventStore.host_of)."""
 
 
 class _Turn:

@@ -1852,6 +1852,31 @@ async def test_a_running_model_request_is_drawn_again_as_its_time_goes_up(
         assert "request running 8s" in visible_text(app), visible_text(app)
 
 
+async def test_a_selected_model_request_that_ends_hands_the_selection_to_its_end(
+    demo_app_sim: SimulatorServer,
+) -> None:
+    """A model request's start is drawn inside its end's line once the end comes in: the
+    selection moves to the end, the line the reader sees, and the view shows it.  It stayed
+    on the start, which had no line any more: in the demo, the first `k` after launch
+    often selected a running request, and a moment later no line showed a selection."""
+    app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
+    store = EventStore("s", "t")
+    messages = [_ev(i, "agent.message", i - 60, content=f"m{i}") for i in range(1, 40)]
+    store.start([*messages, _ev(40, "span.model_request_start", -1)], has_older=False)
+    async with app.run_test(size=SIZE) as pilot:
+        log = await _showing(pilot, app, store)
+        log.focus()
+        await pilot.press("k")  # the newest event, selected: the running request
+        await until(pilot, lambda: log.cursor_id == "e40" and not log.follow)
+        end = _ev(42, "span.model_request_end", 1, model_request_start_id="e40")
+        log.apply(store.append([_ev(41, "agent.message", 0, content="m41"), end]))
+        assert log.cursor_id == "e42"
+        assert log._on_screen(len(store) - 1)
+        await pilot.pause()
+        marked = [line for line in visible_text(app).splitlines() if line.startswith("▌")]
+        assert len(marked) == 1 and "model" in marked[0], visible_text(app)
+
+
 async def test_lines_that_name_other_events_are_drawn_again_when_those_load(
     demo_app_sim: SimulatorServer,
 ) -> None:

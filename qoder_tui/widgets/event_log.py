@@ -17,6 +17,7 @@ import re
 import time
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import accumulate
@@ -303,6 +304,7 @@ class EventLog(ScrollView, can_focus=True):
                 self.heights[index] = self._estimate(store.events[index])
                 first_changed = min(first_changed, index)
         self._reindex(first_changed, resize=paint or change.prepended or bool(change.trimmed))
+        host = self._selection_to_host(change.changed)
         if not change.prepended and n_added and not self.follow:
             self.new_events += n_added
             if paint:
@@ -312,7 +314,9 @@ class EventLog(ScrollView, can_focus=True):
             self.bursting = True
             return
         self._keep_place(anchor)
-        if (
+        if host is not None and not change.prepended and not self.follow:
+            self._reveal_index(host, center=False)  # (a page paged in above stays put)
+        elif (
             not self.follow
             and not change.prepended
             and not change.trimmed
@@ -322,6 +326,25 @@ class EventLog(ScrollView, can_focus=True):
         self.refresh()
         if change.prepended:
             self._maybe_need_older()
+
+    def _selection_to_host(self, changed: AbstractSet[str]) -> int | None:
+        """When the selected event is now drawn inside another (a model request's start
+        inside its end's line, a tool result inside its call's block), the selection moves
+        to that one, which is what the reader sees: it stayed on an event with no line of
+        its own, and no line showed it (in the demo, the first `k` often selected a
+        running request, which ended a moment later).  Returns the new selection's index."""
+        store = self.store
+        if self.cursor_id is None or self.cursor_id not in changed or store is None:
+            return None
+        event = store.get(self.cursor_id)
+        if event is None or not store.is_folded(event):
+            return None
+        host = store.host_of(event)
+        index = store.index_of(host.id) if host is not None else None
+        if host is None or index is None:
+            return None
+        self.cursor_id = host.id
+        return index
 
     def _on_screen(self, index: int) -> bool:
         """Whether any line of the event at `index` is in the view (by the heights known)."""
