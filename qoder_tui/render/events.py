@@ -315,7 +315,6 @@ def _markdown_class() -> Callable[..., RenderableType]:
     `hyperlinks=False` and the defaults otherwise); a test checks that both draw alike.
     """
     from markdown_it import MarkdownIt
-    from rich.cells import cell_len
     from rich.console import RenderResult
     from rich.markdown import CodeBlock, Markdown
     from rich.syntax import Syntax
