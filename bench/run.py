@@ -18,6 +18,7 @@ Not a test: nothing here asserts.  Targets (issues 3 and 8):
 from __future__ import annotations
 
 import asyncio
+import codecs
 import gc
 import os
 import re
@@ -571,12 +572,16 @@ class PaneWatch:
 
     async def _read(self) -> None:
         assert self.proc.stdout is not None
+        # (tmux may cut the output anywhere, a character's bytes included)
+        decode = codecs.getincrementaldecoder("utf-8")("replace").decode
         while line := await self.proc.stdout.readline():
             if not line.startswith(b"%output "):
                 continue
-            data = _OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), line.split(b" ", 2)[2])
+            # (the line's own newline is not output: the pane's are sent as octal escapes)
+            chunk = line.split(b" ", 2)[2].removesuffix(b"\n")
+            data = _OCTAL.sub(lambda m: bytes([int(m.group(1), 8)]), chunk)
             # (with the end of the chunk before: tmux may cut a frame anywhere)
-            text = self._tail + data.decode("utf-8", "ignore")
+            text = self._tail + decode(data)
             if self.mark.search(text):
                 self.selected.append(time.perf_counter())
                 text = ""
@@ -679,6 +684,9 @@ async def bench_terminal_keys(base: str, big: tuple[str, str]) -> None:
     finally:
         subprocess.run(["tmux", "kill-session", "-t", pane], capture_output=True)
         subprocess.run(["tmux", "kill-session", "-t", keeper], capture_output=True)
+    if log := os.environ.get("BENCH_PRESS_LOG"):  # (every press, for comparing runs)
+        with open(log, "a") as out:
+            out.write(" ".join(f"{t * 1000:.1f}" for t in busy) + "\n")
     print(
         f"  key presses in a real terminal (tmux) during ingest, until the selection is drawn: "
         f"{_percentiles(busy)} ({len(busy)} presses, {2 * max(1, TERMINAL_BURSTS // 2)} bursts of "
