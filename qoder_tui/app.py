@@ -18,6 +18,7 @@ from .api.client import QoderClient
 from .api.errors import redact
 from .api.prefetch import Prefetch
 from .api.settings import Settings
+from .collector import FullCollections
 from .commands import GoToProvider, SafeCommandPalette
 from .screens.main import MainScreen
 from .store import DEFAULT_WINDOW
@@ -100,7 +101,8 @@ class QoderApp(App[None]):
         self.terminal_lost = False
         """The app quit because its terminal went away (nothing may be written to it)."""
         self._terminal_fds: list[int] = []
-        self._collector_thresholds: tuple[int, int, int] | None = None
+        self.full_collections = FullCollections()
+        """When the collector's full collections run (the screen picks the moment)."""
         self.settings = settings
         self.client = QoderClient(settings, prefetch=prefetch)
         self._screen_args = {
@@ -114,6 +116,7 @@ class QoderApp(App[None]):
             "window": window,
             "alert_bell": alert_bell,
             "idle_alert": idle_alert,
+            "full_collections": self.full_collections,
         }
 
     def action_command_palette(self) -> None:
@@ -127,9 +130,7 @@ class QoderApp(App[None]):
         return MainScreen(self.client, **self._screen_args)  # type: ignore[arg-type]
 
     def on_mount(self) -> None:
-        if self._collector_thresholds is None:  # (a subclass's on_mount may call this too)
-            young, middle, old = self._collector_thresholds = gc.get_threshold()
-            gc.set_threshold(max(young, YOUNG_GENERATION), middle, old)
+        self.full_collections.start(young=max(gc.get_threshold()[0], YOUNG_GENERATION))
         self._terminal_fds = [] if self.is_headless else terminal_fds()
         if self._terminal_fds:
             self.set_interval(TERMINAL_CHECK, self._check_terminal)
@@ -158,9 +159,7 @@ class QoderApp(App[None]):
         await super().on_event(event)
 
     async def on_unmount(self) -> None:
-        if self._collector_thresholds is not None:
-            gc.set_threshold(*self._collector_thresholds)
-            self._collector_thresholds = None
+        self.full_collections.stop()
         await self.client.aclose()
         release_widget_caches()  # nothing of this app stays behind in the process
 

@@ -486,8 +486,10 @@ async def test_the_collectors_young_generation_is_larger_while_the_app_runs_and_
 ) -> None:
     """A burst's buffered events must not outlive the young collections into the oldest
     generation (each full collection then stalls the app): the app collects its young
-    generation less often while it runs, and leaves the process's collector as it was."""
+    generation less often while it runs, and starts full collections itself (Python's own
+    threshold for them out of reach); it leaves the process's collector as it was."""
     from qoder_tui.app import YOUNG_GENERATION
+    from qoder_tui.collector import OUT_OF_REACH
 
     before = gc.get_threshold()
     gc.set_threshold(700, before[1] + 1, before[2] + 2)  # (distinct, to see them kept)
@@ -495,7 +497,7 @@ async def test_the_collectors_young_generation_is_larger_while_the_app_runs_and_
         app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
         async with app.run_test(size=SIZE) as pilot:
             await until(pilot, lambda: main_screen(app).tree_view.root.children)
-            assert gc.get_threshold() == (YOUNG_GENERATION, before[1] + 1, before[2] + 2)
+            assert gc.get_threshold() == (YOUNG_GENERATION, before[1] + 1, OUT_OF_REACH)
         assert gc.get_threshold() == (700, before[1] + 1, before[2] + 2)
         gc.set_threshold(YOUNG_GENERATION * 2, before[1], before[2])  # a larger one is kept
         app = QoderApp(settings_for(demo_app_sim), clock=_clock, live=False)
@@ -504,6 +506,108 @@ async def test_the_collectors_young_generation_is_larger_while_the_app_runs_and_
             assert gc.get_threshold()[0] == YOUNG_GENERATION * 2
     finally:
         gc.set_threshold(*before)
+
+
+async def test_a_due_full_collection_runs_just_after_a_key_is_answered_not_while(
+    demo_sim: SimulatorServer, monkeypatch
+) -> None:
+    """A full collection holds the interpreter for 50-90 ms here: one due runs once a key's
+    effect is drawn (AFTER_ANSWER later, its frame written by then), not while a key is
+    answered, and not only when input has been quiet for long."""
+    import qoder_tui.collector as collector_module
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(main_module, "INPUT_QUIET", 600.0)  # only after a key, here
+    monkeypatch.setattr(main_module, "COLLECT_AT_LATEST", 600.0)
+    monkeypatch.setattr(collector_module, "CHECK_EVERY", 0.0)  # (counted at each look)
+    full_starts: list[float] = []
+
+    def noted(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            full_starts.append(time.perf_counter())
+
+    app = _app_on(demo_sim, "pydantic")
+    gc.callbacks.append(noted)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = main_screen(app)
+            log = screen.log_view
+            await until(pilot, lambda: log.store is not None and len(log.store) > 5)
+            full = app.full_collections
+            assert full.running
+            drawn: list[tuple[float, str | None]] = []
+            on_drawn = log.on_drawn
+            assert on_drawn is not None
+
+            def noted_drawn() -> None:
+                drawn.append((time.perf_counter(), log.cursor_id))
+                on_drawn()
+
+            log.on_drawn = noted_drawn
+            log.focus()
+            await pilot.press("k")  # (input came in: the quiet path is out of reach)
+            await until(pilot, lambda: log.cursor_id is not None)
+            collected = full.collections
+            for _ in range(collector_module.MIDDLE_COLLECTIONS + 1):
+                gc.collect(1)
+            full.due()  # (the first count, if none yet: growth is measured from it)
+            held = [[i] for i in range(len(gc.get_objects(generation=2)))]
+            gc.collect(1)  # (into the oldest generation: now a full collection is due)
+            assert full.due()
+            pressed = time.perf_counter()
+            await pilot.press("k")
+            await until(pilot, lambda: full.collections > collected, what="the collection")
+            assert not full.due()
+            answered = next(t for t, cursor in drawn if t > pressed and cursor is not None)
+            assert full_starts and full_starts[-1] > answered  # after the key's answer
+            assert not [t for t in full_starts if pressed < t < answered]
+            del held
+    finally:
+        gc.callbacks.remove(noted)
+
+
+async def test_a_due_full_collection_runs_once_input_is_quiet_or_at_the_latest(
+    demo_sim: SimulatorServer, monkeypatch
+) -> None:
+    """With no key to answer, a due full collection waits for input to be quiet for
+    INPUT_QUIET; a reader who never stops (a key held down) gets it COLLECT_AT_LATEST
+    after it became due."""
+    import qoder_tui.collector as collector_module
+    import qoder_tui.screens.main as main_module
+
+    monkeypatch.setattr(collector_module, "CHECK_EVERY", 0.0)
+    monkeypatch.setattr(main_module, "AFTER_ANSWER", 600.0)  # (not after a key, here)
+    monkeypatch.setattr(main_module, "INPUT_QUIET", 600.0)
+    monkeypatch.setattr(main_module, "COLLECT_AT_LATEST", 0.5)
+    app = _app_on(demo_sim, "pydantic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = main_screen(app)
+        await until(pilot, lambda: screen.log_view.store is not None)
+        full = app.full_collections
+        collected = full.collections
+
+        def make_due() -> list[list[int]]:
+            for _ in range(collector_module.MIDDLE_COLLECTIONS + 1):
+                gc.collect(1)
+            full.due()  # (the first count, if none yet)
+            held = [[i] for i in range(len(gc.get_objects(generation=2)))]
+            gc.collect(1)
+            assert full.due()
+            return held
+
+        screen.input_arrived()  # input just now: not quiet for INPUT_QUIET
+        held = make_due()
+        due_at = time.monotonic()
+        await until(pilot, lambda: full.collections > collected, what="the latest moment")
+        assert time.monotonic() - due_at >= 0.5
+        monkeypatch.setattr(main_module, "INPUT_QUIET", 0.2)
+        monkeypatch.setattr(main_module, "COLLECT_AT_LATEST", 600.0)
+        screen.input_arrived()
+        held = make_due()
+        due_at = time.monotonic()
+        await until(pilot, lambda: full.collections > collected + 1, what="input quiet")
+        assert time.monotonic() - due_at >= 0.2 - 0.05  # (input came in just before)
+        del held
 
 
 async def test_rejected_token_is_a_message_not_a_crash(demo_app_sim: SimulatorServer) -> None:

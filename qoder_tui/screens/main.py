@@ -35,6 +35,7 @@ from ..api.errors import AuthError, NotFoundError
 from ..api.follower import StreamState
 from ..api.models import Session
 from ..attention import NEEDS_ATTENTION, age_text
+from ..collector import FullCollections
 from ..controller import (
     POSTED,
     SESSIONS_REFRESH,
@@ -93,6 +94,18 @@ in a frame, and fewer frames leave the loop free for ingest and for key presses.
 STREAM_QUIET = 0.03
 """A burst is over once no live event came in for this long (seconds): what it left in the
 buffer is drained and drawn then, not at the end of the longer waits above."""
+
+COLLECT_CHECK = 0.25
+"""Seconds between looks at whether a full collection is due (see FullCollections)."""
+
+INPUT_QUIET = 1.0
+"""A due full collection runs once no key or click came in for this many seconds..."""
+
+AFTER_ANSWER = 0.03
+"""...or this long after a key's effect was drawn (its frame written by then)..."""
+
+COLLECT_AT_LATEST = 5.0
+"""...and at the latest this long after it became due."""
 
 
 def rich_colour(colour: str, *, over: str | None) -> str | None:
@@ -171,9 +184,16 @@ class MainScreen(Screen[None]):
         window: int = DEFAULT_WINDOW,
         alert_bell: bool = True,
         idle_alert: float | None = None,
+        full_collections: FullCollections | None = None,
     ) -> None:
         super().__init__()
         self.server_label = server_label
+        self.full_collections = full_collections
+        """The collector's full collections, run here when due and no key waits (None: as
+        Python runs them)."""
+        self._last_input = float("-inf")
+        self._due_since: float | None = None
+        self._collect_timer: Timer | None = None
         self.frame_budget = frame_budget
         self.client = client
         self.controller = SessionController(
@@ -358,6 +378,8 @@ class MainScreen(Screen[None]):
         self.set_interval(1.0, self._on_tick)
         self.set_interval(30.0, self._relabel_sessions)
         self.set_interval(SESSIONS_REFRESH, self.controller.refresh_sessions)
+        if self.full_collections is not None:
+            self.set_interval(COLLECT_CHECK, self._collect_when_quiet)
         # The app's own queue runs this once Textual has started the app (see _app_ready).
         self.app.call_later(self._app_ready)
 
@@ -624,8 +646,12 @@ class MainScreen(Screen[None]):
     def input_arrived(self) -> None:
         """A key or a click came in: hold live ingest until its effect is drawn (at most
         INPUT_GRACE), so that it is handled and drawn first."""
-        self._input_until = time.monotonic() + INPUT_GRACE
+        self._last_input = time.monotonic()
+        self._input_until = self._last_input + INPUT_GRACE
         self._inputs += 1
+        if self._collect_timer is not None:  # (a full collection waits for the next moment)
+            self._collect_timer.stop()
+            self._collect_timer = None
         self.controller.hold_live(INPUT_GRACE)
         # The collector waits too: a full collection (40-190 ms here, about once per
         # 20,000 live events) that starts while a key is answered delays it by all of
@@ -651,6 +677,32 @@ class MainScreen(Screen[None]):
             self._gc_held = False
             gc.enable()
 
+    def _collect_after_answer(self) -> None:
+        self._collect_timer = None
+        if not self._gc_held and self._input_until < time.monotonic():
+            self._full_collection()
+
+    def _collect_when_quiet(self) -> None:
+        """A full collection that is due runs once no input came in for INPUT_QUIET, or
+        at the latest COLLECT_AT_LATEST after it became due (a reader holding a key down)."""
+        full = self.full_collections
+        if full is None or not full.due():
+            self._due_since = None
+            return
+        now = time.monotonic()
+        if self._due_since is None:
+            self._due_since = now
+        if self._gc_held:
+            return  # (a key is being answered: after it)
+        if now - self._last_input >= INPUT_QUIET or now - self._due_since >= COLLECT_AT_LATEST:
+            self._full_collection()
+
+    def _full_collection(self) -> None:
+        full = self.full_collections
+        if full is not None and full.due():
+            full.collect()
+        self._due_since = None
+
     def input_handled(self) -> None:
         """The newest key's binding ran: once the log is drawn after it, ingest goes on
         (a key that changes nothing there waits out INPUT_GRACE)."""
@@ -665,6 +717,11 @@ class MainScreen(Screen[None]):
         # The collector once the frame is out (this runs while it is being made), unless
         # newer input has come in by then.
         self.call_later(self._resume_gc, self._inputs)
+        if self.full_collections is not None and self._collect_timer is None:
+            # Just after a key is answered, the reader reads it: a full collection that is
+            # due runs then, once its frame is written (the collector would hold the
+            # writer), unless another key comes in first.
+            self._collect_timer = self.set_timer(AFTER_ANSWER, self._collect_after_answer)
         if self._held_drain is not None:  # a drain waits on the hold: now
             self._held_drain.stop()
             self._held_drain = None
