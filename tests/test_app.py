@@ -1407,6 +1407,53 @@ async def test_a_key_that_selects_an_event_draws_it_in_full_whatever_the_frames_
         assert "**m398**" in frames[-1], frames[-1]  # (the others wait: no budget)
 
 
+async def test_a_key_in_a_burst_draws_the_selection_first_and_the_placeholders_next(
+    monkeypatch,
+) -> None:
+    """A key that moves the selection while a burst comes in is answered by a frame that
+    draws the selection on the lines as the burst's paint left them (placeholders stay
+    placeholders); the frame after it draws them, the burst still coming in.  Drawing
+    them in the key's frame held it (12-16 ms of a frame, in tmux traces)."""
+    from qoder_tui.store import EventStore
+    from qoder_tui.widgets import event_log
+    from qoder_tui.widgets.event_log import EventLog
+
+    monkeypatch.setattr(event_log, "BURST_FRAME_BUDGET", 0.0)
+    app = _log_only_app()
+    async with app.run_test(size=(80, 20)) as pilot:
+        log = app.query_one(EventLog)
+        log.frame_budget = 60.0  # (the usual budget, made roomy: no placeholder for time)
+        frames: list[tuple[str | None, str]] = []
+        draw = EventLog.render_lines
+
+        def recorded(view: EventLog, crop: Any) -> Any:
+            lines = draw(view, crop)
+            frames.append((view.cursor_id, "\n".join(line.text for line in lines)))
+            return lines
+
+        monkeypatch.setattr(EventLog, "render_lines", recorded)
+        store = EventStore("s")
+        store.start([_agent_message(i, f"**m{i}**") for i in range(60)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: frames and "m59" in frames[-1][1])
+        log.apply(store.append(_agent_message(i, f"**m{i}**") for i in range(60, 260)), paint=False)
+        log.catch_up()  # the burst's paint, while it still comes in
+        await until(pilot, lambda: "**m258**" in frames[-1][1], what="the burst's paint")
+        log.focus()
+        before = len(frames)
+        await pilot.press("k")  # the newest event on screen, selected
+        await until(pilot, lambda: any(cursor for cursor, _ in frames[before:]))
+        first = next(text for cursor, text in frames[before:] if cursor == "e000259")
+        assert "m259" in first and "**m259**" not in first, first  # the selection: drawn
+        assert "**m258**" in first, first  # the others as the burst's paint left them
+        await until(
+            pilot,
+            lambda: "m258" in frames[-1][1] and "**m2" not in frames[-1][1],
+            what="the placeholders drawn",
+        )
+        assert log.bursting  # (by the frame after the key's, not by the burst's end)
+
+
 TABLE = "| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |"
 """A message drawn taller than estimated (its table has borders)."""
 

@@ -234,6 +234,9 @@ class EventLog(ScrollView, can_focus=True):
         frame spends BURST_FRAME_BUDGET on drawing events not drawn before, and shows the
         rest as placeholders.  Those lines are out of date at the burst's next paint, a
         quarter of a second later, and drawing them kept keys waiting."""
+        self._answering = False
+        """The next frame answers a key that moved the selection during a burst: it draws
+        the selection and leaves what the burst left undrawn for the frame after it."""
         self.filter: Filter | None = None
         """What the reader narrowed the log to (events that do not match take no place)."""
         self.search_query = ""
@@ -798,12 +801,16 @@ class EventLog(ScrollView, can_focus=True):
         view = self.scrollable_content_region.height or self.size.height
         budget = self.frame_budget
         later: frozenset[type[Event]] = frozenset()
-        if budget is not None and self.flooded:
+        if budget is not None and (self.flooded or self._answering):
             budget = min(budget, BURST_FRAME_BUDGET)
             # Messages wait too: one message's Markdown can take a frame's whole budget,
             # for lines the next paint has moved past (in the ingest figure's bursts, 37
-            # of them took 161 ms of 441 ms of frames).
+            # of them took 161 ms of 441 ms of frames).  A key's frame in a burst waits
+            # for nothing more: it shows the lines as the burst left them, with the new
+            # selection, and the frame after it draws the placeholders (12-16 ms of
+            # drawing that held the key's frame, in tmux traces).
             later = MARKDOWN_KINDS
+        self._answering = False
         deadline = None if budget is None else time.perf_counter() + budget
         events = store.events
         deferred = False
@@ -1202,6 +1209,7 @@ class EventLog(ScrollView, can_focus=True):
         during a burst: the view shows placeholders of estimated height, and drawing them
         moves lines (the frame would ask for the whole log anyway, one frame later)."""
         if self.scroll_y != before or self.bursting:
+            self._answering = self.bursting
             self.refresh()
             return
         for index in indices:
