@@ -147,6 +147,23 @@ def unpack(row: Row) -> Event:
 ID, PROCESSED_AT = 1, 3
 """Where a row keeps the event's id and time (see Row)."""
 
+
+def code_of(cls: type[Event]) -> int:
+    """The kind code a row of this class starts with."""
+    return _BY_CLASS[cls].code
+
+
+def field_at(cls: type[Event], name: str) -> int:
+    """Where a row of this class keeps the field `name` (as packed: a usage as its values,
+    see usage_of), for reading one field without building the event."""
+    return 1 + [f.name for f in fields(cls)].index(name)
+
+
+def usage_of(values: Row | None) -> Usage | None:
+    """A usage as a row keeps it, built again."""
+    return _unpack_usage(values)
+
+
 MADE_KEPT = 1_024
 """Events built from rows and kept for the next ask (what is on screen is asked for often)."""
 
@@ -212,4 +229,4 @@ class EventRows(Sequence[Event]):
             made.pop(event_id, None)
 
 
-__all__ = ["ID", "EventRows", "Row", "pack", "unpack"]
+__all__ = ["ID", "EventRows", "Row", "code_of", "field_at", "pack", "unpack", "usage_of"]

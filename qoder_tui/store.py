@@ -32,7 +32,7 @@ from .api.models import (
     normalise_status,
     parse_ts,
 )
-from .rows import ID, PROCESSED_AT, EventRows, Row, pack
+from .rows import ID, PROCESSED_AT, EventRows, Row, code_of, field_at, pack, usage_of
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,11 @@ class TurnStats:
 
 TURN_SCAN = 5_000
 """A turn's stats look at most this many events after its user message."""
+
+TRIM_STEP = 1_000
+"""Events one trim lets go at most: a store over its window gets back to it over a few
+drains, not in one (5,000 at once took 23-31 ms of a drain in tmux traces, where a key
+pressed then waited)."""
 
 
 @dataclass
@@ -98,6 +103,8 @@ class EventStore:
         self.events = EventRows()
         """The events, as rows the collector need not scan (see rows.py); reading builds them."""
         self._rows = self.events.rows
+        self._trimming = False
+        """Over its window and slack lately, and not back to its window yet."""
         self.uses: dict[str, str] = {}
         """Tool call id -> the id of the call's event."""
         self.results: dict[str, str] = {}
@@ -284,23 +291,28 @@ class EventStore:
 
     @property
     def over_window(self) -> bool:
-        """Whether the store holds more than its window and slack: a trim would let some go."""
-        return len(self._rows) > self.window + max(1_000, self.window // 10)
+        """Whether a trim would let some go: the store holds more than its window and slack,
+        or did lately and is not back to its window yet."""
+        held = len(self._rows)
+        slack = max(1_000, self.window // 10)
+        return held > self.window + slack or (self._trimming and held > self.window)
 
     def trim(self, *, keep_from: int | None = None) -> int:
-        """Let the oldest events go once the store holds more than its window (plus slack).
+        """Let the oldest events go once the store holds more than its window (plus slack),
+        at most TRIM_STEP a call, until it is back to its window.
 
         Never lets go of `keep_from` or anything after it (what the reader has on
         screen).  Returns how many went; they page in again with `before_id`.
         """
         if not self.over_window:
             return 0
-        count = len(self._rows) - self.window
+        count = min(len(self._rows) - self.window, TRIM_STEP)
         if keep_from is not None:
             count = min(count, keep_from)
         if count <= 0:
             return 0
         self._drop_front(count)
+        self._trimming = len(self._rows) > self.window
         self.has_older = True
         self.unloaded += count
         return count
@@ -315,38 +327,42 @@ class EventStore:
         return count
 
     def _drop_front(self, count: int) -> None:
-        ids = [self.id_at(i) for i in range(min(count, len(self._rows)))]
-        # (only the kinds that were paired or counted are built again to be undone)
-        gone = list(self.events.of_kinds(_DROP_KINDS, 0, count))
+        gone = self._rows[:count]
+        # Undone from the rows, no event built: building them cost 10 us each (a call's
+        # input parsed as JSON again), and a trim lets go of thousands at once.
+        removed = Usage()
+        undo = _UNINDEX_BY_CODE.get
+        for row in gone:
+            unindex = undo(row[0])
+            if unindex is not None and (usage := unindex(self, row)) is not None:
+                removed = removed + usage
+        ids = [row[ID] for row in gone]
         del self._rows[:count]
         self.events.forget(ids)
         self._base += count
+        seq = self._seq
         for event_id in ids:
-            del self._seq[event_id]
-        removed = Usage()
-        for event in gone:
-            usage = _UNINDEX_BY_KIND[type(event)](self, event)
-            if usage is not None:
-                removed = removed + usage
+            del seq[event_id]
         self.usage = self.usage - removed
         self.sparse = max(0, self.sparse - count)
 
     # What letting an event of each kind go undoes, and the usage it takes away (see
-    # _UNINDEX_BY_KIND).
+    # _UNINDEX_BY_KIND): read from its row.
 
-    def _unindex_use(self, event: ToolUse) -> Usage | None:
-        self.uses.pop(event.call_id, None)
+    def _unindex_use(self, row: Row) -> Usage | None:
+        self.uses.pop(row[_USE_CALL], None)
         return None
 
-    def _unindex_result(self, event: ToolResult) -> Usage | None:
-        if self.results.get(event.call_id) == event.id:
-            del self.results[event.call_id]
+    def _unindex_result(self, row: Row) -> Usage | None:
+        call_id = row[_RESULT_CALL]
+        if self.results.get(call_id) == row[ID]:
+            del self.results[call_id]
         return None
 
-    def _unindex_span_end(self, event: ModelRequestEnd) -> Usage | None:
-        if event.start_id:
-            self.span_ends.pop(event.start_id, None)
-        return event.usage
+    def _unindex_span_end(self, row: Row) -> Usage | None:
+        if start_id := row[_END_START]:
+            self.span_ends.pop(start_id, None)
+        return usage_of(row[_END_USAGE])
 
     def start(
         self, newest: list[Event], *, has_older: bool, shared: EventStore | None = None
@@ -480,15 +496,19 @@ class EventStore:
         return best
 
 
-_UNINDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Any], Usage | None]] = {
+_UNINDEX_BY_KIND: dict[type[Event], Callable[[EventStore, Row], Usage | None]] = {
     ToolUse: EventStore._unindex_use,
     ToolResult: EventStore._unindex_result,
     ModelRequestEnd: EventStore._unindex_span_end,
 }
-"""What letting an event of each kind go must undo: its pair, and the usage summed."""
+"""What letting an event of each kind go must undo, from its row: its pair, and the usage
+summed (the other kinds need no undoing)."""
 
-_DROP_KINDS = tuple(_UNINDEX_BY_KIND)
-"""The kinds that are built again when they are let go (the others need no undoing)."""
+_UNINDEX_BY_CODE = {code_of(cls): unindex for cls, unindex in _UNINDEX_BY_KIND.items()}
+
+_USE_CALL = field_at(ToolUse, "call_id")
+_RESULT_CALL = field_at(ToolResult, "call_id")
+_END_START, _END_USAGE = field_at(ModelRequestEnd, "start_id"), field_at(ModelRequestEnd, "usage")
 
 _FOLDED_BY_KIND: dict[type[Event], Callable[[EventStore, Any], bool]] = {
     ToolResult: lambda store, event: event.call_id in store.uses,  # inside its call's block
