@@ -48,7 +48,7 @@ from textual import events  # noqa: E402
 from textual.drivers.headless_driver import HeadlessDriver  # noqa: E402
 
 from qoder_tui.api.settings import Secret, Settings  # noqa: E402
-from qoder_tui.app import QoderApp  # noqa: E402
+from qoder_tui.app import QoderApp, noting_input  # noqa: E402
 from qoder_tui.screens.main import MainScreen  # noqa: E402
 from qoder_tui.widgets.event_log import EventLog  # noqa: E402
 
@@ -405,7 +405,7 @@ async def app_ingest(
     base: str, session_id: str, thread_id: str, count: int
 ) -> tuple[float, list[float], float, int]:
     app = QoderApp(settings(base), session_id=session_id, thread_id=thread_id, live=True)
-    app.driver_class = FrameClock
+    app.driver_class = noting_input(FrameClock)  # (as the app makes a terminal's driver)
     async with app.run_test(headless=False, size=SIZE) as pilot:
         screen = app.screen
         assert isinstance(screen, MainScreen)
@@ -450,7 +450,7 @@ async def app_ingest(
             seen, out = len(draws), len(written)
             event = events.Key(key, key if len(key) == 1 else None)
             event.set_sender(app)
-            driver.send_message(event)
+            driver.process_message(event)  # (as a terminal driver's input thread does)
             drawn: float | None = None
             while time.perf_counter() - t < PRESS_TIMEOUT:
                 for when, cursor, follow in draws[seen:] if drawn is None else ():

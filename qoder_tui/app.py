@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import sys
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import events
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
+from textual.message import Message
 
 from .api.client import QoderClient
 from .api.errors import redact
@@ -20,7 +24,7 @@ from .api.prefetch import Prefetch
 from .api.settings import Settings
 from .collector import FullCollections
 from .commands import GoToProvider, SafeCommandPalette
-from .screens.main import MainScreen
+from .screens.main import InputStamp, MainScreen
 from .store import DEFAULT_WINDOW
 from .ui_caches import release_widget_caches
 
@@ -69,6 +73,25 @@ def terminal_fds() -> list[int]:
     return fds
 
 
+@functools.cache
+def noting_input(driver_class: type[Driver]) -> type[Driver]:
+    """The driver class, stamping its app's InputStamp as its input thread reads a key or a
+    click (Driver.process_message: "additional processing on a message, prior to sending")."""
+
+    class NotingInput(driver_class):  # type: ignore[valid-type,misc]
+        def __init__(self, app: App[Any], **kwargs: Any) -> None:
+            super().__init__(app, **kwargs)
+            self._input_stamp: InputStamp | None = getattr(app, "input_stamp", None)
+
+        def process_message(self, message: Message) -> None:
+            if self._input_stamp is not None and isinstance(message, PROMPT_INPUT):
+                self._input_stamp.at = time.monotonic()  # (one float: safe from a thread)
+            super().process_message(message)
+
+    NotingInput.__name__ = NotingInput.__qualname__ = f"NotingInput{driver_class.__name__}"
+    return NotingInput
+
+
 class QoderApp(App[None]):
     TITLE = "qoder-tui"
     CSS_PATH = str(styles_dir() / "app.tcss")
@@ -103,6 +126,8 @@ class QoderApp(App[None]):
         self._terminal_fds: list[int] = []
         self.full_collections = FullCollections()
         """When the collector's full collections run (the screen picks the moment)."""
+        self.input_stamp = InputStamp()
+        """When the driver's input thread last read a key or a click (see noting_input)."""
         self.settings = settings
         self.client = QoderClient(settings, prefetch=prefetch)
         self._screen_args = {
@@ -117,7 +142,11 @@ class QoderApp(App[None]):
             "alert_bell": alert_bell,
             "idle_alert": idle_alert,
             "full_collections": self.full_collections,
+            "input_stamp": self.input_stamp,
         }
+
+    def get_driver_class(self) -> type[Driver]:
+        return noting_input(super().get_driver_class())
 
     def action_command_palette(self) -> None:
         if self.use_command_palette and not SafeCommandPalette.is_open(self):  # type: ignore[arg-type]

@@ -610,6 +610,62 @@ async def test_a_due_full_collection_runs_once_input_is_quiet_or_at_the_latest(
         del held
 
 
+async def test_a_drain_due_while_the_terminal_has_read_a_key_waits_for_the_key(
+    demo_sim: SimulatorServer, monkeypatch
+) -> None:
+    """The terminal's input thread stamps a key or a click as it reads it (the app's
+    driver); the app's queue has it a loop turn or more later, after the timers that came
+    due meanwhile.  A drain that comes due in between waits for the key, which is answered
+    first (in tmux traces, drains of 5-12 ms ran there in most of the slowest presses)."""
+    from textual import events
+    from textual.drivers.headless_driver import HeadlessDriver
+
+    from qoder_tui.app import noting_input
+
+    class Terminal(HeadlessDriver):
+        """Not headless: Textual treats it as a terminal's driver (it writes nowhere)."""
+
+        latest: Terminal | None = None
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            Terminal.latest = self
+
+        @property
+        def is_headless(self) -> bool:
+            return False
+
+        def write(self, data: str) -> None:
+            pass
+
+    from textual.app import App
+
+    plain = _app_on(demo_sim, "pydantic")  # the app's own driver stamps input too
+    assert plain.driver_class is noting_input(App.get_driver_class(plain))
+    app = _app_on(demo_sim, "pydantic")
+    app.driver_class = noting_input(Terminal)
+    async with app.run_test(size=SIZE, headless=False) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and len(log.store) > 5)
+        log.focus()
+        await pilot.pause()
+        selected_at_drain: list[str | None] = []
+        drain = screen.controller.drain
+
+        def noted(limit: int) -> Any:
+            selected_at_drain.append(log.cursor_id)
+            return drain(limit)
+
+        monkeypatch.setattr(screen.controller, "drain", noted)
+        driver = Terminal.latest
+        assert driver is not None
+        driver.process_message(events.Key("k", "k"))  # (what the input thread does)
+        screen._drain()  # a drain that came due just then
+        await until(pilot, lambda: selected_at_drain, what="the drain")
+        assert selected_at_drain[0] is not None, "the drain ran before the key was answered"
+
+
 async def test_rejected_token_is_a_message_not_a_crash(demo_app_sim: SimulatorServer) -> None:
     wrong = "wrong-" + TOKEN[::-1]
     app = QoderApp(settings_for(demo_app_sim, token=wrong), live=False)

@@ -95,6 +95,9 @@ STREAM_QUIET = 0.03
 """A burst is over once no live event came in for this long (seconds): what it left in the
 buffer is drained and drawn then, not at the end of the longer waits above."""
 
+INPUT_READ_WAIT = 0.003
+"""Seconds a drain or paint waits for a key read by the terminal's thread to reach the app."""
+
 COLLECT_CHECK = 0.25
 """Seconds between looks at whether a full collection is due (see FullCollections)."""
 
@@ -106,6 +109,19 @@ AFTER_ANSWER = 0.03
 
 COLLECT_AT_LATEST = 5.0
 """...and at the latest this long after it became due."""
+
+
+class InputStamp:
+    """When the terminal's input thread last read a key or a click (monotonic seconds), set
+    by the app's driver as it reads it: the app's queue has it only a loop turn or more
+    later, and drains and paints that come due in between wait for it (the app handles a
+    key after the timers that came due with it: in tmux traces, drains of 5-12 ms ran
+    there in most of the slowest presses)."""
+
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = float("-inf")
 
 
 def rich_colour(colour: str, *, over: str | None) -> str | None:
@@ -185,12 +201,14 @@ class MainScreen(Screen[None]):
         alert_bell: bool = True,
         idle_alert: float | None = None,
         full_collections: FullCollections | None = None,
+        input_stamp: InputStamp | None = None,
     ) -> None:
         super().__init__()
         self.server_label = server_label
         self.full_collections = full_collections
         """The collector's full collections, run here when due and no key waits (None: as
         Python runs them)."""
+        self.input_stamp = input_stamp
         self._last_input = float("-inf")
         self._due_since: float | None = None
         self._collect_timer: Timer | None = None
@@ -740,6 +758,8 @@ class MainScreen(Screen[None]):
         self._drain_scheduled = False
         self._held_drain = None
         held = self._input_until - time.monotonic()
+        if held <= 0 and self._input_read():
+            held = INPUT_READ_WAIT  # (handled by then: the hold above takes over)
         if held > 0:  # a key is being answered: drain once it is drawn
             self._drain_scheduled = True
             self._held_drain = self.set_timer(held, self._drain)
@@ -800,10 +820,23 @@ class MainScreen(Screen[None]):
         ):
             self._in_burst = False
 
+    def _input_read(self) -> bool:
+        """A key or a click the terminal's thread has read and the app has not handled yet."""
+        stamp = self.input_stamp
+        return (
+            stamp is not None
+            and stamp.at > self._last_input
+            and time.monotonic() - stamp.at < INPUT_GRACE
+        )
+
     def _paint_when_due(self) -> None:
         """The trailing paint of a burst: BURST_PAINT_EVERY after the last, or as soon as the
         stream has gone quiet (which ends the burst)."""
         self._trailing_paint = None
+        if self._input_read() or self._input_until > time.monotonic():
+            # (the key first; its own frame draws the log)
+            self._trailing_paint = self.set_timer(INPUT_READ_WAIT, self._paint_when_due)
+            return
         self._end_burst_if_quiet()
         remaining = BURST_PAINT_EVERY - (time.monotonic() - self._last_paint)
         unpainted = self._unpainted > 0 and (not self._in_burst or remaining <= 0)
