@@ -33,12 +33,15 @@ class Terminal:
         self.stream = pyte.Stream(self.screen)
         self.screens: list[list[str]] = []
         """The screen after each frame."""
+        self.writes: list[str] = []
+        """What each frame wrote."""
 
     @property
     def frames(self) -> int:
         return len(self.screens)
 
     def feed(self, data: str) -> None:
+        self.writes.append(data)
         self.stream.feed(data)
         self.screens.append(self.lines)
 
@@ -136,5 +139,48 @@ async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_a
             # Not even for a frame: the key's first frame draws the whole log in a burst.
             after_key = terminal.screens[before_key : before_key + 1]
             assert after_key == [redrawn], "\n".join(after_key[0] if after_key else [])
+    finally:
+        RecordingDriver.terminal = None
+
+
+async def test_a_key_in_a_burst_writes_only_the_selections_lines_when_nothing_on_screen_moved() -> (
+    None
+):
+    """During a burst a key's frame drew the whole log (placeholders on screen move lines
+    when drawn).  When the selected event keeps its height and nothing on screen changed
+    since the log was last drawn whole, the frame asks for the selection's lines only (in
+    tmux, a whole log's frame took longer to write and for tmux to read).  The terminal
+    still shows what a redraw would."""
+    terminal = RecordingDriver.terminal = Terminal()
+    app = LogApp(driver_class=RecordingDriver)
+    try:
+        async with app.run_test(headless=False, size=(WIDTH, HEIGHT)) as pilot:
+            log = app.query_one(EventLog)
+            log.frame_budget = None
+            store = EventStore("s")
+            store.start([_message(i, f"line {i}") for i in range(40)], has_older=False)
+            log.show(store, label_agents=False)
+            log.focus()
+            await until(pilot, lambda: any("line 39" in line for line in terminal.lines), "39")
+            # A burst comes in, held for its next paint: the view stays where it is.
+            log.apply(store.append(_message(i, f"line {i}") for i in range(40, 80)), paint=False)
+            assert log.bursting
+            await _settled(pilot, terminal)
+            before = len(terminal.writes)
+            log.refresh()  # (what a frame of the whole log writes)
+            await _settled(pilot, terminal)
+            whole = max(len(data) for data in terminal.writes[before:])
+            before = len(terminal.writes)
+            await pilot.press("k")
+            await until(pilot, lambda: log.cursor_id is not None, "the selection")
+            assert log.cursor_id == "e000039"
+            shown = await _settled(pilot, terminal)
+            first = terminal.writes[before]
+            assert "▌" in first and len(first) < whole / 4, (len(first), whole)
+            log.refresh()  # the whole log drawn again: what the terminal should show
+            redrawn = await _settled(pilot, terminal)
+            assert shown == redrawn, "\n".join(
+                f"{a!r}\n{b!r}" for a, b in zip(shown, redrawn, strict=True) if a != b
+            )
     finally:
         RecordingDriver.terminal = None

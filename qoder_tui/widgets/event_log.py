@@ -241,6 +241,12 @@ class EventLog(ScrollView, can_focus=True):
         self._answering = False
         """The next frame answers a key that moved the selection during a burst: it draws
         the selection and leaves what the burst left undrawn for the frame after it."""
+        self._answer_lines = False
+        """...and asks for the selection's lines only: it draws no event not drawn before."""
+        self._screen_stale = False
+        """An event on screen changed height since the log was last drawn whole (a burst's
+        changes are drawn at its paints): a frame of a few lines would leave lines out of
+        place."""
         self.filter: Filter | None = None
         """What the reader narrowed the log to (events that do not match take no place)."""
         self.search_query = ""
@@ -319,6 +325,7 @@ class EventLog(ScrollView, can_focus=True):
         if not paint and not change.prepended and not change.trimmed:
             self._behind = True  # nothing on screen moves until catch_up (the scrollbar neither)
             self.bursting = True
+            self._screen_stale |= not self._starts_below_view(first_changed)
             return
         self._keep_place(anchor)
         if host is not None and not change.prepended and not self.follow:
@@ -806,7 +813,7 @@ class EventLog(ScrollView, can_focus=True):
         budget = self.frame_budget
         later: frozenset[type[Event]] = frozenset()
         if budget is not None and (self.flooded or self._answering):
-            budget = min(budget, BURST_FRAME_BUDGET)
+            budget = 0.0 if self._answer_lines else min(budget, BURST_FRAME_BUDGET)
             # Messages wait too: one message's Markdown can take a frame's whole budget,
             # for lines the next paint has moved past (in the ingest figure's bursts, 37
             # of them took 161 ms of 441 ms of frames).  A key's frame in a burst waits
@@ -814,7 +821,7 @@ class EventLog(ScrollView, can_focus=True):
             # selection, and the frame after it draws the placeholders (12-16 ms of
             # drawing that held the key's frame, in tmux traces).
             later = MARKDOWN_KINDS
-        self._answering = False
+        self._answering = self._answer_lines = False
         deadline = None if budget is None else time.perf_counter() + budget
         events = store.events
         deferred = False
@@ -921,6 +928,8 @@ class EventLog(ScrollView, can_focus=True):
             self._drawn_style = style
         self._drawing = True
         whole, self._whole_asked = self._whole_asked, False
+        if whole:
+            self._screen_stale = False
         try:
             self._measure_viewport(whole=whole)
             if self._plain_box():
@@ -1209,16 +1218,36 @@ class EventLog(ScrollView, can_focus=True):
 
     def _refresh_moved(self, before: float, *indices: int | None) -> None:
         """After the selection moved: when the view did not scroll, only the two events whose
-        look changed are drawn again (a frame of a few lines, not of the whole log).  Not
-        during a burst: the view shows placeholders of estimated height, and drawing them
-        moves lines (the frame would ask for the whole log anyway, one frame later)."""
-        if self.scroll_y != before or self.bursting:
+        look changed are drawn again (a frame of a few lines, not of the whole log).
+
+        During a burst the view shows placeholders of estimated height, and drawing one
+        moves the lines below it: the frame draws no event not drawn before then (the one
+        after it does), and the two events are measured here; if either changes height, or
+        an event on screen did since the log was last drawn whole, the whole log is drawn.
+        """
+        if self.scroll_y != before:
             self._answering = self.bursting
             self.refresh()
             return
+        if self.bursting:
+            self._answering = True
+            if self._screen_stale or not self._heights_hold(indices):
+                self.refresh()
+                return
+            self._answer_lines = True
         for index in indices:
             if index is not None and index < len(self.heights):
                 self.refresh_lines(1 + self.offsets[index], max(1, self.heights[index]))
+
+    def _heights_hold(self, indices: tuple[int | None, ...]) -> bool:
+        """Whether these events, drawn now, keep the heights the view gives them."""
+        for index in indices:
+            if index is None or not 0 <= index < len(self.heights) or not self.heights[index]:
+                continue
+            strips = self._strips_for(index)
+            if strips is not None and len(strips) != self.heights[index]:
+                return False
+        return True
 
     def _cursor_index(self) -> int | None:
         store = self.store
