@@ -10,7 +10,8 @@ a driver that keeps what it writes, as a terminal would receive it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pyte
@@ -92,6 +93,31 @@ async def _settled(pilot: Pilot[Any], terminal: Terminal) -> list[str]:
             return terminal.lines
 
 
+@asynccontextmanager
+async def _log_in_a_terminal() -> AsyncIterator[tuple[Pilot[Any], EventLog, Terminal]]:
+    """An app of one event log (no frame budget), its frames played into a Terminal."""
+    terminal = RecordingDriver.terminal = Terminal()
+    app = LogApp(driver_class=RecordingDriver)
+    try:
+        async with app.run_test(headless=False, size=(WIDTH, HEIGHT)) as pilot:
+            log = app.query_one(EventLog)
+            log.frame_budget = None
+            yield pilot, log, terminal
+    finally:
+        RecordingDriver.terminal = None
+
+
+async def _as_redrawn(pilot: Pilot[Any], log: EventLog, terminal: Terminal) -> list[str]:
+    """The terminal settled; it shows what drawing the whole log again shows (returned)."""
+    shown = await _settled(pilot, terminal)
+    log.refresh()
+    redrawn = await _settled(pilot, terminal)
+    assert shown == redrawn, "\n".join(
+        f"{a!r}\n{b!r}" for a, b in zip(shown, redrawn, strict=True) if a != b
+    )
+    return redrawn
+
+
 async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_as_a_redraw_would() -> (
     None
 ):
@@ -102,45 +128,33 @@ async def test_a_key_that_moves_lines_while_they_are_drawn_leaves_the_terminal_a
     they were: in the real terminal the selection mark was missing, and rows were out of
     place, until some later frame happened to draw the whole log.  During a burst the key
     asks for the whole log at once: no frame shows rows out of place."""
-    terminal = RecordingDriver.terminal = Terminal()
-    app = LogApp(driver_class=RecordingDriver)
-    try:
-        async with app.run_test(headless=False, size=(WIDTH, HEIGHT)) as pilot:
-            log = app.query_one(EventLog)
-            log.frame_budget = None
-            store = EventStore("s")
-            store.start([_message(i, "one line") for i in range(20)], has_older=False)
-            log.show(store, label_agents=False)
-            log.focus()
-            await until(pilot, lambda: any("one line" in line for line in terminal.lines), "lines")
-            # Messages estimated taller than they are drawn (Markdown folds blank lines),
-            # shown as placeholders: no budget to draw them.
-            log.frame_budget = 0.0
-            airy = "first\n\n\n\n\n\n\n\nlast"
-            log.apply(store.append(_message(i, f"m{i} {airy}") for i in range(20, 60)))
-            # More come in a burst, held for its next paint: the view stays where it is.
-            log.apply(store.append(_message(i, airy) for i in range(60, 100)), paint=False)
-            await until(pilot, lambda: any("m59" in line for line in terminal.lines), "m59")
-            assert log.heights[-1] > 4  # (the estimate, before it is drawn)
-            await _settled(pilot, terminal)
-            log.frame_budget = None  # the key's frame draws every event on screen
-            before_key = terminal.frames
-            await pilot.press("k")
-            # (the event at the bottom of the view: a burst's are held for its next paint)
-            await until(pilot, lambda: log.cursor_id is not None, "the selection")
-            assert log.cursor_id == "e000059"
-            shown = await _settled(pilot, terminal)
-            assert any("▌" in line for line in shown), "\n".join(shown)
-            log.refresh()  # the whole log drawn again: what the terminal should show
-            redrawn = await _settled(pilot, terminal)
-            assert shown == redrawn, "\n".join(
-                f"{a!r}\n{b!r}" for a, b in zip(shown, redrawn, strict=True) if a != b
-            )
-            # Not even for a frame: the key's first frame draws the whole log in a burst.
-            after_key = terminal.screens[before_key : before_key + 1]
-            assert after_key == [redrawn], "\n".join(after_key[0] if after_key else [])
-    finally:
-        RecordingDriver.terminal = None
+    async with _log_in_a_terminal() as (pilot, log, terminal):
+        store = EventStore("s")
+        store.start([_message(i, "one line") for i in range(20)], has_older=False)
+        log.show(store, label_agents=False)
+        log.focus()
+        await until(pilot, lambda: any("one line" in line for line in terminal.lines), "lines")
+        # Messages estimated taller than they are drawn (Markdown folds blank lines),
+        # shown as placeholders: no budget to draw them.
+        log.frame_budget = 0.0
+        airy = "first\n\n\n\n\n\n\n\nlast"
+        log.apply(store.append(_message(i, f"m{i} {airy}") for i in range(20, 60)))
+        # More come in a burst, held for its next paint: the view stays where it is.
+        log.apply(store.append(_message(i, airy) for i in range(60, 100)), paint=False)
+        await until(pilot, lambda: any("m59" in line for line in terminal.lines), "m59")
+        assert log.heights[-1] > 4  # (the estimate, before it is drawn)
+        await _settled(pilot, terminal)
+        log.frame_budget = None  # the key's frame draws every event on screen
+        before_key = terminal.frames
+        await pilot.press("k")
+        # (the event at the bottom of the view: a burst's are held for its next paint)
+        await until(pilot, lambda: log.cursor_id is not None, "the selection")
+        assert log.cursor_id == "e000059"
+        redrawn = await _as_redrawn(pilot, log, terminal)
+        assert any("▌" in line for line in redrawn), "\n".join(redrawn)
+        # Not even for a frame: the key's first frame draws the whole log in a burst.
+        after_key = terminal.screens[before_key : before_key + 1]
+        assert after_key == [redrawn], "\n".join(after_key[0] if after_key else [])
 
 
 async def test_a_key_in_a_burst_writes_only_the_selections_lines_when_nothing_on_screen_moved() -> (
@@ -151,36 +165,25 @@ async def test_a_key_in_a_burst_writes_only_the_selections_lines_when_nothing_on
     since the log was last drawn whole, the frame asks for the selection's lines only (in
     tmux, a whole log's frame took longer to write and for tmux to read).  The terminal
     still shows what a redraw would."""
-    terminal = RecordingDriver.terminal = Terminal()
-    app = LogApp(driver_class=RecordingDriver)
-    try:
-        async with app.run_test(headless=False, size=(WIDTH, HEIGHT)) as pilot:
-            log = app.query_one(EventLog)
-            log.frame_budget = None
-            store = EventStore("s")
-            store.start([_message(i, f"line {i}") for i in range(40)], has_older=False)
-            log.show(store, label_agents=False)
-            log.focus()
-            await until(pilot, lambda: any("line 39" in line for line in terminal.lines), "39")
-            # A burst comes in, held for its next paint: the view stays where it is.
-            log.apply(store.append(_message(i, f"line {i}") for i in range(40, 80)), paint=False)
-            assert log.bursting
-            await _settled(pilot, terminal)
-            before = len(terminal.writes)
-            log.refresh()  # (what a frame of the whole log writes)
-            await _settled(pilot, terminal)
-            whole = max(len(data) for data in terminal.writes[before:])
-            before = len(terminal.writes)
-            await pilot.press("k")
-            await until(pilot, lambda: log.cursor_id is not None, "the selection")
-            assert log.cursor_id == "e000039"
-            shown = await _settled(pilot, terminal)
-            first = terminal.writes[before]
-            assert "▌" in first and len(first) < whole / 4, (len(first), whole)
-            log.refresh()  # the whole log drawn again: what the terminal should show
-            redrawn = await _settled(pilot, terminal)
-            assert shown == redrawn, "\n".join(
-                f"{a!r}\n{b!r}" for a, b in zip(shown, redrawn, strict=True) if a != b
-            )
-    finally:
-        RecordingDriver.terminal = None
+    async with _log_in_a_terminal() as (pilot, log, terminal):
+        store = EventStore("s")
+        store.start([_message(i, f"line {i}") for i in range(40)], has_older=False)
+        log.show(store, label_agents=False)
+        log.focus()
+        await until(pilot, lambda: any("line 39" in line for line in terminal.lines), "39")
+        # A burst comes in, held for its next paint: the view stays where it is.
+        log.apply(store.append(_message(i, f"line {i}") for i in range(40, 80)), paint=False)
+        assert log.bursting
+        await _settled(pilot, terminal)
+        before = len(terminal.writes)
+        log.refresh()  # (what a frame of the whole log writes)
+        await _settled(pilot, terminal)
+        whole = max(len(data) for data in terminal.writes[before:])
+        before = len(terminal.writes)
+        await pilot.press("k")
+        await until(pilot, lambda: log.cursor_id is not None, "the selection")
+        assert log.cursor_id == "e000039"
+        await _settled(pilot, terminal)
+        first = terminal.writes[before]
+        assert "▌" in first and len(first) < whole / 4, (len(first), whole)
+        await _as_redrawn(pilot, log, terminal)
