@@ -45,9 +45,13 @@ class FullCollections:
         self._after_last: int | None = None
         """Objects in the oldest generation after the last full collection."""
         self._checked = float("-inf")
+        self._counted_at = -1
+        """The middle generation's collections (since the last full one) at the last count."""
         self._due = False
         self.collections = 0
         """Full collections run by this schedule (for the bench and tests)."""
+        self.counts = 0
+        """Counts of the oldest generation made (for tests)."""
 
     @property
     def running(self) -> bool:
@@ -68,16 +72,19 @@ class FullCollections:
 
     def due(self) -> bool:
         """Whether Python would have started a full collection by now.  Counting the oldest
-        generation is done at most every CHECK_EVERY seconds, and only once the middle one
-        has been collected often enough."""
+        generation (2-5 ms here) is done at most every CHECK_EVERY seconds, only once the
+        middle one has been collected often enough, and only if it has been collected since
+        the last count (as Python looks only then): an idle app counts nothing."""
         if self._thresholds is None or self._due:
             return self._due
-        if gc.get_count()[2] <= MIDDLE_COLLECTIONS:
+        middle = gc.get_count()[2]
+        if middle <= MIDDLE_COLLECTIONS or middle == self._counted_at:
             return False
         now = self._clock()
         if now - self._checked < CHECK_EVERY:
             return False
-        self._checked = now
+        self._checked, self._counted_at = now, middle
+        self.counts += 1
         held = len(gc.get_objects(generation=2))
         if self._after_last is None:
             self._after_last = held  # (the first count: growth is measured from here)
@@ -91,4 +98,4 @@ class FullCollections:
         self.collections += 1
         self._due = False
         self._after_last = len(gc.get_objects(generation=2))
-        self._checked = self._clock()
+        self._checked, self._counted_at = self._clock(), -1

@@ -74,11 +74,35 @@ def test_a_full_collection_is_due_when_python_would_have_started_one(
         assert not full.due(), "counted again before CHECK_EVERY was over"
         clock.now += CHECK_EVERY
         assert full.due(), "not due after the oldest generation grew by a third"
+        counts = full.counts
         assert full.due()  # (stays due until collected, without counting)
+        assert full.counts == counts
         full.collect()
         assert full.collections == 1 and gc.get_count()[2] == 0
         assert not full.due()
         del held, more
+    finally:
+        full.stop()
+
+
+def test_the_oldest_generation_is_counted_only_after_a_middle_collection(
+    thresholds: tuple[int, int, int],
+) -> None:
+    """Counting it takes milliseconds: an app whose middle generation is not collected (an
+    idle one) counts it no more, however much time goes by."""
+    clock = Clock()
+    full = FullCollections(clock)
+    full.start()
+    try:
+        _middle_collections(MIDDLE_COLLECTIONS + 1)
+        assert not full.due() and full.counts == 1
+        for _ in range(3):
+            clock.now += CHECK_EVERY
+            assert not full.due()
+        assert full.counts == 1
+        _middle_collections(1)
+        clock.now += CHECK_EVERY
+        assert not full.due() and full.counts == 2
     finally:
         full.stop()
 
