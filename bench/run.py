@@ -226,10 +226,7 @@ async def terminal_launch(
     )
     try:
         while time.perf_counter() - t0 < timeout:
-            screen = subprocess.run(
-                ["tmux", "capture-pane", "-p", "-t", name], capture_output=True, text=True
-            ).stdout
-            if marker in screen:
+            if marker in pane_text(name):
                 return time.perf_counter() - t0
             await asyncio.sleep(0.002)
         raise TimeoutError(f"{marker!r} never showed")

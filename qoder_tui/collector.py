@@ -48,6 +48,8 @@ class FullCollections:
         self._counted_at = -1
         """The middle generation's collections (since the last full one) at the last count."""
         self._due = False
+        self.due_since: float | None = None
+        """When a full collection became due (by the clock), until it runs."""
         self.collections = 0
         """Full collections run by this schedule (for the bench and tests)."""
         self.counts = 0
@@ -90,12 +92,14 @@ class FullCollections:
             self._after_last = held  # (the first count: growth is measured from here)
             return False
         self._due = held - self._after_last > self._after_last * GROWTH
+        if self._due:
+            self.due_since = now
         return self._due
 
     def collect(self) -> None:
         """A full collection, now."""
         gc.collect()
         self.collections += 1
-        self._due = False
+        self._due, self.due_since = False, None
         self._after_last = len(gc.get_objects(generation=2))
         self._checked, self._counted_at = self._clock(), -1

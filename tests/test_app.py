@@ -618,32 +618,16 @@ async def test_a_drain_due_while_the_terminal_has_read_a_key_waits_for_the_key(
     due meanwhile.  A drain that comes due in between waits for the key, which is answered
     first (in tmux traces, drains of 5-12 ms ran there in most of the slowest presses)."""
     from textual import events
-    from textual.drivers.headless_driver import HeadlessDriver
+    from textual.app import App
 
     from qoder_tui.app import noting_input
 
-    class Terminal(HeadlessDriver):
-        """Not headless: Textual treats it as a terminal's driver (it writes nowhere)."""
-
-        latest: Terminal | None = None
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            Terminal.latest = self
-
-        @property
-        def is_headless(self) -> bool:
-            return False
-
-        def write(self, data: str) -> None:
-            pass
-
-    from textual.app import App
+    from .test_terminal import RecordingDriver  # (with no terminal, it writes nowhere)
 
     plain = _app_on(demo_sim, "pydantic")  # the app's own driver stamps input too
     assert plain.driver_class is noting_input(App.get_driver_class(plain))
     app = _app_on(demo_sim, "pydantic")
-    app.driver_class = noting_input(Terminal)
+    app.driver_class = noting_input(RecordingDriver)
     async with app.run_test(size=SIZE, headless=False) as pilot:
         screen = main_screen(app)
         log = screen.log_view
@@ -658,7 +642,7 @@ async def test_a_drain_due_while_the_terminal_has_read_a_key_waits_for_the_key(
             return drain(limit)
 
         monkeypatch.setattr(screen.controller, "drain", noted)
-        driver = Terminal.latest
+        driver = RecordingDriver.latest
         assert driver is not None
         driver.process_message(events.Key("k", "k"))  # (what the input thread does)
         screen._drain()  # a drain that came due just then

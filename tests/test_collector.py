@@ -74,11 +74,13 @@ def test_a_full_collection_is_due_when_python_would_have_started_one(
         assert not full.due(), "counted again before CHECK_EVERY was over"
         clock.now += CHECK_EVERY
         assert full.due(), "not due after the oldest generation grew by a third"
+        assert full.due_since == clock.now
         counts = full.counts
         assert full.due()  # (stays due until collected, without counting)
         assert full.counts == counts
         full.collect()
         assert full.collections == 1 and gc.get_count()[2] == 0
+        assert full.due_since is None
         assert not full.due()
         del held, more
     finally:

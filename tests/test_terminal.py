@@ -55,6 +55,12 @@ class RecordingDriver(HeadlessDriver):
     """The headless driver, but not headless: Textual renders each frame and writes it here."""
 
     terminal: Terminal | None = None
+    latest: RecordingDriver | None = None
+    """The last one made (what a test hands input to, as a terminal's thread would)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        RecordingDriver.latest = self
 
     @property
     def is_headless(self) -> bool:

@@ -210,7 +210,6 @@ class MainScreen(Screen[None]):
         Python runs them)."""
         self.input_stamp = input_stamp
         self._last_input = float("-inf")
-        self._due_since: float | None = None
         self._collect_timer: Timer | None = None
         self.frame_budget = frame_budget
         self.client = client
@@ -697,29 +696,20 @@ class MainScreen(Screen[None]):
 
     def _collect_after_answer(self) -> None:
         self._collect_timer = None
-        if not self._gc_held and self._input_until < time.monotonic():
-            self._full_collection()
+        full = self.full_collections
+        quiet = not self._gc_held and self._input_until < time.monotonic()
+        if full is not None and quiet and full.due():
+            full.collect()
 
     def _collect_when_quiet(self) -> None:
         """A full collection that is due runs once no input came in for INPUT_QUIET, or
         at the latest COLLECT_AT_LATEST after it became due (a reader holding a key down)."""
         full = self.full_collections
-        if full is None or not full.due():
-            self._due_since = None
-            return
+        if full is None or not full.due() or full.due_since is None or self._gc_held:
+            return  # (with a key being answered: after it)
         now = time.monotonic()
-        if self._due_since is None:
-            self._due_since = now
-        if self._gc_held:
-            return  # (a key is being answered: after it)
-        if now - self._last_input >= INPUT_QUIET or now - self._due_since >= COLLECT_AT_LATEST:
-            self._full_collection()
-
-    def _full_collection(self) -> None:
-        full = self.full_collections
-        if full is not None and full.due():
+        if now - self._last_input >= INPUT_QUIET or now - full.due_since >= COLLECT_AT_LATEST:
             full.collect()
-        self._due_since = None
 
     def input_handled(self) -> None:
         """The newest key's binding ran: once the log is drawn after it, ingest goes on
