@@ -85,7 +85,10 @@ def noting_input(driver_class: type[Driver]) -> type[Driver]:
 
         def process_message(self, message: Message) -> None:
             if self._input_stamp is not None and isinstance(message, PROMPT_INPUT):
-                self._input_stamp.at = time.monotonic()  # (one float: safe from a thread)
+                # (floats: safe from a thread)
+                self._input_stamp.at = now = time.monotonic()
+                if isinstance(message, events.Key):
+                    self._input_stamp.key_at = now
             super().process_message(message)
 
     NotingInput.__name__ = NotingInput.__qualname__ = f"NotingInput{driver_class.__name__}"
@@ -178,7 +181,7 @@ class QoderApp(App[None]):
         # until its effect is drawn (the screen holds drains and the followers for a moment).
         if isinstance(event, PROMPT_INPUT) and isinstance(screen := self.screen, MainScreen):
             if not event.is_forwarded:
-                screen.input_arrived()
+                screen.input_arrived(key=isinstance(event, events.Key))
             elif isinstance(event, events.Key):
                 # A key back from the focused widget: the app runs its binding now, and
                 # once that is drawn, ingest goes on.

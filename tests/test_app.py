@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -610,6 +610,27 @@ async def test_a_due_full_collection_runs_once_input_is_quiet_or_at_the_latest(
         del held
 
 
+@asynccontextmanager
+async def _reading_keys(sim: SimulatorServer) -> AsyncIterator[tuple[Pilot, MainScreen, Any]]:
+    """The app with its driver stamping input as a terminal's does (the driver is returned:
+    what a test hands a key to, as the terminal's thread would), its log loaded and focused."""
+    from qoder_tui.app import noting_input
+
+    from .test_terminal import RecordingDriver  # (with no terminal, it writes nowhere)
+
+    app = _app_on(sim, "pydantic")
+    app.driver_class = noting_input(RecordingDriver)
+    async with app.run_test(size=SIZE, headless=False) as pilot:
+        screen = main_screen(app)
+        log = screen.log_view
+        await until(pilot, lambda: log.store is not None and len(log.store) > 5)
+        log.focus()
+        await pilot.pause()
+        driver = RecordingDriver.latest
+        assert driver is not None
+        yield pilot, screen, driver
+
+
 async def test_a_drain_due_while_the_terminal_has_read_a_key_waits_for_the_key(
     demo_sim: SimulatorServer, monkeypatch
 ) -> None:
@@ -622,18 +643,10 @@ async def test_a_drain_due_while_the_terminal_has_read_a_key_waits_for_the_key(
 
     from qoder_tui.app import noting_input
 
-    from .test_terminal import RecordingDriver  # (with no terminal, it writes nowhere)
-
     plain = _app_on(demo_sim, "pydantic")  # the app's own driver stamps input too
     assert plain.driver_class is noting_input(App.get_driver_class(plain))
-    app = _app_on(demo_sim, "pydantic")
-    app.driver_class = noting_input(RecordingDriver)
-    async with app.run_test(size=SIZE, headless=False) as pilot:
-        screen = main_screen(app)
+    async with _reading_keys(demo_sim) as (pilot, screen, driver):
         log = screen.log_view
-        await until(pilot, lambda: log.store is not None and len(log.store) > 5)
-        log.focus()
-        await pilot.pause()
         selected_at_drain: list[str | None] = []
         drain = screen.controller.drain
 
@@ -642,12 +655,33 @@ async def test_a_drain_due_while_the_terminal_has_read_a_key_waits_for_the_key(
             return drain(limit)
 
         monkeypatch.setattr(screen.controller, "drain", noted)
-        driver = RecordingDriver.latest
-        assert driver is not None
         driver.process_message(events.Key("k", "k"))  # (what the input thread does)
         screen._drain()  # a drain that came due just then
         await until(pilot, lambda: selected_at_drain, what="the drain")
         assert selected_at_drain[0] is not None, "the drain ran before the key was answered"
+
+
+async def test_a_key_is_on_its_way_from_its_read_until_its_binding_ran(
+    demo_sim: SimulatorServer,
+) -> None:
+    """What the log asks before drawing events it has not drawn (see EventLog.key_waiting):
+    a key read by the terminal's thread, or received and not yet through its binding, is on
+    its way; once its binding ran it is not, and a click never is."""
+    from textual import events
+
+    async with _reading_keys(demo_sim) as (pilot, screen, driver):
+        log = screen.log_view
+        assert log.key_waiting is not None and not log.key_waiting()
+        driver.process_message(events.Key("k", "k"))  # (what the input thread does)
+        assert log.key_waiting(), "a key read by the terminal's thread"
+        await until(pilot, lambda: log.cursor_id is not None, what="the key's binding")
+        await until(pilot, lambda: not log.key_waiting(), what="the key done")
+        screen.input_arrived(key=False)  # a click
+        assert not log.key_waiting()
+        screen.input_arrived(key=True)  # a key received, its binding not run yet
+        assert log.key_waiting()
+        screen.input_handled()  # (what the app calls once the binding ran)
+        assert not log.key_waiting()
 
 
 async def test_rejected_token_is_a_message_not_a_crash(demo_app_sim: SimulatorServer) -> None:

@@ -193,3 +193,28 @@ async def test_a_key_in_a_burst_writes_only_the_selections_lines_when_nothing_on
         first = terminal.writes[before]
         assert "▌" in first and len(first) < whole / 4, (len(first), whole)
         await _as_redrawn(pilot, log, terminal)
+
+
+async def test_a_frame_drawn_while_a_key_is_on_its_way_draws_no_event_not_drawn_before() -> None:
+    """A key read by the terminal's thread reaches its binding through the app, the focused
+    widget and back; a frame that comes due meanwhile (a live burst's paint) does not show
+    it, and drawing the new events in it (12-27 ms in tmux traces) delayed the key's own
+    frame.  Such a frame draws what it drew before, and placeholders for the rest; the
+    frame after the key draws them."""
+    async with _log_in_a_terminal() as (pilot, log, terminal):
+        log.frame_budget = 0.012  # (as in the app)
+        waiting = [False]
+        log.key_waiting = lambda: waiting[0]
+        store = EventStore("s")
+        store.start([_message(i, f"line {i}") for i in range(10)], has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: any("line 9" in line for line in terminal.lines), "line 9")
+        waiting[0] = True
+        log.apply(store.append([_message(10, "news\n**loud** words")]))
+        await until(pilot, lambda: any("**loud** words" in line for line in terminal.lines), "it")
+        shown = terminal.lines
+        assert not any("loud words" in line for line in shown), "\n".join(shown)
+        assert any("line 9" in line for line in shown), "\n".join(shown)  # (drawn before)
+        waiting[0] = False  # the key's binding ran: the next frame draws the event
+        await until(pilot, lambda: any("loud words" in line for line in terminal.lines), "drawn")
+        assert not any("**loud**" in line for line in terminal.lines)

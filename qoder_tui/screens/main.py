@@ -118,10 +118,12 @@ class InputStamp:
     key after the timers that came due with it: in tmux traces, drains of 5-12 ms ran
     there in most of the slowest presses)."""
 
-    __slots__ = ("at",)
+    __slots__ = ("at", "key_at")
 
     def __init__(self) -> None:
         self.at = float("-inf")
+        self.key_at = float("-inf")
+        """The same, for the last key alone."""
 
 
 def rich_colour(colour: str, *, over: str | None) -> str | None:
@@ -249,6 +251,12 @@ class MainScreen(Screen[None]):
         """Inputs seen: a hold ends only when the newest one was answered."""
         self._awaiting_draw = 0
         """The input whose binding ran and whose effect waits to be drawn (0: none)."""
+        self._last_key = float("-inf")
+        """When the app received the newest key (monotonic seconds)."""
+        self._keys = 0
+        """Keys received..."""
+        self._keys_handled = 0
+        """...and those whose binding ran (see key_waiting)."""
         self._held_drain: Timer | None = None
         self._last_batch = 0
         self._last_paint = 0.0
@@ -366,6 +374,7 @@ class MainScreen(Screen[None]):
         log = self.log_view
         log.frame_budget = self.frame_budget
         log.on_drawn = self._log_drawn
+        log.key_waiting = self.key_waiting
         if self.clock is not None:
             log.clock = self.clock
             self.tree_view.clock = self.clock
@@ -660,10 +669,13 @@ class MainScreen(Screen[None]):
         else:
             self.set_timer(min(wait, STREAM_QUIET), self._drain_when_due)
 
-    def input_arrived(self) -> None:
+    def input_arrived(self, *, key: bool = True) -> None:
         """A key or a click came in: hold live ingest until its effect is drawn (at most
         INPUT_GRACE), so that it is handled and drawn first."""
         self._last_input = time.monotonic()
+        if key:
+            self._last_key = self._last_input
+            self._keys += 1
         self._input_until = self._last_input + INPUT_GRACE
         self._inputs += 1
         if self._collect_timer is not None:  # (a full collection waits for the next moment)
@@ -715,6 +727,18 @@ class MainScreen(Screen[None]):
         """The newest key's binding ran: once the log is drawn after it, ingest goes on
         (a key that changes nothing there waits out INPUT_GRACE)."""
         self._awaiting_draw = self._inputs
+        self._keys_handled = self._keys
+
+    def key_waiting(self) -> bool:
+        """A key is on its way to its binding: read by the terminal's thread and not yet
+        received, or received and not yet handled (it goes through the focused widget and
+        back first).  A frame drawn meanwhile does not show it: the log draws only what it
+        has drawn before then, and the key's own frame comes sooner."""
+        stamp = self.input_stamp
+        now = time.monotonic()
+        if stamp is not None and stamp.key_at > self._last_key and now - stamp.key_at < INPUT_GRACE:
+            return True
+        return self._keys_handled < self._keys and now - self._last_key < INPUT_GRACE
 
     def _log_drawn(self) -> None:
         if self._awaiting_draw != self._inputs or self._input_until == 0.0:

@@ -116,6 +116,11 @@ class EventLog(ScrollView, can_focus=True):
     """Seconds of Rich rendering per frame; visible events beyond it draw next frame.
     None renders everything in one frame (snapshots and screenshots use that)."""
 
+    key_waiting: Callable[[], bool] | None = None
+    """Whether a key is on its way to its binding: a frame drawn then draws no event it has
+    not drawn before (placeholders instead, drawn by the frame after), as that key's frame
+    waits for it to be over."""
+
     on_drawn: Callable[[], None] | None = None
     """Called after each time the log is drawn (the frame it is part of is then written
     before anything else runs): the screen learns when a key's effect is on screen."""
@@ -822,6 +827,8 @@ class EventLog(ScrollView, can_focus=True):
             # drawing that held the key's frame, in tmux traces).
             later = MARKDOWN_KINDS
         self._answering = self._answer_lines = False
+        if budget is not None and self.key_waiting is not None and self.key_waiting():
+            budget = 0.0
         deadline = None if budget is None else time.perf_counter() + budget
         events = store.events
         deferred = False
