@@ -218,3 +218,39 @@ async def test_a_frame_drawn_while_a_key_is_on_its_way_draws_no_event_not_drawn_
         waiting[0] = False  # the key's binding ran: the next frame draws the event
         await until(pilot, lambda: any("loud words" in line for line in terminal.lines), "drawn")
         assert not any("**loud**" in line for line in terminal.lines)
+
+
+async def test_a_keys_frame_after_one_drawn_while_it_was_on_its_way_draws_the_selection_first(
+    monkeypatch: Any,
+) -> None:
+    """Frames drawn while a key was on its way left placeholders; its own frame drew them
+    all (15-18 ms of the log in tmux traces) before the selection showed.  It draws the
+    selection now, and the frame after it the placeholders, as during a burst."""
+    async with _log_in_a_terminal() as (pilot, log, terminal):
+        log.frame_budget = 0.012  # (as in the app)
+        waiting = [False]
+        log.key_waiting = lambda: waiting[0]
+        store = EventStore("s")
+        store.start([_message(i, f"line {i}") for i in range(10)], has_older=False)
+        log.show(store, label_agents=False)
+        log.focus()
+        await until(pilot, lambda: any("line 9" in line for line in terminal.lines), "line 9")
+        waiting[0] = True  # a key on its way while new events come in
+        log.apply(store.append([_message(10, "news\n**loud** words"), _message(11, "quiet")]))
+        await until(pilot, lambda: any("**loud** words" in line for line in terminal.lines), "it")
+        cursor = log.action_cursor
+
+        def binding(delta: int) -> None:
+            waiting[0] = False  # (the key reached its binding)
+            cursor(delta)
+
+        monkeypatch.setattr(log, "action_cursor", binding)
+        before = terminal.frames
+        await pilot.press("k")
+        await until(pilot, lambda: log.cursor_id is not None, "the selection")
+        assert log.cursor_id == "e000011"  # (the newest: not the one left as a placeholder)
+        await until(pilot, lambda: any("▌" in line for line in terminal.lines), "the mark")
+        keys_frame = next(s for s in terminal.screens[before:] if any("▌" in ln for ln in s))
+        assert any("**loud** words" in line for line in keys_frame), "\n".join(keys_frame)
+        shown = await _as_redrawn(pilot, log, terminal)
+        assert any("loud words" in line for line in shown) and "▌" in "".join(shown)

@@ -248,6 +248,9 @@ class EventLog(ScrollView, can_focus=True):
         the selection and leaves what the burst left undrawn for the frame after it."""
         self._answer_lines = False
         """...and asks for the selection's lines only: it draws no event not drawn before."""
+        self._placeholders = False
+        """The last frame left placeholders on screen (a burst's, or one drawn while a key
+        was on its way): a key's frame leaves them for the frame after it, as in a burst."""
         self._screen_stale = False
         """An event on screen changed height since the log was last drawn whole (a burst's
         changes are drawn at its paints): a frame of a few lines would leave lines out of
@@ -874,6 +877,7 @@ class EventLog(ScrollView, can_focus=True):
             self._keep_place(anchor)
         if not whole and (moved or self.scroll_y != scrolled_from):
             self.refresh()
+        self._placeholders = deferred
         if deferred:
             self.set_timer(0.01, self._finish_deferred)
 
@@ -1227,16 +1231,18 @@ class EventLog(ScrollView, can_focus=True):
         """After the selection moved: when the view did not scroll, only the two events whose
         look changed are drawn again (a frame of a few lines, not of the whole log).
 
-        During a burst the view shows placeholders of estimated height, and drawing one
-        moves the lines below it: the frame draws no event not drawn before then (the one
-        after it does), and the two events are measured here; if either changes height, or
-        an event on screen did since the log was last drawn whole, the whole log is drawn.
+        During a burst (or after a frame drawn while the key was on its way) the view shows
+        placeholders of estimated height, and drawing one moves the lines below it: the
+        frame draws no event not drawn before then (the one after it does), and the two
+        events are measured here; if either changes height, or an event on screen did since
+        the log was last drawn whole, the whole log is drawn.
         """
+        held_back = self.bursting or self._placeholders
         if self.scroll_y != before:
-            self._answering = self.bursting
+            self._answering = held_back
             self.refresh()
             return
-        if self.bursting:
+        if held_back:
             self._answering = True
             if self._screen_stale or not self._heights_hold(indices):
                 self.refresh()
