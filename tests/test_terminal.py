@@ -195,6 +195,33 @@ async def test_a_key_in_a_burst_writes_only_the_selections_lines_when_nothing_on
         await _as_redrawn(pilot, log, terminal)
 
 
+LOUD = "news\n**loud** words"
+"""A message that looks different drawn ("loud words") and as a placeholder ("**loud**")."""
+
+
+def _shows(terminal: Terminal, text: str) -> Callable[[], bool]:
+    return lambda: any(text in line for line in terminal.lines)
+
+
+async def _placeholder_while_a_key_waits(
+    pilot: Pilot[Any], log: EventLog, terminal: Terminal
+) -> list[bool]:
+    """Ten lines drawn; then, a key on its way (the list returned says whether it still
+    is), LOUD and a short message come in, and the frame after shows LOUD's placeholder."""
+    log.frame_budget = 0.012  # (as in the app)
+    waiting = [False]
+    log.key_waiting = lambda: waiting[0]
+    store = EventStore("s")
+    store.start([_message(i, f"line {i}") for i in range(10)], has_older=False)
+    log.show(store, label_agents=False)
+    log.focus()
+    await until(pilot, _shows(terminal, "line 9"), "line 9")
+    waiting[0] = True
+    log.apply(store.append([_message(10, LOUD), _message(11, "quiet")]))
+    await until(pilot, _shows(terminal, "**loud** words"), "the placeholder")
+    return waiting
+
+
 async def test_a_frame_drawn_while_a_key_is_on_its_way_draws_no_event_not_drawn_before() -> None:
     """A key read by the terminal's thread reaches its binding through the app, the focused
     widget and back; a frame that comes due meanwhile (a live burst's paint) does not show
@@ -202,22 +229,13 @@ async def test_a_frame_drawn_while_a_key_is_on_its_way_draws_no_event_not_drawn_
     frame.  Such a frame draws what it drew before, and placeholders for the rest; the
     frame after the key draws them."""
     async with _log_in_a_terminal() as (pilot, log, terminal):
-        log.frame_budget = 0.012  # (as in the app)
-        waiting = [False]
-        log.key_waiting = lambda: waiting[0]
-        store = EventStore("s")
-        store.start([_message(i, f"line {i}") for i in range(10)], has_older=False)
-        log.show(store, label_agents=False)
-        await until(pilot, lambda: any("line 9" in line for line in terminal.lines), "line 9")
-        waiting[0] = True
-        log.apply(store.append([_message(10, "news\n**loud** words")]))
-        await until(pilot, lambda: any("**loud** words" in line for line in terminal.lines), "it")
+        waiting = await _placeholder_while_a_key_waits(pilot, log, terminal)
         shown = terminal.lines
         assert not any("loud words" in line for line in shown), "\n".join(shown)
         assert any("line 9" in line for line in shown), "\n".join(shown)  # (drawn before)
         waiting[0] = False  # the key's binding ran: the next frame draws the event
-        await until(pilot, lambda: any("loud words" in line for line in terminal.lines), "drawn")
-        assert not any("**loud**" in line for line in terminal.lines)
+        await until(pilot, _shows(terminal, "loud words"), "drawn")
+        assert not _shows(terminal, "**loud**")()
 
 
 async def test_a_keys_frame_after_one_drawn_while_it_was_on_its_way_draws_the_selection_first(
@@ -227,17 +245,7 @@ async def test_a_keys_frame_after_one_drawn_while_it_was_on_its_way_draws_the_se
     all (15-18 ms of the log in tmux traces) before the selection showed.  It draws the
     selection now, and the frame after it the placeholders, as during a burst."""
     async with _log_in_a_terminal() as (pilot, log, terminal):
-        log.frame_budget = 0.012  # (as in the app)
-        waiting = [False]
-        log.key_waiting = lambda: waiting[0]
-        store = EventStore("s")
-        store.start([_message(i, f"line {i}") for i in range(10)], has_older=False)
-        log.show(store, label_agents=False)
-        log.focus()
-        await until(pilot, lambda: any("line 9" in line for line in terminal.lines), "line 9")
-        waiting[0] = True  # a key on its way while new events come in
-        log.apply(store.append([_message(10, "news\n**loud** words"), _message(11, "quiet")]))
-        await until(pilot, lambda: any("**loud** words" in line for line in terminal.lines), "it")
+        waiting = await _placeholder_while_a_key_waits(pilot, log, terminal)
         cursor = log.action_cursor
 
         def binding(delta: int) -> None:
@@ -249,7 +257,7 @@ async def test_a_keys_frame_after_one_drawn_while_it_was_on_its_way_draws_the_se
         await pilot.press("k")
         await until(pilot, lambda: log.cursor_id is not None, "the selection")
         assert log.cursor_id == "e000011"  # (the newest: not the one left as a placeholder)
-        await until(pilot, lambda: any("▌" in line for line in terminal.lines), "the mark")
+        await until(pilot, _shows(terminal, "▌"), "the mark")
         keys_frame = next(s for s in terminal.screens[before:] if any("▌" in ln for ln in s))
         assert any("**loud** words" in line for line in keys_frame), "\n".join(keys_frame)
         shown = await _as_redrawn(pilot, log, terminal)
