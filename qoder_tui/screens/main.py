@@ -253,10 +253,8 @@ class MainScreen(Screen[None]):
         """The input whose binding ran and whose effect waits to be drawn (0: none)."""
         self._last_key = float("-inf")
         """When the app received the newest key (monotonic seconds)."""
-        self._keys = 0
-        """Keys received..."""
-        self._keys_handled = 0
-        """...and those whose binding ran (see key_waiting)."""
+        self._key_unhandled = False
+        """The newest key received has not been through its binding yet (see key_waiting)."""
         self._held_drain: Timer | None = None
         self._last_batch = 0
         self._last_paint = 0.0
@@ -675,7 +673,7 @@ class MainScreen(Screen[None]):
         self._last_input = time.monotonic()
         if key:
             self._last_key = self._last_input
-            self._keys += 1
+            self._key_unhandled = True
         self._input_until = self._last_input + INPUT_GRACE
         self._inputs += 1
         if self._collect_timer is not None:  # (a full collection waits for the next moment)
@@ -727,18 +725,16 @@ class MainScreen(Screen[None]):
         """The newest key's binding ran: once the log is drawn after it, ingest goes on
         (a key that changes nothing there waits out INPUT_GRACE)."""
         self._awaiting_draw = self._inputs
-        self._keys_handled = self._keys
+        self._key_unhandled = False
 
     def key_waiting(self) -> bool:
         """A key is on its way to its binding: read by the terminal's thread and not yet
         received, or received and not yet handled (it goes through the focused widget and
         back first).  A frame drawn meanwhile does not show it: the log draws only what it
         has drawn before then, and the key's own frame comes sooner."""
-        stamp = self.input_stamp
-        now = time.monotonic()
-        if stamp is not None and stamp.key_at > self._last_key and now - stamp.key_at < INPUT_GRACE:
+        if self._input_read(keys=True):
             return True
-        return self._keys_handled < self._keys and now - self._last_key < INPUT_GRACE
+        return self._key_unhandled and time.monotonic() - self._last_key < INPUT_GRACE
 
     def _log_drawn(self) -> None:
         if self._awaiting_draw != self._inputs or self._input_until == 0.0:
@@ -834,14 +830,14 @@ class MainScreen(Screen[None]):
         ):
             self._in_burst = False
 
-    def _input_read(self) -> bool:
-        """A key or a click the terminal's thread has read and the app has not handled yet."""
+    def _input_read(self, *, keys: bool = False) -> bool:
+        """A key or a click (with `keys`: a key) the terminal's thread has read and the app
+        has not received yet."""
         stamp = self.input_stamp
-        return (
-            stamp is not None
-            and stamp.at > self._last_input
-            and time.monotonic() - stamp.at < INPUT_GRACE
-        )
+        if stamp is None:
+            return False
+        read, received = (stamp.key_at, self._last_key) if keys else (stamp.at, self._last_input)
+        return read > received and time.monotonic() - read < INPUT_GRACE
 
     def _paint_when_due(self) -> None:
         """The trailing paint of a burst: BURST_PAINT_EVERY after the last, or as soon as the
