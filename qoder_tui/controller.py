@@ -1641,11 +1641,12 @@ def _by_id(event_id: str, store: EventStore) -> Event | None:
 
 
 def _shown(event: Event, store: EventStore) -> Event:
-    """What the reader sees for an event: a tool result is drawn inside its call."""
-    if isinstance(event, ToolResult):
-        use = store.use_for(event)
-        if use is not None:
-            return use
+    """What the reader sees for an event: one drawn inside another (a tool result inside its
+    call's block, a model request's start inside its end's line) is that one."""
+    if store.is_folded(event):
+        host = store.host_of(event)
+        if host is not None:
+            return host
     return event
 
 

@@ -610,3 +610,43 @@ async def test_a_diagnosis_reads_the_newest_page_a_view_holds_while_it_is_fresh(
     assert asked() == before + 1
     assert h.of(DiagnosisReady)[1].findings == h.of(DiagnosisReady)[0].findings
     await h.close()
+
+
+async def test_a_search_lands_on_the_line_that_draws_a_folded_event(demo_sim) -> None:
+    """A model request's start is drawn inside its end's line, and a tool result inside its
+    call's block: a search that matches one selects the event whose line shows it (a start
+    has no line of its own), and the next search goes on past that line."""
+    from qoder_tui.api.models import ModelRequestStart, ToolResult
+    from qoder_tui.controller import Select
+
+    sid = _title(demo_sim, "Summarise")
+    h = Harness(demo_sim, live=False)
+    scope = (sid, None)
+    h.controller.load_session(sid, scope)
+    await h.until(lambda: h.of(SessionReady))
+    view = h.controller.open(scope)
+    assert view is not None
+    await h.until(lambda: view.started)
+    ids = [e.id for e in view.events]
+    for kind, query in (
+        (ModelRequestStart, "span.model_request_start"),
+        (ToolResult, "tool_result"),
+    ):
+        folded = [e for e in view.events if isinstance(e, kind) and view.is_folded(e)]
+        assert folded, kind
+        host = view.host_of(folded[-1])
+        assert host is not None and not view.is_folded(host)
+        # The search goes back from just after both (a start comes before its end, a call
+        # before its result).
+        after = ids[max(ids.index(host.id), ids.index(folded[-1].id)) + 1]
+        selects = len(h.of(Select))
+        h.controller.search(scope, query, before=after)
+        await h.until(lambda n=selects: len(h.of(Select)) == n + 1)
+        assert h.of(Select)[-1].event_id == host.id
+        # The next one goes on past that line, to an older one.
+        h.controller.search(scope, query, before=host.id)
+        await h.until(lambda n=selects: len(h.of(Select)) == n + 2)
+        older = h.of(Select)[-1].event_id
+        assert ids.index(older) < ids.index(host.id)
+        assert not view.is_folded(view.get(older))
+    await h.close()
