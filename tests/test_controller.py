@@ -637,8 +637,9 @@ async def test_a_search_lands_on_the_line_that_draws_a_folded_event(demo_sim) ->
         host = view.host_of(folded[-1])
         assert host is not None and not view.is_folded(host)
         # The search goes back from just after both (a start comes before its end, a call
-        # before its result).
-        after = ids[max(ids.index(host.id), ids.index(folded[-1].id)) + 1]
+        # before its result), or from the newest event.
+        last = max(ids.index(host.id), ids.index(folded[-1].id))
+        after = ids[last + 1] if last + 1 < len(ids) else None
         selects = len(h.of(Select))
         h.controller.search(scope, query, before=after)
         await h.until(lambda n=selects: len(h.of(Select)) == n + 1)
