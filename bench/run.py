@@ -516,8 +516,6 @@ async def app_ingest(
 
 
 async def bench_ingest(base: str, big: tuple[str, str]) -> None:
-    bare: list[float] = []
-    mine: list[float] = []
     bare_spent: list[Spent] = []
     mine_spent: list[Spent] = []
     all_presses: list[float] = []
@@ -528,13 +526,13 @@ async def bench_ingest(base: str, big: tuple[str, str]) -> None:
     # percentile of ~40 presses moved by 15 ms between runs of the same code.
     for _ in range(max(2, REPS - 1)):
         bare_spent.append(await bare_ingest(base, big[0], big[1], INGEST_EVENTS))
-        bare.append(bare_spent[-1].rate)
         spent, press, lag, n = await app_ingest(base, big[0], big[1], INGEST_EVENTS)
         mine_spent.append(spent)
-        mine.append(spent.rate)
         all_presses.extend(press)
         lag_max.append(lag)
         presses += n
+    bare = [s.rate for s in bare_spent]
+    mine = [s.rate for s in mine_spent]
     ratio = median(mine) / median(bare)
     pairs = sorted(m / b for m, b in zip(mine, bare, strict=True))
     print(
