@@ -865,3 +865,32 @@ async def test_t_on_a_thread_whose_start_is_loaded_shows_it_without_asking_again
         fresh = list(server.simulator.recent_requests)[asked:]
         start = f"/api/v1/cloud/sessions/{sid}/events?limit=100&order=asc"
         assert start not in fresh, fresh
+
+
+async def test_keys_that_move_the_view_work_before_textual_lays_a_new_view_out(make_sim) -> None:
+    """A key pressed right after a view is shown, before Textual has laid the log out with its
+    new height (no scrollbar yet): Textual's `scroll_to` did nothing then, and `t` on a short
+    thread (the start loaded: only `home`'s move) left the view at its end."""
+    server = make_sim()
+    sid = _title(server, "Summarise")
+    app = QoderApp(settings_for(server), session_id=sid, live=False)
+    async with app.run_test(size=SIZE) as pilot:
+        _, view = await _opened(pilot, app)
+        store = view.store
+        view.show(None, label_agents=True)
+        await pilot.pause()  # laid out empty: no scrollbar
+        view.show(store, label_agents=True)  # at its end: no layout since
+        end = view.scroll_y
+        assert end > 0 and view.follow
+        step = view.scrollable_content_region.height - 2
+        view.action_page(-1)
+        assert view.scroll_y == max(0, end - step) < end and not view.follow
+        view.show(store, label_agents=True)
+        view.action_top()
+        assert view.scroll_y == 0 and not view.follow
+        await pilot.pause()
+        assert view.scroll_y == 0 and not view.follow
+        assert "start of session" in view.render_line(0).text
+        view.action_page(1)  # (the reader's own move: reaching the end follows again)
+        assert view.scroll_y == min(step, view.max_scroll_y) > 0
+        assert view.follow == (view.scroll_y == view.max_scroll_y)

@@ -275,7 +275,7 @@ class EventLog(ScrollView, can_focus=True):
         self._reestimate_all()
         if store is not None and store.has_newer:
             self._set_follow(False)
-            self.scroll_to(y=0, animate=False, immediate=True)
+            self._scroll_y_to(0)
             self.refresh()
             self.call_after_refresh(self._maybe_need_newer)
             return
@@ -712,8 +712,14 @@ class EventLog(ScrollView, can_focus=True):
         else:
             self._restore(anchor)
 
-    def _scroll_y_to(self, y: float) -> None:
-        self._programmatic = True
+    def _scroll_y_to(self, y: float, *, reader: bool = False) -> None:
+        """Move the view.  A `reader` move is the reader's own: reaching the end follows
+        again (see watch_scroll_y).
+
+        Not Textual's `scroll_to`: that does nothing while the log has not been laid out
+        since its height changed (no scrollbar yet), and a key pressed right after a view
+        was shown (`t` on a short thread) was lost that way."""
+        self._programmatic = not reader
         try:
             y = max(0, min(y, self.max_scroll_y))
             self.scroll_target_y = y
@@ -1296,13 +1302,11 @@ class EventLog(ScrollView, can_focus=True):
         view = self.scrollable_content_region.height or self.size.height
         if direction < 0:
             self._set_follow(False)  # paging up is reading back: live events stop moving it
-        self.scroll_to(
-            y=self.scroll_y + direction * max(1, view - 2), animate=False, immediate=True
-        )
+        self._scroll_y_to(self.scroll_y + direction * max(1, view - 2), reader=True)
 
     def action_top(self) -> None:
         self._set_follow(False)
-        self.scroll_to(y=0, animate=False, immediate=True)
+        self._scroll_y_to(0, reader=True)
 
     def action_to_start(self) -> None:
         self.post_message(self.ToStart())
