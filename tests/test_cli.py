@@ -274,7 +274,16 @@ def test_tail_all_threads_merges_every_thread_in_time_order(sim: SimulatorServer
     assert both.returncode == 2 and "not both" in both.stderr
 
 
+@pytest.fixture
+def keep_switch_interval() -> Iterator[None]:
+    """The interpreter's switch interval, as it was again after the test (cmd_app sets it)."""
+    before = sys.getswitchinterval()
+    yield
+    sys.setswitchinterval(before)
+
+
 @pytest.mark.parametrize(("preset", "expected"), [(None, "240"), ("30", "30")])
+@pytest.mark.usefixtures("keep_switch_interval")
 def test_the_app_runs_at_the_cli_frame_rate_unless_the_environment_sets_one(
     monkeypatch, preset: str | None, expected: str
 ) -> None:
@@ -294,6 +303,24 @@ def test_the_app_runs_at_the_cli_frame_rate_unless_the_environment_sets_one(
     monkeypatch.setattr(QoderApp, "run", lambda self: seen.append(os.environ.get("TEXTUAL_FPS")))
     assert cli.cmd_app([]) == 0
     assert seen == [expected]
+
+
+@pytest.mark.usefixtures("keep_switch_interval")
+def test_the_app_runs_with_a_switch_interval_that_lets_the_input_thread_in_soon(
+    monkeypatch,
+) -> None:
+    """Keys are read by Textual's driver thread: the loop's thread, busy through a live burst,
+    hands the interpreter over every millisecond, not every 5 (Python's default)."""
+    from qoder_tui import cli
+    from qoder_tui.app import QoderApp
+
+    monkeypatch.setenv("QODER_MANAGED_BASE_URL", "http://127.0.0.1:9/api/v1/")
+    monkeypatch.setenv("QODER_ACCESS_TOKEN", TOKEN)
+    seen: list[float] = []
+    monkeypatch.setattr(QoderApp, "run", lambda self: seen.append(sys.getswitchinterval()))
+    sys.setswitchinterval(0.005)  # (Python's default)
+    assert cli.cmd_app([]) == 0
+    assert seen == [pytest.approx(0.001)]
 
 
 def test_the_app_quits_when_its_terminal_goes_away_without_a_hangup() -> None:
