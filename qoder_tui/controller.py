@@ -1640,16 +1640,6 @@ def _by_id(event_id: str, store: EventStore) -> Event | None:
     return store.get(event_id)
 
 
-def _shown(event: Event, store: EventStore) -> Event:
-    """What the reader sees for an event: one drawn inside another (a tool result inside its
-    call's block, a model request's start inside its end's line) is that one."""
-    if store.is_folded(event):
-        host = store.host_of(event)
-        if host is not None:
-            return host
-    return event
-
-
 EventTest = Callable[[Event, EventStore], bool]
 
 
@@ -1672,7 +1662,7 @@ class _OlderMatch:
         for index in range(end - 1, -1, -1):
             event = store.events[index]
             if self.test(event, store):
-                shown = _shown(event, store)
+                shown = store.shown_as(event)
                 if shown.id != self.before:
                     return shown
         if store.events:
@@ -1685,7 +1675,7 @@ def _newer_match(test: EventTest, after: str | None, store: EventStore) -> Event
     begin = start + 1 if start is not None else 0
     for event in store.events[begin:]:
         if test(event, store):
-            shown = _shown(event, store)
+            shown = store.shown_as(event)
             if shown.id != after:
                 return shown
     return None

@@ -471,6 +471,14 @@ class EventStore:
         host = _HOST_BY_KIND.get(type(event))
         return host(self, event) if host is not None else None
 
+    def shown_as(self, event: Event) -> Event:
+        """The event whose line shows `event`: its host when it is folded, else itself."""
+        if self.is_folded(event):
+            host = self.host_of(event)
+            if host is not None:
+                return host
+        return event
+
     def span_start_time(self, end: ModelRequestEnd) -> datetime | None:
         start = self.peek(end.start_id)
         return start.time if start is not None else None

@@ -359,10 +359,8 @@ class EventLog(ScrollView, can_focus=True):
         if self.cursor_id is None or self.cursor_id not in changed or store is None:
             return None
         event = store.get(self.cursor_id)
-        if event is None or not store.is_folded(event):
-            return None
-        host = store.host_of(event)
-        index = store.index_of(host.id) if host is not None else None
+        host = store.shown_as(event) if event is not None else None
+        index = store.index_of(host.id) if host is not None and host is not event else None
         if host is None or index is None:
             return None
         self.cursor_id = host.id
