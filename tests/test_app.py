@@ -1199,6 +1199,51 @@ def _log_only_app():  # type: ignore[no-untyped-def]
     return LogApp()
 
 
+async def test_a_placeholders_lines_fill_the_log_to_the_cell_whatever_their_characters() -> None:
+    """A placeholder's lines are cut to the log's width in cells, and padded to it: plain
+    text by its length, wide (two-cell) characters and combining accents by their cells."""
+    from rich.cells import cell_len
+
+    from qoder_tui.api.models import parse_event
+    from qoder_tui.widgets.event_log import GUTTER
+
+    texts = [
+        "plain " * 60,  # long ASCII: cut by length
+        "short",  # padded
+        "宽字符" * 60,  # two cells a character, from the start
+        "plain " * 10 + "宽" * 100,  # wide ones past the first width's worth
+        "e\u0301" * 150,  # an accent combined with each letter: one cell each pair
+        "tab\there " * 40,  # a tab
+    ]
+    events = [
+        parse_event(
+            {
+                "id": f"e{i}",
+                "type": "agent.message",
+                "processed_at": f"2026-01-01T00:00:{i:02d}Z",
+                "content": f"{text}\n{text}\n{text}",
+            }
+        )
+        for i, text in enumerate(texts)
+    ]
+    app = _log_only_app()
+    async with app.run_test(size=(90, 30)) as pilot:
+        log = app.query_one(EventLog)
+        store = EventStore("s")
+        store.start(events, has_older=False)
+        log.show(store, label_agents=False)
+        await until(pilot, lambda: log._render_w > 0 and log.size.width > 0)
+        width = log._render_w + GUTTER
+        for index in range(len(events)):
+            rows = log._placeholder(index)
+            assert len(rows) == max(1, log.heights[index])
+            for row in rows.lines:
+                text = "".join(segment.text for segment in row)
+                assert cell_len(text) == width, (index, text)
+            first = "".join(segment.text for segment in rows.lines[0])
+            assert first.strip().startswith("00:00:0"), first
+
+
 async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_error() -> None:
     """Following, a burst leaves the view where it was until it catches up; a trim can then
     let go of the very event under the top line (only a following view allows that)."""

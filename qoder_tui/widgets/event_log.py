@@ -248,6 +248,8 @@ class EventLog(ScrollView, can_focus=True):
         the selection and leaves what the burst left undrawn for the frame after it."""
         self._answer_lines = False
         """...and asks for the selection's lines only: it draws no event not drawn before."""
+        self._dimmed: dict[str, Style] = {}
+        """The style a placeholder is drawn in, for each palette's muted colour."""
         self._placeholders = False
         """The last frame left placeholders on screen (a burst's, or one drawn while a key
         was on its way): a key's frame leaves them for the frame after it, as in a burst."""
@@ -920,13 +922,22 @@ class EventLog(ScrollView, can_focus=True):
         # A segment or two a line, as a cached event's lines are kept (SegmentLines): no
         # Rich Text, crop or Strip of their own, and a row shows them the way it shows a
         # drawn event's line (_new_row), not through render_line.
-        dimmed = self.app.console.get_style(muted, default=Style.null())  # (never raises)
+        dimmed = self._dimmed.get(muted)
+        if dimmed is None:
+            dimmed = self._dimmed[muted] = self.app.console.get_style(muted, default=Style.null())
         rows: list[list[Segment]] = []
         for line in lines[:height]:
             text = " " * GUTTER + line
-            cells = cell_len(text)
-            if cells > width:
-                text, cells = set_cell_size(text, width), width
+            head = text[:width]
+            if head.isascii() and head.isprintable():
+                # One cell a character, so the first `width` of them are the line: no need
+                # for Rich's cut, which splits the whole text into graphemes first (a
+                # summary cut short ends in "…", further along).
+                text, cells = head, len(head)
+            else:
+                cells = cell_len(text)
+                if cells > width:
+                    text, cells = set_cell_size(text, width), width
             segments = [Segment(text, dimmed)]
             if cells < width:
                 segments.append(Segment(" " * (width - cells), style))
