@@ -1214,7 +1214,13 @@ def load_fast_json() -> None:
         except (ValueError, TypeError):  # a lone surrogate, which only json's writer writes
             return _json_dumps(value)
 
-    _fast_json, _fast_dumps = from_json, dumps
+    def loads(text: str) -> Any:
+        # Keys are cached (a few dozen names, in every event), values not: ids and times
+        # are new in each event, and caching them cost a quarter of the parse here
+        # (1.8 against 2.5 us an event).
+        return from_json(text, cache_strings="keys")
+
+    _fast_json, _fast_dumps = loads, dumps
 
 
 def fast_dumps(value: Any) -> str:
