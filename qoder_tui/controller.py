@@ -33,14 +33,19 @@ from .api.follower import Follower, StreamState
 from .api.models import (
     HANDOFF_TYPES,
     TOOL_RESULT_TYPES,
+    AgentMessage,
     Event,
+    ModelRequestStart,
     Page,
     Session,
+    SystemMessage,
+    Thinking,
     Thread,
     ThreadMessage,
     ToolResult,
     ToolUse,
     UsageSnapshot,
+    UserMessage,
     is_terminal,
     load_fast_json,
 )
@@ -1428,8 +1433,15 @@ class SessionController:
         Alert; opening a session that already waits is not news.
         """
         changed = False
-        before = {t.id: t.status for t in session_store.threads.values()} if alert else {}
+        threads = session_store.threads
+        before = {t.id: t.status for t in threads.values()} if alert else {}
         for event in events:
+            if type(event) in _QUIET_KINDS:  # (most live events)
+                thread_id = event.thread_id
+                if thread_id and thread_id not in threads:
+                    changed = True
+                    self._fetch_thread(session_store.id, thread_id)
+                continue
             if alert:
                 session_store.count_live(event)
             unknown = session_store.observe(event, current=current)
@@ -1602,6 +1614,14 @@ _NEWS_BY_KIND: dict[type[Event], Callable[[SessionController, str, Any], bool]] 
 }
 """What an event of each kind tells the controller beyond its threads' statuses (the session's
 credits); True if a tree row changed."""
+
+
+_QUIET_KINDS: frozenset[type[Event]] = frozenset(
+    {UserMessage, SystemMessage, AgentMessage, Thinking, ToolUse, ModelRequestStart}
+)
+"""Kinds that tell a session nothing but the thread they name: nothing counted
+(SessionStore.count_live), no status (SessionStore.observe), no news above, and no type of
+theirs is a session's status or thread change.  _observe asks only for the thread."""
 
 
 def _children_waited_on(store: SessionStore) -> set[str]:

@@ -651,3 +651,49 @@ async def test_a_search_lands_on_the_line_that_draws_a_folded_event(demo_sim) ->
         assert ids.index(older) < ids.index(host.id)
         assert not view.is_folded(view.get(older))
     await h.close()
+
+
+async def test_a_live_event_of_any_kind_naming_an_unknown_thread_fetches_it_once(
+    demo_sim,
+) -> None:
+    """Whatever the kind (the quiet ones _observe only asks the thread of, and the others),
+    an event naming a thread the session does not know makes the tree change and the
+    thread be fetched, once."""
+    h = Harness(demo_sim)
+    sid = _title(demo_sim, "Release 2.8.0")
+    session = await h.client.get_session(sid)
+    sim_session = demo_sim.simulator.world.sessions[sid]
+    child = next(t for t in sim_session.threads if t != sim_session.primary_id)
+    store = h.controller.stores[sid] = SessionStore(session)  # knows no threads yet
+    path = f"/api/v1/cloud/sessions/{sid}/threads/{child}"
+    fetched = demo_sim.simulator.path_counts.get(path, 0)  # (the simulator is the module's)
+    kinds = ["agent.message", "agent.thinking", "agent.tool_use", "span.model_request_start"]
+    kinds += ["agent.tool_result", "span.model_request_end"]  # (not quiet)
+    for i, type_ in enumerate(kinds):
+        event = parse_event({"id": f"q{i}", "type": type_, "session_thread_id": child})
+        assert h.controller._observe(store, [event], alert=True), type_
+    await h.until(lambda: child in store.threads)
+    await h.until(lambda: not h.controller._tasks)
+    assert demo_sim.simulator.path_counts.get(path, 0) == fetched + 1
+    quiet = parse_event({"id": "q9", "type": "agent.message", "session_thread_id": child})
+    assert not h.controller._observe(store, [quiet], alert=True)  # known now: no news
+    await h.close()
+
+
+def test_the_quiet_kinds_carry_no_count_status_or_news() -> None:
+    """_observe asks a quiet kind's event only for its thread: none of them may be counted,
+    observed or be news, and no type parsed into one is a session status or thread change."""
+    from qoder_tui import controller, store
+    from qoder_tui.api.models import KNOWN_TYPES
+
+    tables = (store._COUNT_BY_KIND, store._OBSERVE_BY_KIND, controller._NEWS_BY_KIND)
+    for kind in controller._QUIET_KINDS:
+        assert all(kind not in table for table in tables), kind
+    quiet_types = [
+        t
+        for t in KNOWN_TYPES
+        if type(parse_event({"id": "e", "type": t})) in controller._QUIET_KINDS
+    ]
+    assert "agent.message" in quiet_types and "agent.tool_use" in quiet_types
+    for type_ in quiet_types:
+        assert not type_.startswith(("session.status", "session.thread")), type_
