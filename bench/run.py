@@ -63,10 +63,11 @@ anything from 75 to 210 ms on this machine (with 7 a run's ratio moved between 0
 with 15 between 0.99 and 1.25)."""
 PAINT_REPS = 2 * REPS + 1
 """First paints in tmux per app: 7 each gave medians that moved by 0.3 between runs."""
-INGEST_PAIRS = int(os.environ.get("BENCH_INGEST_PAIRS", "12"))
+INGEST_PAIRS = int(os.environ.get("BENCH_INGEST_PAIRS", "30"))
 """Ingest runs per side, in pairs (the bare client, then the app).  One pair's ratio ranged
-from 0.71 to 0.98 within a run here, and with 6 pairs three runs of the same code gave 0.79,
-0.81 and 0.86."""
+from 0.53 to 1.35 within a run here.  Runs of the same code: with 6 pairs 0.79, 0.81 and
+0.86; with 12, 0.78-0.89 (nine runs on 2026-11-29 before 12:30 UTC, and 0.79-0.89 in five
+of the code after); with 30, 0.85 and 0.84 (about 1.5 minutes each)."""
 INGEST_EVENTS = int(os.environ.get("BENCH_INGEST", "20000"))
 PRESS_TIMEOUT = 5.0
 """A key press not shown after this long counts as this long."""
