@@ -6,6 +6,7 @@ import json
 import random
 from dataclasses import fields
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -446,3 +447,25 @@ def test_an_events_time_is_parsed_once_however_often_it_is_asked(
     assert [again.time, again.time] == [expected, expected]
     assert asked == [stamp]
     assert again == event  # (the parsed time is no field: equality is unchanged)
+
+
+def test_names_that_events_repeat_are_kept_once_in_memory() -> None:
+    """The JSON parser makes a new string for every value it reads: a tool's name, its
+    permission, a model's name and a usage's speed, which thousands of events repeat, are
+    each kept once."""
+    from qoder_tui.api.models import load_fast_json
+
+    load_fast_json()  # (the app's parser once its first screen is drawn)
+
+    def two(text: str) -> tuple[Any, Any]:
+        return parse_event(text.replace("ID", "e1")), parse_event(text.replace("ID", "e2"))
+
+    use = '{"id":"ID","type":"agent.tool_use","name":"%s","evaluated_permission":"%s"}'
+    a, b = two(use % ("run_" + "shell", "al" + "low"))
+    assert isinstance(a, ToolUse) and isinstance(b, ToolUse)
+    assert a.name == "run_shell" and a.name is b.name and a.permission is b.permission
+    end = '{"id":"ID","type":"span.model_request_end","model":"%s","model_usage":{"speed":"%s"}}'
+    c, d = two(end % ("model-" + "x", "fa" + "st"))
+    assert isinstance(c, ModelRequestEnd) and isinstance(d, ModelRequestEnd)
+    assert c.model == "model-x" and c.model is d.model
+    assert c.usage is not None and d.usage is not None and c.usage.speed is d.usage.speed

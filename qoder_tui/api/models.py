@@ -125,6 +125,13 @@ def _interned(value: Any) -> str | None:
     return sys.intern(text) if text else text
 
 
+def _name(value: Any) -> str | None:
+    """A label many events repeat (a tool's or a model's name, a permission, a speed): one
+    copy in memory.  (The JSON parser makes a new string for every value it reads.)"""
+    text = _label(value)
+    return sys.intern(text) if text else text
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, bool):
         return None
@@ -265,7 +272,7 @@ class Usage(Record):
             _int(raw.get("cache_read_input_tokens")),
             cache_creation,
             credits,
-            _label(raw.get("speed")),
+            _name(raw.get("speed")),
             _float(raw.get("active_seconds")),
         )
 
@@ -965,12 +972,12 @@ def _tool_use(raw: dict[str, Any], c: _Common, t: str) -> Event:
         tool_input = {} if tool_input is None else {"value": tool_input}
     return _MAKE[ToolUse](
         *c,
-        name=_label(raw.get("name")) or _label(raw.get("tool_name")) or "?",
+        name=_name(raw.get("name")) or _name(raw.get("tool_name")) or "?",
         input=tool_input,
         call_id=_str(raw.get("tool_use_id")) or c[0],
         family=family,
         mcp_server=_label(raw.get("mcp_server_name")),
-        permission=_str(raw.get("evaluated_permission")),
+        permission=_interned(raw.get("evaluated_permission")),
         requires_confirmation=raw.get("requires_confirmation") is True
         or raw.get("evaluated_permission") == "ask",
     )
@@ -1162,7 +1169,7 @@ def _build(raw: dict[str, Any], ev_id: str, ev_type: str, raw_json: str) -> Even
 def _model_name(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("id")
-    return _label(value) if isinstance(value, str) else None
+    return _name(value) if isinstance(value, str) else None
 
 
 MAX_RAW_CHARS = 1_000_000
