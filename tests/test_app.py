@@ -1202,9 +1202,11 @@ def _log_only_app():  # type: ignore[no-untyped-def]
 async def test_a_placeholders_lines_fill_the_log_to_the_cell_whatever_their_characters() -> None:
     """A placeholder's lines are cut to the log's width in cells, and padded to it: plain
     text by its length, wide (two-cell) characters and combining accents by their cells."""
-    from rich.cells import cell_len
+    from rich.cells import cell_len, set_cell_size
 
     from qoder_tui.api.models import parse_event
+    from qoder_tui.render.events import INDENT
+    from qoder_tui.render.summary import summarize, type_label
     from qoder_tui.widgets.event_log import GUTTER
 
     texts = [
@@ -1234,14 +1236,32 @@ async def test_a_placeholders_lines_fill_the_log_to_the_cell_whatever_their_char
         log.show(store, label_agents=False)
         await until(pilot, lambda: log._render_w > 0 and log.size.width > 0)
         width = log._render_w + GUTTER
-        for index in range(len(events)):
+        # An accent right where the line is cut: it belongs to the last cell's letter.
+        prefix = cell_len(f"{' ' * GUTTER}00:00:06  {type_label(events[0]):<8} ")
+        events.append(
+            parse_event(
+                {
+                    "id": "e6",
+                    "type": "agent.message",
+                    "processed_at": "2026-01-01T00:00:06Z",
+                    "content": "a" * (width - prefix - 1) + "e\u0301" + "z" * 80,
+                }
+            )
+        )
+        store.start(events, has_older=False)
+        log.show(store, label_agents=False)
+        for index, event in enumerate(events):
             rows = log._placeholder(index)
             assert len(rows) == max(1, log.heights[index])
             for row in rows.lines:
                 text = "".join(segment.text for segment in row)
                 assert cell_len(text) == width, (index, text)
-            first = "".join(segment.text for segment in rows.lines[0])
-            assert first.strip().startswith("00:00:0"), first
+            # The first line is Rich's cut of the whole line, to the cell.
+            room = max(10, width - GUTTER - INDENT)
+            line = f"{event.hhmmss}  {type_label(event):<8} {summarize(event, limit=room)}"
+            whole = set_cell_size(" " * GUTTER + line, width)
+            assert "".join(segment.text for segment in rows.lines[0]) == whole, index
+        assert "e\u0301" in "".join(s.text for s in log._placeholder(len(texts)).lines[0])
 
 
 async def test_a_trim_during_a_burst_lets_the_top_lines_event_go_without_an_error() -> None:

@@ -929,9 +929,10 @@ class EventLog(ScrollView, can_focus=True):
         for line in lines[:height]:
             text = " " * GUTTER + line
             head = text[:width]
-            if head.isascii() and head.isprintable():
-                # One cell a character, so the first `width` of them are the line: no need
-                # for Rich's cut, which splits the whole text into graphemes first (a
+            if head.isascii() and head.isprintable() and text[width : width + 1].isascii():
+                # One cell a character, so the first `width` of them are the line (and the
+                # next starts a new one: an accent there would combine with the last): no
+                # need for Rich's cut, which splits the whole text into graphemes first (a
                 # summary cut short ends in "…", further along).
                 text, cells = head, len(head)
             else:
