@@ -102,13 +102,22 @@ async def test_what_tasks_finished_is_applied_once_by_whichever_asks_first(demo_
     await h.close()
 
 
-async def test_an_unknown_thread_is_fetched_once_however_many_events_name_it(demo_sim) -> None:
+async def _a_session_knowing_no_threads(
+    demo_sim: SimulatorServer,
+) -> tuple[Harness, str, str, SessionStore]:
+    """A harness whose controller holds the release session with no thread known yet: the
+    harness, the session's id, one of its children's ids and the session's store."""
     h = Harness(demo_sim)
     sid = _title(demo_sim, "Release 2.8.0")
     session = await h.client.get_session(sid)  # builds the session and its threads
     sim_session = demo_sim.simulator.world.sessions[sid]
     child = next(t for t in sim_session.threads if t != sim_session.primary_id)
     store = h.controller.stores[sid] = SessionStore(session)  # knows no threads yet
+    return h, sid, child, store
+
+
+async def test_an_unknown_thread_is_fetched_once_however_many_events_name_it(demo_sim) -> None:
+    h, sid, child, store = await _a_session_knowing_no_threads(demo_sim)
     named = [Event(id=f"x{i}", type="agent.message", thread_id=child) for i in range(30)]
     for _ in range(3):
         h.controller._observe(store, named)
@@ -659,12 +668,7 @@ async def test_a_live_event_of_any_kind_naming_an_unknown_thread_fetches_it_once
     """Whatever the kind (the quiet ones _observe only asks the thread of, and the others),
     an event naming a thread the session does not know makes the tree change and the
     thread be fetched, once."""
-    h = Harness(demo_sim)
-    sid = _title(demo_sim, "Release 2.8.0")
-    session = await h.client.get_session(sid)
-    sim_session = demo_sim.simulator.world.sessions[sid]
-    child = next(t for t in sim_session.threads if t != sim_session.primary_id)
-    store = h.controller.stores[sid] = SessionStore(session)  # knows no threads yet
+    h, sid, child, store = await _a_session_knowing_no_threads(demo_sim)
     path = f"/api/v1/cloud/sessions/{sid}/threads/{child}"
     fetched = demo_sim.simulator.path_counts.get(path, 0)  # (the simulator is the module's)
     kinds = ["agent.message", "agent.thinking", "agent.tool_use", "span.model_request_start"]
